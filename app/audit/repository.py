@@ -1,0 +1,40 @@
+"""Queries over the audit log."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.pagination import PageParams, keyset_page
+from app.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    entity_type: str | None = None
+    entity_id: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+async def list_events(
+    session: AsyncSession, tenant_id: uuid.UUID, where: AuditFilter, page: PageParams
+) -> tuple[list[AuditEvent], str | None]:
+    """One page of a tenant's events, newest first."""
+    statement = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
+    if where.entity_type is not None:
+        statement = statement.where(AuditEvent.entity_type == where.entity_type)
+    if where.entity_id is not None:
+        statement = statement.where(AuditEvent.entity_id == where.entity_id)
+    if where.actor is not None:
+        statement = statement.where(AuditEvent.actor == where.actor)
+    if where.since is not None:
+        statement = statement.where(AuditEvent.occurred_at >= where.since)
+    if where.until is not None:
+        statement = statement.where(AuditEvent.occurred_at < where.until)
+    return await keyset_page(
+        session, statement, [AuditEvent.occurred_at, AuditEvent.id], page, descending=True
+    )

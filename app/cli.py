@@ -1,0 +1,195 @@
+"""The `crm-classifier` command: serve, worker, migrate, demo, tenants and keys.
+
+Commands are thin: they open the database (the embedded server when CRMC_DATABASE_URL
+is unset) and call services. Commands that create a secret print it as the last line of
+standard output so scripts can capture it; everything else goes to standard error.
+"""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from app.core.db import Database
+from app.core.logging import configure_logging
+from app.core.settings import Settings, get_settings
+from app.main import create_app, ensure_migrated, open_database
+from app.models import Role
+from app.tenants import repository as tenant_repository
+from app.tenants import service as tenant_service
+
+cli = typer.Typer(
+    name="crm-classifier",
+    help="客户智能分类服务 · Sorts an enterprise's customers into categories.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()
+
+
+async def _with_database(
+    settings: Settings, work: Callable[[Database], Awaitable[T]], *, migrate: bool = True
+) -> T:
+    database, embedded = await open_database(settings)
+    try:
+        url = database.engine.url.render_as_string(hide_password=False)
+        await ensure_migrated(database, url, allow_upgrade=migrate)
+        return await work(database)
+    finally:
+        await database.dispose()
+        if embedded is not None:
+            embedded.stop()
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    migrate: Annotated[
+        bool | None,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="Upgrade the database first (default: yes on the embedded database, "
+            "no on CRMC_DATABASE_URL, where an outdated database is refused)",
+        ),
+    ] = None,
+) -> None:
+    """Serve the HTTP API (with an in-process worker)."""
+    settings = get_settings()
+    if migrate is not None:
+        settings = settings.model_copy(update={"migrate_on_start": migrate})
+    configure_logging(settings.log_level, settings.log_json)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Upgrade the database to the newest migration."""
+    settings = get_settings()
+
+    async def report(database: Database) -> None:
+        err.print("[green]database is at the newest migration[/green]")
+
+    asyncio.run(_with_database(settings, report, migrate=True))
+
+
+@cli.command("create-tenant")
+def create_tenant(
+    slug: Annotated[str, typer.Argument(help="Short id used in webhook URLs, e.g. huaxin")],
+    name: Annotated[str, typer.Option("--name", help="Display name, e.g. 华信科技")],
+    time_zone: Annotated[str, typer.Option(help="IANA time zone")] = "Asia/Shanghai",
+    locale: Annotated[str, typer.Option(help="zh-CN or en")] = "zh-CN",
+) -> None:
+    """Create a tenant; prints its id as the last line."""
+
+    async def work(database: Database) -> str:
+        async with database.sessionmaker() as session, session.begin():
+            tenant = await tenant_service.create_tenant(
+                session, slug, name, time_zone=time_zone, locale=locale
+            )
+            return str(tenant.id)
+
+    try:
+        tenant_id = asyncio.run(_with_database(get_settings(), work))
+    except tenant_service.TenantExists:
+        err.print(f"[red]tenant {slug!r} already exists[/red]")
+        raise typer.Exit(1) from None
+    err.print(f"created tenant [bold]{slug}[/bold]")
+    print(tenant_id)
+
+
+@cli.command("create-api-key")
+def create_api_key(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant slug")],
+    role: Annotated[Role, typer.Option("--role", help="viewer, editor, approver or admin")],
+    name: Annotated[str, typer.Option(help="What the key is for")] = "cli",
+    delegating: Annotated[bool, typer.Option(help="May act for end users via X-Actor")] = False,
+) -> None:
+    """Create an API key; prints the secret (shown once) as the last line."""
+    secret = asyncio.run(
+        _with_database(get_settings(), lambda db: _issue_key(db, tenant, role, name, delegating))
+    )
+    if secret is None:
+        err.print(f"[red]no tenant {tenant!r}[/red]")
+        raise typer.Exit(1)
+    err.print(f"created {role.value} key for tenant [bold]{tenant}[/bold] (shown once):")
+    print(secret)
+
+
+async def _issue_key(
+    database: Database, slug: str, role: Role, name: str, delegating: bool
+) -> str | None:
+    async with database.sessionmaker() as session, session.begin():
+        tenant = await tenant_repository.tenant_by_slug(session, slug)
+        if tenant is None:
+            return None
+        _, secret = await tenant_service.create_api_key(
+            session, tenant.id, name=name, role=role, delegating=delegating, created_by="cli"
+        )
+        return secret
+
+
+@cli.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Start the database, create tenant `demo` with an admin key, print both, and serve."""
+    settings = get_settings().model_copy(update={"migrate_on_start": True})
+
+    async def prepare(database: Database) -> str:
+        async with database.sessionmaker() as session, session.begin():
+            tenant = await tenant_repository.tenant_by_slug(session, "demo")
+            if tenant is None:
+                tenant = await tenant_service.create_tenant(session, "demo", "演示企业")
+        secret = await _issue_key(database, "demo", Role.ADMIN, "demo admin", True)
+        assert secret is not None
+        return secret
+
+    secret = asyncio.run(_with_database(settings, prepare))
+    url = f"http://{host}:{port}"
+    err.print(f"[bold green]crm-classifier demo[/bold green] at {url}  (API docs: {url}/docs)")
+    err.print(f"try: curl -H 'Authorization: Bearer {secret}' {url}/api/v1/tenant")
+    print(f"API key: {secret}", flush=True)
+    configure_logging(settings.log_level, settings.log_json)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+
+
+@cli.command()
+def worker() -> None:
+    """Run background jobs (classification runs, imports, deliveries) — none are defined yet,
+    so the worker only checks the database and exits."""
+    settings = get_settings()
+
+    async def check(database: Database) -> None:
+        err.print("worker: database ready; no job types are defined yet")
+
+    asyncio.run(_with_database(settings, check, migrate=False))
+
+
+@cli.command("openapi-examples")
+def openapi_examples(
+    directory: Annotated[Path, typer.Option(help="Where to write")] = Path("openapi-examples"),
+) -> None:
+    """Write every example of the OpenAPI spec to one JSON file per example."""
+    from app.core.openapi import write_examples
+
+    written = write_examples(create_app(get_settings()).openapi(), directory)
+    err.print(f"wrote {len(written)} example files to {directory}")
+
+
+@cli.command("openapi")
+def openapi_spec() -> None:
+    """Print the OpenAPI spec as JSON."""
+    print(json.dumps(create_app(get_settings()).openapi(), ensure_ascii=False, indent=2))

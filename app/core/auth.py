@@ -1,0 +1,159 @@
+"""Who is calling: API-key authentication, roles and the acting user.
+
+Every /api/v1 route depends on one of the role aliases below, so authentication and
+authorisation happen in one place. The resulting `Principal` carries the tenant that
+every repository call is scoped to.
+"""
+
+import hashlib
+import hmac
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select, update
+
+from app.core.deps import Session
+from app.core.errors import Forbidden, Unauthorized
+from app.core.i18n import Text, current_locale, locale_was_negotiated, normalise_locale
+from app.models import ApiKey, Role, Tenant
+
+KEY_PREFIX = "crmc_"
+_KEY_SHAPE = re.compile(r"^crmc_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$")
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    bearerFormat="crmc_<prefix>_<secret>",
+    description="`Authorization: Bearer <API key>`. Keys belong to one tenant and one role.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller of a request."""
+
+    tenant_id: uuid.UUID
+    tenant_slug: str
+    tenant_time_zone: str
+    api_key_id: uuid.UUID
+    role: Role
+    actor: str  # "key:<prefix>" or, for a delegating key with X-Actor, "user:<name>"
+
+
+def hash_key(key: str) -> bytes:
+    """The stored form of a key."""
+    return hashlib.sha256(key.encode()).digest()
+
+
+def split_key(key: str) -> str | None:
+    """The key's visible prefix, or None when it is not shaped like one of our keys."""
+    match = _KEY_SHAPE.match(key)
+    return match.group(1) if match else None
+
+
+_UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="crm-classifier"'}
+_ACTOR = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+
+
+async def authenticate(
+    request: Request,
+    session: Session,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    x_actor: Annotated[
+        str | None,
+        Header(
+            alias="X-Actor",
+            max_length=200,
+            description="End user acting through a delegating key (recorded in audit, "
+            "compared in four-eyes approval). Refused for other keys.",
+        ),
+    ] = None,
+) -> Principal:
+    """Resolve the bearer key to a principal; 401 unless it is a live key."""
+    if credentials is None:
+        raise Unauthorized(
+            Text(
+                "缺少 Authorization: Bearer <API 密钥>", "Missing Authorization: Bearer <API key>"
+            ),
+            headers=_UNAUTHORIZED_HEADERS,
+        )
+    prefix = split_key(credentials.credentials)
+    row = None
+    if prefix is not None:
+        row = (
+            await session.execute(
+                select(ApiKey, Tenant)
+                .join(Tenant, Tenant.id == ApiKey.tenant_id)
+                .where(ApiKey.prefix == prefix)
+            )
+        ).first()
+    if (
+        row is None
+        or row.ApiKey.revoked_at is not None
+        or not hmac.compare_digest(row.ApiKey.secret_hash, hash_key(credentials.credentials))
+    ):
+        raise Unauthorized(
+            Text("API 密钥无效或已吊销", "The API key is invalid or revoked"),
+            headers=_UNAUTHORIZED_HEADERS,
+        )
+    key, tenant = row.ApiKey, row.Tenant
+    if not locale_was_negotiated.get():
+        current_locale.set(normalise_locale(tenant.locale))
+    actor = f"key:{key.prefix}"
+    if x_actor is not None:
+        if not key.delegating:
+            raise Forbidden(
+                Text(
+                    "此密钥不是代理密钥,不能使用 X-Actor 代表其他用户",
+                    "This key is not delegating; it cannot act for a user via X-Actor",
+                )
+            )
+        if not _ACTOR.match(x_actor.strip()):
+            raise Forbidden(Text("X-Actor 无效", "Invalid X-Actor"))
+        actor = f"user:{x_actor.strip()}"
+    await _touch(request, session, key)
+    return Principal(
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        tenant_time_zone=tenant.time_zone,
+        api_key_id=key.id,
+        role=Role(key.role),
+        actor=actor,
+    )
+
+
+async def _touch(request: Request, session: Session, key: ApiKey) -> None:
+    # Written at most once a minute per key so reads do not turn into a write each.
+    interval = timedelta(seconds=request.app.state.settings.api_key_touch_seconds)
+    now = datetime.now(UTC)
+    if key.last_used_at is None or now - key.last_used_at >= interval:
+        await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+
+
+def require(role: Role):
+    """A dependency that authenticates and then demands at least `role`."""
+
+    async def dependency(
+        principal: Annotated[Principal, Depends(authenticate)],
+    ) -> Principal:
+        if not principal.role.allows(role):
+            raise Forbidden(
+                Text(
+                    f"需要 {role.value} 或更高角色,当前密钥为 {principal.role.value}",
+                    f"Requires role {role.value} or higher; this key is {principal.role.value}",
+                )
+            )
+        return principal
+
+    return dependency
+
+
+ViewerKey = Annotated[Principal, Depends(require(Role.VIEWER))]
+EditorKey = Annotated[Principal, Depends(require(Role.EDITOR))]
+ApproverKey = Annotated[Principal, Depends(require(Role.APPROVER))]
+AdminKey = Annotated[Principal, Depends(require(Role.ADMIN))]

@@ -1,0 +1,135 @@
+"""The request edge, as one pure-ASGI middleware (cheap: no per-request Request objects).
+
+For every HTTP request it assigns the request id, negotiates the locale, enforces the
+body-size limit (413), turns any unhandled exception into a 500 problem with a
+correlation id (never a stack trace), records Prometheus metrics and writes one
+structured access-log line.
+"""
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from fastapi import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import problem_response
+from app.core.i18n import Text, current_locale, locale_was_negotiated, negotiate
+from app.core.metrics import AppMetrics
+from app.core.request_context import current_request_id
+
+log = logging.getLogger("crm_classifier.access")
+error_log = logging.getLogger("crm_classifier.error")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large_detail(limit: int) -> Text:
+    return Text(
+        f"请求体超过上限 {limit} 字节", f"The request body exceeds the limit of {limit} bytes"
+    )
+
+
+class RequestContextMiddleware:
+    """See the module docstring."""
+
+    def __init__(self, app: ASGIApp, *, metrics: AppMetrics, max_body_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        request_id = headers.get("x-request-id", "")
+        if not _REQUEST_ID.match(request_id):
+            request_id = uuid.uuid4().hex
+        negotiated = negotiate(headers.get("accept-language"))
+        rid_token = current_request_id.set(request_id)
+        locale_token = current_locale.set(negotiated or "zh-CN")
+        negotiated_token = locale_was_negotiated.set(negotiated is not None)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            declared = headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+                raise _BodyTooLarge
+            await self.app(scope, self._limited(receive), send_with_request_id)
+        except _BodyTooLarge:
+            if not response_started:
+                detail = _too_large_detail(self.max_body_bytes)
+                await problem_response(413, detail=detail.get())(
+                    scope, receive, send_with_request_id
+                )
+        except Exception:
+            error_log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if not response_started:
+                detail = Text(
+                    f"服务器内部错误,请联系管理员并提供编号 {request_id}",
+                    f"Internal error; quote correlation id {request_id} when reporting it",
+                )
+                await problem_response(500, detail=detail.get())(
+                    scope, receive, send_with_request_id
+                )
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
+            self.metrics.latency.labels(scope["method"], template).observe(elapsed)
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "route": template,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+            current_request_id.reset(rid_token)
+            current_locale.reset(locale_token)
+            locale_was_negotiated.reset(negotiated_token)
+
+    def _limited(self, receive: Receive) -> Receive:
+        received = 0
+        limit = self.max_body_bytes
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # FastAPI re-raises HTTPException from body reading (anything else
+                    # would become a 400), and the error handler renders the problem.
+                    raise HTTPException(413, _too_large_detail(limit).get())
+            return message
+
+        return receive_limited
+
+
+def _headers(scope: Scope) -> dict[str, Any]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}

@@ -1,0 +1,122 @@
+"""OpenAPI documentation of operations, and the example files frontends build from.
+
+`documented(...)` gives a route its hand-written operation id, summary, examples and the
+problem responses it can produce. Examples are written once, here in the code; the files
+in `openapi-examples/` are generated from the live spec (`crm-classifier
+openapi-examples`) and a test keeps both equal and valid against the schema.
+"""
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.core.errors import PROBLEM_MEDIA_TYPE, Problem
+
+_ERROR_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Missing or invalid API key",
+    403: "The key's role does not allow this",
+    404: "Not found (or another tenant's)",
+    409: "Conflicts with the current state",
+    412: "If-Match does not match the current ETag",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Invalid input; `errors` lists each problem",
+}
+
+
+def documented(
+    operation_id: str,
+    summary: str,
+    *,
+    example: Any = None,
+    status_code: int = 200,
+    request_example: Any = None,
+    errors: Iterable[int] = (),
+    authenticated: bool = True,
+    responses: dict[int | str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for a route decorator: ids, summary, examples, problem responses."""
+    responses = dict(responses or {})
+    if example is not None:
+        responses[status_code] = {"content": {"application/json": {"example": example}}}
+    statuses = set(errors) | {422}
+    if authenticated:
+        statuses |= {401, 403}
+    if request_example is not None:
+        statuses |= {413, 415}
+    for status in sorted(statuses):
+        responses[status] = {"model": Problem, "description": _ERROR_DESCRIPTIONS[status]}
+    kwargs: dict[str, Any] = {
+        "operation_id": operation_id,
+        "summary": summary,
+        "status_code": status_code,
+        "responses": responses,
+    }
+    if request_example is not None:
+        kwargs["openapi_extra"] = {
+            "requestBody": {"content": {"application/json": {"example": request_example}}}
+        }
+    return kwargs
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serve a spec whose error responses are typed `application/problem+json`."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        for path_item in spec.get("paths", {}).values():
+            for operation in path_item.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    schema = content.get("application/json", {}).get("schema", {})
+                    if status[:1] in "45" and schema.get("$ref", "").endswith("/Problem"):
+                        content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = build  # type: ignore[method-assign]
+
+
+def examples_from_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """Every example in the spec, keyed by the file name it lives under."""
+    found: dict[str, Any] = {}
+    for path_item in spec.get("paths", {}).values():
+        for operation in path_item.values():
+            op_id = operation.get("operationId")
+            body = operation.get("requestBody", {}).get("content", {})
+            for media in body.values():
+                if "example" in media:
+                    found[f"{op_id}.request.json"] = media["example"]
+            for status, response in operation.get("responses", {}).items():
+                for media in response.get("content", {}).values():
+                    if "example" in media:
+                        found[f"{op_id}.response.{status}.json"] = media["example"]
+    return found
+
+
+def write_examples(spec: dict[str, Any], directory: Path) -> list[Path]:
+    """(Re)write `openapi-examples/` from the spec; stale files are removed."""
+    directory.mkdir(parents=True, exist_ok=True)
+    wanted = examples_from_spec(spec)
+    for stale in directory.glob("*.json"):
+        if stale.name not in wanted:
+            stale.unlink()
+    written = []
+    for name, example in sorted(wanted.items()):
+        path = directory / name
+        path.write_text(json.dumps(example, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    return written

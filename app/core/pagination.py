@@ -1,0 +1,108 @@
+"""Cursor (keyset) pagination: `limit` 1–500, opaque `cursor`, `next_cursor`, stable order.
+
+The cursor encodes the sort key of the last item returned; the next page is the rows
+strictly after it in the same order, so pages never skip or repeat rows while others
+insert, and each page is one index range scan.
+"""
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.core.errors import InvalidInput
+from app.core.i18n import Text
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list, and the cursor of the next one (null on the last page)."""
+
+    items: list[T]
+    next_cursor: str | None = Field(default=None, examples=[None])
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    cursor: str | None
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page (1–500)")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=512, description="`next_cursor` of the previous page"),
+    ] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=cursor)
+
+
+PageQuery = Annotated[PageParams, Depends(page_params)]
+
+
+def _encode(values: list[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, datetime) else str(v) for v in values]
+    raw = json.dumps(plain, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, columns: list[InstrumentedAttribute[Any]]) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list) or len(values) != len(columns):
+            raise ValueError("wrong length")
+        return [_parse(value, column) for value, column in zip(values, columns, strict=True)]
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(
+            Text("分页游标无效", "Invalid pagination cursor"),
+            errors=[{"loc": ["query", "cursor"], "msg": str(exc), "type": "cursor_invalid"}],
+        ) from exc
+
+
+def _parse(value: Any, column: InstrumentedAttribute[Any]) -> Any:
+    if not isinstance(value, str):
+        raise TypeError("cursor values are strings")
+    python_type = column.type.python_type
+    if python_type is datetime:
+        return datetime.fromisoformat(value)
+    if python_type is uuid.UUID:
+        return uuid.UUID(value)
+    return python_type(value)
+
+
+async def keyset_page(
+    session: AsyncSession,
+    statement: Select[Any],
+    order_by: list[InstrumentedAttribute[Any]],
+    params: PageParams,
+    *,
+    descending: bool = False,
+) -> tuple[list[Any], str | None]:
+    """Rows of one page of `statement` (which selects one entity) and the next cursor.
+
+    `order_by` must end in a unique column (the id) so the order is total.
+    """
+    if params.cursor:
+        after = _decode(params.cursor, order_by)
+        key = tuple_(*order_by)
+        statement = statement.where(key < tuple_(*after) if descending else key > tuple_(*after))
+    ordering = [c.desc() for c in order_by] if descending else list(order_by)
+    rows = list(
+        (await session.scalars(statement.order_by(*ordering).limit(params.limit + 1))).all()
+    )
+    if len(rows) <= params.limit:
+        return rows, None
+    rows = rows[: params.limit]
+    last = rows[-1]
+    return rows, _encode([getattr(last, column.key) for column in order_by])

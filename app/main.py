@@ -1,0 +1,124 @@
+"""The application factory: routers, middleware, error handlers, lifespan."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+
+from app.audit.router import router as audit_router
+from app.core.db import Database, EmbeddedPostgres, migration_state, upgrade_to_head
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging
+from app.core.metrics import AppMetrics
+from app.core.middleware import RequestContextMiddleware
+from app.core.openapi import install_openapi
+from app.core.settings import Settings, get_settings
+from app.health.router import router as health_router
+from app.tenants.router import router as tenants_router
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+crm-classifier 将企业客户按分类维度(价值、活跃度、风险、客户关系 …)自动分类并持续保持分类准确:
+带审批与审计的分类树、版本化规则集、百万级客户的分类运行(每条结果附分类依据)、报表导出,
+以及订单 webhook 到达后数秒内的重新分类。
+
+Sorts an enterprise's customers into categories and keeps them sorted. Every `/api/v1`
+operation needs `Authorization: Bearer <API key>`; errors are `application/problem+json`
+(RFC 9457); lists use cursor pagination; mutable resources carry an `ETag`.
+Human-facing text is Chinese (zh-CN) by default, English with `Accept-Language: en`.
+"""
+
+
+class MigrationsBehind(RuntimeError):
+    """The database is not at the code's migration head and upgrading was not allowed."""
+
+
+async def open_database(settings: Settings) -> tuple[Database, EmbeddedPostgres | None]:
+    """Connect to CRMC_DATABASE_URL, or start the embedded server when it is unset."""
+    embedded = None
+    url = settings.database_url
+    if url is None:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        url = await embedded.ensure_database()
+    database = Database.connect(
+        url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
+    return database, embedded
+
+
+async def ensure_migrated(database: Database, url: str, *, allow_upgrade: bool) -> None:
+    """Upgrade to head if allowed; otherwise refuse to serve an outdated database."""
+    state = await migration_state(database.engine)
+    if state.up_to_date:
+        return
+    if not allow_upgrade:
+        raise MigrationsBehind(
+            f"database is at migration {state.current}, the code needs {state.head}: "
+            "run `crm-classifier migrate` or start with --migrate"
+        )
+    log.info("upgrading database from %s to %s", state.current, state.head)
+    await upgrade_to_head(url)
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the app. Without `database`, the lifespan opens one from the settings."""
+    settings = settings or get_settings()
+    metrics = AppMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        embedded = None
+        owned = database is None
+        db = database
+        if db is None:
+            db, embedded = await open_database(settings)
+            allow = settings.migrate_on_start
+            await ensure_migrated(
+                db,
+                db.engine.url.render_as_string(hide_password=False),
+                allow_upgrade=embedded is not None if allow is None else allow,
+            )
+        app.state.database = db
+        metrics.watch_pool(db.engine)
+        try:
+            yield
+        finally:
+            if owned:
+                await db.dispose()
+            if embedded is not None:
+                embedded.stop()
+
+    app = FastAPIOffline(
+        title="crm-classifier",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "health", "description": "Liveness, readiness"},
+            {"name": "tenant", "description": "The tenant's settings"},
+            {"name": "api-keys", "description": "API keys (admin)"},
+            {"name": "audit", "description": "Audit log"},
+        ],
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    if database is not None:
+        app.state.database = database
+    install_error_handlers(app)
+    install_openapi(app)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
+    )
+    for router in (health_router, tenants_router, audit_router):
+        app.include_router(router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Entry point for `uvicorn --factory app.main:create_app_from_env`."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)
