@@ -70,24 +70,22 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        embedded = None
-        owned = database is None
-        db = database
-        if db is None:
-            db, embedded = await open_database(settings)
+        if database is not None:  # owned by the caller (tests, embedding)
+            yield
+            return
+        db, embedded = await open_database(settings)
+        try:
             allow = settings.migrate_on_start
             await ensure_migrated(
                 db,
                 db.engine.url.render_as_string(hide_password=False),
                 allow_upgrade=embedded is not None if allow is None else allow,
             )
-        app.state.database = db
-        metrics.watch_pool(db.engine)
-        try:
+            app.state.database = db
+            metrics.watch_pool(db.engine)
             yield
         finally:
-            if owned:
-                await db.dispose()
+            await db.dispose()
             if embedded is not None:
                 embedded.stop()
 
@@ -107,6 +105,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.metrics = metrics
     if database is not None:
         app.state.database = database
+        metrics.watch_pool(database.engine)
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(

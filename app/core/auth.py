@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -70,7 +71,8 @@ async def authenticate(
             alias="X-Actor",
             max_length=200,
             description="End user acting through a delegating key (recorded in audit, "
-            "compared in four-eyes approval). Refused for other keys.",
+            "compared in four-eyes approval); UTF-8, percent-encoded when not ASCII "
+            "(`%E5%BC%A0%E4%BC%9F` for 张伟). Refused for other keys.",
         ),
     ] = None,
 ) -> Principal:
@@ -113,9 +115,13 @@ async def authenticate(
                     "This key is not delegating; it cannot act for a user via X-Actor",
                 )
             )
-        if not _ACTOR.match(x_actor.strip()):
+        try:
+            name = unquote(x_actor, errors="strict").strip()
+        except UnicodeDecodeError:
+            name = ""
+        if not _ACTOR.match(name):
             raise Forbidden(Text("X-Actor 无效", "Invalid X-Actor"))
-        actor = f"user:{x_actor.strip()}"
+        actor = f"user:{name}"
     await _touch(request, session, key)
     return Principal(
         tenant_id=tenant.id,

@@ -40,7 +40,9 @@ IdempotencyKeyHeader = Annotated[
 class Idempotency:
     """Per-request helper; see the module docstring."""
 
-    def __init__(self, request: Request, session: Session, key: IdempotencyKeyHeader) -> None:
+    def __init__(
+        self, request: Request, session: Session, key: IdempotencyKeyHeader = None
+    ) -> None:
         self.request = request
         self.session = session
         self.key = key

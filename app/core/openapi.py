@@ -29,6 +29,12 @@ _ERROR_DESCRIPTIONS = {
 }
 
 
+# Examples as written, by operation id. FastAPI drops `null` members when it renders the
+# spec, which would make examples with nullable fields invalid; `install_openapi` puts
+# them back exactly as written.
+_EXAMPLES: dict[str, dict[str, Any]] = {}
+
+
 def documented(
     operation_id: str,
     summary: str,
@@ -51,6 +57,10 @@ def documented(
         statuses |= {413, 415}
     for status in sorted(statuses):
         responses[status] = {"model": Problem, "description": _ERROR_DESCRIPTIONS[status]}
+    _EXAMPLES[operation_id] = {
+        "request": request_example,
+        "responses": {str(status_code): example} if example is not None else {},
+    }
     kwargs: dict[str, Any] = {
         "operation_id": operation_id,
         "summary": summary,
@@ -79,6 +89,7 @@ def install_openapi(app: FastAPI) -> None:
         )
         for path_item in spec.get("paths", {}).values():
             for operation in path_item.values():
+                _restore_examples(operation)
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
                     schema = content.get("application/json", {}).get("schema", {})
@@ -88,6 +99,16 @@ def install_openapi(app: FastAPI) -> None:
         return spec
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+def _restore_examples(operation: dict[str, Any]) -> None:
+    written = _EXAMPLES.get(operation.get("operationId", ""))
+    if written is None:
+        return
+    if written["request"] is not None:
+        operation["requestBody"]["content"]["application/json"]["example"] = written["request"]
+    for status, example in written["responses"].items():
+        operation["responses"][status]["content"]["application/json"]["example"] = example
 
 
 def examples_from_spec(spec: dict[str, Any]) -> dict[str, Any]:

@@ -82,7 +82,11 @@ def _date_error(value: object, reason_zh: str = "", reason_en: str = "") -> Norm
 
 def _excel_serial_to_date(serial: int, original: object) -> dt.date:
     if serial == 60:
-        raise _date_error(original, "，Excel 序列号 60 对应不存在的 1900-02-29", ", serial 60")
+        raise _date_error(
+            original,
+            "，Excel 序列号 60 对应不存在的 1900-02-29",
+            ", serial 60 is the non-existent 1900-02-29",
+        )
     if serial < 1 or serial > _EXCEL_SERIAL_MAX:
         raise _date_error(original, "，超出 Excel 日期序列号范围", ", outside Excel serial range")
     offset = serial + 1 if serial < 60 else serial
@@ -313,19 +317,8 @@ def parse_size(value: str) -> str:
 # ---------------------------------------------------------------------------- stage / bool
 
 _STAGE_ALIASES: Final = {
-    "potential": "potential",
-    "prospect": "potential",
-    "潜在": "potential",
-    "潜在客户": "potential",
-    "意向": "potential",
-    "意向客户": "potential",
-    "signed": "signed",
-    "签约": "signed",
-    "已签约": "signed",
-    "签约客户": "signed",
-    "成交": "signed",
-    "已成交": "signed",
-    "合作中": "signed",
+    **dict.fromkeys(("potential", "prospect", "潜在", "潜在客户", "意向", "意向客户"), "potential"),
+    **dict.fromkeys(("signed", "签约", "已签约", "签约客户", "成交", "已成交", "合作中"), "signed"),
 }
 
 

@@ -1,0 +1,114 @@
+"""The OpenAPI spec is a contract frontends build on: ids, docs, examples, auth scheme."""
+
+import json
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+
+from app.core.openapi import examples_from_spec
+from tests.conftest import REPO
+
+EXAMPLES_DIR = REPO / "openapi-examples"
+
+
+@pytest.fixture(scope="module")
+def spec(app: Any) -> dict[str, Any]:
+    return app.openapi()
+
+
+def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+def test_every_operation_has_a_hand_written_id_summary_description_and_example(
+    spec: dict[str, Any],
+) -> None:
+    ids = []
+    for path, method, operation in _operations(spec):
+        where = f"{method.upper()} {path}"
+        op_id = operation.get("operationId", "")
+        assert op_id, where
+        assert "_" not in op_id, f"{where}: operationId {op_id!r} looks generated"
+        assert operation.get("summary"), where
+        assert operation.get("description"), where
+        success = [s for s in operation["responses"] if s.startswith("2")]
+        assert success, where
+        ids.append(op_id)
+        if success[0] != "204":
+            content = operation["responses"][success[0]].get("content", {})
+            assert any("example" in m for m in content.values()), f"{where}: no example"
+        if "requestBody" in operation:
+            media = operation["requestBody"]["content"].get("application/json", {})
+            assert "example" in media, f"{where}: no request example"
+    assert len(ids) == len(set(ids)), "operation ids are not unique"
+
+
+def test_api_operations_use_the_bearer_security_scheme(spec: dict[str, Any]) -> None:
+    scheme = spec["components"]["securitySchemes"]["ApiKey"]
+    assert scheme == {**scheme, "type": "http", "scheme": "bearer"}
+    for path, _method, operation in _operations(spec):
+        if path.startswith("/api/v1/"):
+            assert operation.get("security") == [{"ApiKey": []}], path
+            names = {p["name"].lower() for p in operation.get("parameters", [])}
+            assert "authorization" not in names, f"{path}: auth declared as a header parameter"
+
+
+def test_error_responses_are_problem_documents(spec: dict[str, Any]) -> None:
+    for path, method, operation in _operations(spec):
+        for status, response in operation["responses"].items():
+            content = response.get("content", {})
+            if status.startswith(("4", "5")) and "Problem" in json.dumps(content):
+                assert "application/problem+json" in response["content"], (path, method, status)
+
+
+def _resolve(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    # jsonschema resolves "#/components/..." against the document we give it.
+    return {**schema, "components": spec["components"]}
+
+
+def test_example_files_equal_the_spec_and_validate_against_its_schemas(
+    spec: dict[str, Any],
+) -> None:
+    expected = examples_from_spec(spec)
+    on_disk = {
+        p.name: json.loads(p.read_text(encoding="utf-8")) for p in EXAMPLES_DIR.glob("*.json")
+    }
+    assert set(on_disk) == set(expected), (
+        "openapi-examples/ is out of date: run `crm-classifier openapi-examples`"
+    )
+    for name, example in on_disk.items():
+        assert example == expected[name], name
+    checked = 0
+    for _path, _method, operation in _operations(spec):
+        op_id = operation["operationId"]
+        bodies = operation.get("requestBody", {}).get("content", {})
+        if f"{op_id}.request.json" in on_disk:
+            schema = bodies["application/json"]["schema"]
+            jsonschema.validate(on_disk[f"{op_id}.request.json"], _resolve(schema, spec))
+            checked += 1
+        for status, response in operation["responses"].items():
+            name = f"{op_id}.response.{status}.json"
+            if name in on_disk:
+                [media] = [m for m in response["content"].values() if "example" in m]
+                jsonschema.validate(on_disk[name], _resolve(media["schema"], spec))
+                checked += 1
+    assert checked == len(on_disk)
+
+
+async def test_docs_are_served_from_local_assets(client: httpx.AsyncClient) -> None:
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assert "https://" not in page.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert f"/static-offline-docs/{asset}" in page.text
+        served = await client.get(f"/static-offline-docs/{asset}")
+        assert served.status_code == 200
+        assert len(served.content) > 10_000
+    assert (await client.get("/openapi.json")).json()["openapi"].startswith("3.")
