@@ -1,6 +1,5 @@
 """GET /api/v1/audit-events."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -12,6 +11,7 @@ from app.core.deps import Session
 from app.core.openapi import documented
 from app.core.pagination import Page, PageQuery
 from app.core.routing import ApiRoute
+from app.core.schemas import IsoDateTime
 
 router = APIRouter(prefix="/api/v1/audit-events", tags=["audit"], route_class=ApiRoute)
 
@@ -32,8 +32,8 @@ async def list_audit_events(
     entity_type: Annotated[str | None, Query(max_length=64)] = None,
     entity_id: Annotated[str | None, Query(max_length=255)] = None,
     actor: Annotated[str | None, Query(max_length=255)] = None,
-    since: Annotated[datetime | None, Query(description="occurred_at ≥ since")] = None,
-    until: Annotated[datetime | None, Query(description="occurred_at < until")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="occurred_at ≥ since")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="occurred_at < until")] = None,
 ) -> Page[AuditEventOut]:
     """Every recorded mutation of the tenant, newest first, filterable by entity, actor and
     time range (`since` inclusive, `until` exclusive)."""

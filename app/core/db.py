@@ -96,13 +96,21 @@ class Database:
         pool_size: int = 10,
         max_overflow: int = 10,
         server_settings: dict[str, str] | None = None,
+        pooled: bool = True,
     ) -> "Database":
-        """Create the engine (connections open lazily)."""
+        """Create the engine (connections open lazily).
+
+        `pooled=False` opens a connection per session: for callers that run each request
+        on a different event loop (asyncpg connections belong to the loop that made them).
+        """
+        pool_args: dict[str, Any] = (
+            {"pool_size": pool_size, "max_overflow": max_overflow, "pool_pre_ping": True}
+            if pooled
+            else {"poolclass": _null_pool()}
+        )
         engine = create_async_engine(
             url,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_pre_ping=True,
+            **pool_args,
             connect_args={
                 "server_settings": {"application_name": "crm-classifier", **(server_settings or {})}
             },

@@ -32,6 +32,7 @@ IdempotencyKeyHeader = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
         description="Makes retries safe: the same key and body replay the first response.",
     ),
 ]

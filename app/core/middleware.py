@@ -73,6 +73,15 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            if b"%00" in scope.get("query_string", b"").lower():
+                await problem_response(
+                    422,
+                    detail=Text(
+                        "查询参数不能包含 NUL 字符", "Query parameters must not contain NUL"
+                    ).get(),
+                    errors=[{"loc": ["query"], "msg": "NUL character", "type": "nul_character"}],
+                )(scope, receive, send_with_request_id)
+                return
             declared = headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
                 raise _BodyTooLarge

@@ -5,8 +5,16 @@ import zoneinfo
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 
+from app.core.schemas import RequestBody
 from app.models import Role
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -26,10 +34,8 @@ class TenantOut(BaseModel):
     updated_at: datetime
 
 
-class TenantUpdate(BaseModel):
+class TenantUpdate(RequestBody):
     """Settings an admin may change; omitted fields stay as they are."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
     time_zone: str | None = Field(default=None, max_length=64, examples=["Asia/Shanghai"])
@@ -47,14 +53,12 @@ class TenantUpdate(BaseModel):
         return value
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(RequestBody):
     """A new key: its name, role, and whether it may act for end users (X-Actor)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Name
     role: Role
-    delegating: bool = False
+    delegating: StrictBool = False
 
 
 class ApiKeyOut(BaseModel):

@@ -1,5 +1,6 @@
 """Every error the app can produce is a problem+json document, localised."""
 
+import json
 from typing import Any
 
 import httpx
@@ -146,3 +147,29 @@ async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) ->
     assert echoed.headers["x-request-id"] == "abc.123"
     invalid = await client.get("/health/live", headers={"X-Request-ID": "bad id\twith tab"})
     assert invalid.headers["x-request-id"] != "bad id\twith tab"
+
+
+async def test_text_postgres_cannot_store_is_a_422_not_a_500(
+    client: httpx.AsyncClient, tenant: TenantKeys
+) -> None:
+    for name in ["a\x00b", "\ud83d lone surrogate"]:
+        response = await client.post(
+            "/api/v1/api-keys",
+            content=json.dumps({"name": name, "role": "viewer"}).encode(),
+            headers=tenant.headers(**{"content-type": "application/json"}),
+        )
+        body = assert_problem(response, 422)
+        assert body["errors"][0]["loc"] == ["body", "name"]
+    query = await client.get("/api/v1/audit-events?actor=a%00b", headers=tenant.headers())
+    assert_problem(query, 422)
+
+
+async def test_a_boolean_sent_as_a_number_is_refused(
+    client: httpx.AsyncClient, tenant: TenantKeys
+) -> None:
+    response = await client.post(
+        "/api/v1/api-keys",
+        json={"name": "n", "role": "viewer", "delegating": 0},
+        headers=tenant.headers(),
+    )
+    assert assert_problem(response, 422)["errors"][0]["loc"] == ["body", "delegating"]
