@@ -71,7 +71,8 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
     """The PostgreSQL server of this test process."""
     server_url = os.environ.get("CRMC_TEST_DATABASE_URL")
     if server_url:
-        yield PostgresServer(server_url, f"crmc_test_{_worker()}")
+        # Named after the given database, so concurrent runs on one server never collide.
+        yield PostgresServer(server_url, f"{make_url(server_url).database}_{_worker()}")
         return
     embedded = EmbeddedPostgres(tmp_path_factory.mktemp("embedded-pg"))
     # Durability buys nothing in tests; these make the suite several times faster.
