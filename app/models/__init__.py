@@ -1,8 +1,25 @@
 """All models, imported here so Alembic's autogenerate and `alembic check` see every table."""
 
+from app.models.activity import Complaint, Interaction, Order
 from app.models.audit import AuditEvent
 from app.models.base import Base
+from app.models.customers import Customer, CustomerAlias, Industry
+from app.models.fields import CustomField
 from app.models.idempotency import IdempotencyRecord
 from app.models.tenants import ApiKey, Role, Tenant
 
-__all__ = ["ApiKey", "AuditEvent", "Base", "IdempotencyRecord", "Role", "Tenant"]
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "Complaint",
+    "CustomField",
+    "Customer",
+    "CustomerAlias",
+    "IdempotencyRecord",
+    "Industry",
+    "Interaction",
+    "Order",
+    "Role",
+    "Tenant",
+]

@@ -1,0 +1,106 @@
+"""Activity of customers: orders, interactions, complaints (idempotent by external_id).
+
+Each keeps the instant it happened (`*_at`) and the tenant-local calendar day (`*_on`),
+computed when written: metric windows count days, and a tenant in Asia/Shanghai means
+its own midnight, not UTC's.
+"""
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, TenantScoped, Timestamps, UUIDPrimaryKey
+
+ORDER_STATUSES = ("pending", "paid", "completed", "cancelled", "refunded")
+# Orders in these states are not revenue and do not count in any metric.
+VOID_ORDER_STATUSES = ("cancelled", "refunded")
+CHANNELS = ("phone", "visit", "email", "wechat", "meeting", "online", "other")
+DIRECTIONS = ("inbound", "outbound")
+SEVERITIES = ("minor", "major")
+
+
+def _customer() -> Mapped[uuid.UUID]:
+    return mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+
+
+class Order(UUIDPrimaryKey, TenantScoped, Timestamps, Base):
+    __tablename__ = "orders"
+
+    customer_id: Mapped[uuid.UUID] = _customer()
+    external_id: Mapped[str] = mapped_column(String(128))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    ordered_at: Mapped[datetime]
+    ordered_on: Mapped[date]
+    status: Mapped[str] = mapped_column(String(16), server_default="completed")
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "external_id"),
+        CheckConstraint(
+            "status IN ('pending', 'paid', 'completed', 'cancelled', 'refunded')",
+            name="status_known",
+        ),
+        # The metrics scan: one customer's orders by day, amount and status in the index.
+        Index(
+            "ix_orders_tenant_id_customer_id_ordered_on",
+            "tenant_id",
+            "customer_id",
+            "ordered_on",
+            postgresql_include=["amount", "status"],
+        ),
+    )
+
+
+class Interaction(UUIDPrimaryKey, TenantScoped, Timestamps, Base):
+    __tablename__ = "interactions"
+
+    customer_id: Mapped[uuid.UUID] = _customer()
+    external_id: Mapped[str] = mapped_column(String(128))
+    occurred_at: Mapped[datetime]
+    occurred_on: Mapped[date]
+    channel: Mapped[str] = mapped_column(String(16), server_default="other")
+    direction: Mapped[str] = mapped_column(String(8), server_default="outbound")
+    replied: Mapped[bool | None]
+    is_inquiry: Mapped[bool] = mapped_column(server_default="false")
+    summary: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "external_id"),
+        CheckConstraint(
+            "channel IN ('phone', 'visit', 'email', 'wechat', 'meeting', 'online', 'other')",
+            name="channel_known",
+        ),
+        CheckConstraint("direction IN ('inbound', 'outbound')", name="direction_known"),
+        Index(
+            "ix_interactions_tenant_id_customer_id_occurred_on",
+            "tenant_id",
+            "customer_id",
+            "occurred_on",
+            postgresql_include=["direction", "replied", "is_inquiry"],
+        ),
+    )
+
+
+class Complaint(UUIDPrimaryKey, TenantScoped, Timestamps, Base):
+    __tablename__ = "complaints"
+
+    customer_id: Mapped[uuid.UUID] = _customer()
+    external_id: Mapped[str] = mapped_column(String(128))
+    occurred_at: Mapped[datetime]
+    occurred_on: Mapped[date]
+    severity: Mapped[str] = mapped_column(String(8), server_default="minor")
+    summary: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "external_id"),
+        CheckConstraint("severity IN ('minor', 'major')", name="severity_known"),
+        Index(
+            "ix_complaints_tenant_id_customer_id_occurred_on",
+            "tenant_id",
+            "customer_id",
+            "occurred_on",
+            postgresql_include=["severity"],
+        ),
+    )
