@@ -15,6 +15,7 @@ from app.core.metrics import AppMetrics
 from app.core.middleware import RequestContextMiddleware
 from app.core.openapi import install_openapi
 from app.core.settings import Settings, get_settings
+from app.customers.router import router as customers_router
 from app.health.router import router as health_router
 from app.tenants.router import router as tenants_router
 
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             {"name": "tenant", "description": "The tenant's settings"},
             {"name": "api-keys", "description": "API keys (admin)"},
             {"name": "audit", "description": "Audit log"},
+            {"name": "customers", "description": "客户 · Customers"},
         ],
     )
     app.state.settings = settings
@@ -111,7 +113,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
     )
-    for router in (health_router, tenants_router, audit_router):
+    for router in (health_router, tenants_router, audit_router, customers_router):
         app.include_router(router)
     return app
 

@@ -1,0 +1,122 @@
+"""Bulk endpoints: `{"items": [...]}` of up to 10,000; good items kept, bad ones reported.
+
+Items are validated one by one, so one bad item costs only itself. The answer counts
+what happened and lists, for every failed item, its index and what was wrong. When no
+item could be kept the answer is a 422 problem with the same per-item errors, so a
+client that sent only garbage cannot mistake the response for success.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from app.core.errors import InvalidInput
+from app.core.i18n import Text
+from app.core.schemas import RequestBody
+
+MAX_ITEMS = 10_000
+M = TypeVar("M", bound=BaseModel)
+
+
+class ItemError(BaseModel):
+    """Why one item of a bulk request was not kept."""
+
+    index: int = Field(description="Position of the item in `items`")
+    errors: list[dict[str, Any]] = Field(
+        examples=[
+            [
+                {
+                    "loc": ["amount"],
+                    "msg": "Input should be a valid decimal",
+                    "type": "decimal_parsing",
+                }
+            ]
+        ]
+    )
+
+
+class BulkResult(BaseModel):
+    """What a bulk request did."""
+
+    received: int
+    created: int
+    updated: int
+    failed: int
+    errors: list[ItemError]
+
+
+def bulk_request(item: type[M], name: str, description: str) -> type[RequestBody]:
+    """The request model `{"items": [item, …]}` (1–10,000 items), documented with `item`.
+
+    Items are typed in the schema but validated individually at run time, so the model
+    takes them as plain objects.
+    """
+    model = type(
+        name,
+        (RequestBody,),
+        {
+            "__annotations__": {
+                "items": Annotated[
+                    list[dict[str, Any]],
+                    Field(
+                        min_length=1,
+                        max_length=MAX_ITEMS,
+                        json_schema_extra={
+                            "items": {"$ref": f"#/components/schemas/{item.__name__}"}
+                        },
+                    ),
+                ]
+            },
+            "__doc__": description,
+            "__module__": item.__module__,
+        },
+    )
+    return model
+
+
+def validate_items(
+    items: Sequence[dict[str, Any]], item: type[M]
+) -> tuple[list[tuple[int, M]], list[ItemError]]:
+    """Split items into (index, model) pairs that validate and errors for the rest."""
+    adapter = TypeAdapter(item)
+    good: list[tuple[int, M]] = []
+    bad: list[ItemError] = []
+    for index, raw in enumerate(items):
+        try:
+            good.append((index, adapter.validate_python(raw)))
+        except ValidationError as exc:
+            bad.append(ItemError(index=index, errors=_plain_errors(exc)))
+    return good, bad
+
+
+def item_error(index: int, field: str, message: Text, kind: str) -> ItemError:
+    """An error about one field of one item, in the caller's language."""
+    return ItemError(index=index, errors=[{"loc": [field], "msg": message.get(), "type": kind}])
+
+
+def finish(received: int, created: int, updated: int, errors: Iterable[ItemError]) -> BulkResult:
+    """The bulk answer; raises 422 when nothing was kept although items were sent."""
+    errors = sorted(errors, key=lambda e: e.index)
+    if received and len(errors) == received:
+        raise InvalidInput(
+            Text(
+                f"全部 {received} 条均无效,未保存任何数据",
+                f"All {received} items are invalid; nothing was saved",
+            ),
+            errors=[
+                {**detail, "loc": ["body", "items", e.index, *detail["loc"]]}
+                for e in errors
+                for detail in e.errors
+            ],
+        )
+    return BulkResult(
+        received=received, created=created, updated=updated, failed=len(errors), errors=errors
+    )
+
+
+def _plain_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]

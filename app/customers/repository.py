@@ -1,0 +1,110 @@
+"""Queries for customers (always within one tenant)."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.pagination import PageParams, keyset_page
+from app.models import Customer, CustomerAlias
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    industry: str | None = None  # a prefix of the hierarchical code
+    size: str | None = None
+    region: str | None = None
+    stage: str | None = None
+    tag: str | None = None
+    q: str | None = None  # text search on name and code
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filtered(tenant_id: uuid.UUID, where: CustomerFilter) -> Select[tuple[Customer]]:
+    """Customers of a tenant matching a filter (the statement, for paging or counting)."""
+    statement = select(Customer).where(Customer.tenant_id == tenant_id)
+    if where.industry:
+        prefix = where.industry.rstrip("-")
+        statement = statement.where(
+            or_(
+                Customer.industry == prefix,
+                Customer.industry.like(_like_escape(prefix) + "-%", escape="\\"),
+            )
+        )
+    if where.size:
+        statement = statement.where(Customer.size == where.size)
+    if where.region:
+        statement = statement.where(Customer.region == where.region)
+    if where.stage:
+        statement = statement.where(Customer.stage == where.stage)
+    if where.tag:
+        statement = statement.where(Customer.tags.contains([where.tag]))
+    if where.q:
+        pattern = f"%{_like_escape(where.q)}%"
+        statement = statement.where(
+            or_(
+                Customer.name.ilike(pattern, escape="\\"), Customer.code.ilike(pattern, escape="\\")
+            )
+        )
+    return statement
+
+
+async def page_of_customers(
+    session: AsyncSession, tenant_id: uuid.UUID, where: CustomerFilter, page: PageParams
+) -> tuple[list[Customer], str | None]:
+    return await keyset_page(
+        session, filtered(tenant_id, where), [Customer.created_at, Customer.id], page
+    )
+
+
+async def customer(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_id: uuid.UUID, *, for_update: bool = False
+) -> Customer | None:
+    statement = select(Customer).where(Customer.tenant_id == tenant_id, Customer.id == customer_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return await session.scalar(statement)
+
+
+async def customer_by_code(
+    session: AsyncSession, tenant_id: uuid.UUID, code: str
+) -> Customer | None:
+    """By current code, or by a code merged into another customer."""
+    found = await session.scalar(
+        select(Customer).where(Customer.tenant_id == tenant_id, Customer.code == code)
+    )
+    if found is not None:
+        return found
+    return await session.scalar(
+        select(Customer)
+        .join(CustomerAlias, CustomerAlias.customer_id == Customer.id)
+        .where(CustomerAlias.tenant_id == tenant_id, CustomerAlias.code == code)
+    )
+
+
+async def ids_by_code(
+    session: AsyncSession, tenant_id: uuid.UUID, codes: set[str]
+) -> dict[str, uuid.UUID]:
+    """Customer ids for many codes at once (aliases included); unknown codes are absent."""
+    if not codes:
+        return {}
+    wanted = list(codes)
+    direct = await session.execute(
+        select(Customer.code, Customer.id).where(
+            Customer.tenant_id == tenant_id, Customer.code.in_(wanted)
+        )
+    )
+    found = {code: id_ for code, id_ in direct.all()}
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        aliased = await session.execute(
+            select(CustomerAlias.code, CustomerAlias.customer_id).where(
+                CustomerAlias.tenant_id == tenant_id, CustomerAlias.code.in_(missing)
+            )
+        )
+        found.update({code: id_ for code, id_ in aliased.all()})
+    return found

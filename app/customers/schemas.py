@@ -1,0 +1,164 @@
+"""Customers as the API shows and accepts them."""
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from app.core.bulk import bulk_request
+from app.core.schemas import RequestBody
+from app.customers.normalise import NormalisationError, size_from_employees, validate_uscc
+
+Code = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\s/]+$"),
+]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, ge=0)]
+Size = Literal["small", "medium", "large"]
+Stage = Literal["potential", "signed"]
+
+
+class CustomerFields(RequestBody):
+    """Profile fields shared by create, update and bulk upsert (all optional here)."""
+
+    name: Name | None = Field(default=None, examples=["上海华信电子科技有限公司"])
+    industry: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = (
+        Field(
+            default=None, examples=["制造业-电子"], description="Hierarchical code, `-`-separated"
+        )
+    )
+    employees: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = Field(
+        default=None, description="Headcount; when given, `size` is derived from it"
+    )
+    size: Size | None = Field(default=None, description="小型 <50 / 中型 50–200 / 大型 >200")
+    annual_revenue: Money | None = Field(default=None, examples=["12500000.00"])
+    region: ShortText | None = Field(default=None, examples=["上海"])
+    stage: Stage | None = None
+    uscc: str | None = Field(
+        default=None, max_length=40, description="统一社会信用代码 (checksum validated)"
+    )
+    contact_name: ShortText | None = None
+    contact_title: ShortText | None = None
+    cooperation_since: date | None = Field(
+        default=None, description="合作开始日期; default: the first order"
+    )
+    tags: Annotated[list[Tag], Field(max_length=50)] | None = None
+    attributes: dict[str, Any] | None = Field(
+        default=None, description="Custom fields by key, typed by their definitions"
+    )
+
+    @field_validator("uscc")
+    @classmethod
+    def _valid_uscc(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return validate_uscc(value)
+        except NormalisationError as exc:
+            raise ValueError(f"{exc.message_zh} / {exc.message_en}") from exc
+
+    @model_validator(mode="after")
+    def _size_matches_employees(self) -> "CustomerFields":
+        if self.employees is not None:
+            derived = size_from_employees(self.employees)
+            if self.size is not None and self.size != derived:
+                raise ValueError(
+                    f"size {self.size!r} contradicts {self.employees} employees ({derived})"
+                )
+            self.size = derived
+            self.model_fields_set.add("size")
+        return self
+
+
+class CustomerCreate(CustomerFields):
+    """A new customer: `code` (客户编号) and `name` are required."""
+
+    code: Code = Field(examples=["C000123"])
+    name: Name = Field(examples=["上海华信电子科技有限公司"])
+
+
+class CustomerUpdate(CustomerFields):
+    """Fields to change; omitted fields keep their value, `null` clears one."""
+
+    code: Code | None = None
+
+
+class CustomerOut(BaseModel):
+    """A customer."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    code: str
+    name: str
+    industry: str | None
+    employees: int | None
+    size: Size | None
+    annual_revenue: Decimal | None
+    region: str | None
+    stage: Stage
+    uscc: str | None
+    contact_name: str | None
+    contact_title: str | None
+    cooperation_since: date | None
+    tags: list[str]
+    attributes: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+CustomerBulk = bulk_request(
+    CustomerCreate,
+    "CustomerBulk",
+    "Customers to create or update by `code` (up to 10,000). Omitted fields of an "
+    "existing customer keep their value.",
+)
+
+CUSTOMER_EXAMPLE = {
+    "id": "5b0e3f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+    "code": "C000123",
+    "name": "上海华信电子科技有限公司",
+    "industry": "制造业-电子",
+    "employees": 180,
+    "size": "medium",
+    "annual_revenue": "12500000.00",
+    "region": "上海",
+    "stage": "signed",
+    "uscc": "91350100M000100Y43",
+    "contact_name": "王敏",
+    "contact_title": "采购经理",
+    "cooperation_since": "2022-03-01",
+    "tags": ["老客户", "重点客户"],
+    "attributes": {},
+    "created_at": "2026-11-25T10:00:00+08:00",
+    "updated_at": "2026-11-25T10:00:00+08:00",
+}
+CUSTOMER_CREATE_EXAMPLE = {
+    key: CUSTOMER_EXAMPLE[key]
+    for key in (
+        "code",
+        "name",
+        "industry",
+        "employees",
+        "region",
+        "stage",
+        "uscc",
+        "contact_name",
+        "contact_title",
+        "cooperation_since",
+        "tags",
+    )
+}
