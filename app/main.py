@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from app.activity.router import router as activity_router
 from app.audit.router import router as audit_router
 from app.core.db import Database, EmbeddedPostgres, migration_state, upgrade_to_head
 from app.core.errors import install_error_handlers
@@ -101,6 +102,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             {"name": "api-keys", "description": "API keys (admin)"},
             {"name": "audit", "description": "Audit log"},
             {"name": "customers", "description": "客户 · Customers"},
+            {
+                "name": "activity",
+                "description": "订单、沟通、投诉 · Orders, interactions, complaints",
+            },
         ],
     )
     app.state.settings = settings
@@ -113,7 +118,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
     )
-    for router in (health_router, tenants_router, audit_router, customers_router):
+    for router in (
+        health_router,
+        tenants_router,
+        audit_router,
+        customers_router,
+        activity_router,
+    ):
         app.include_router(router)
     return app
 
