@@ -1,7 +1,7 @@
 """Base classes for request bodies."""
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
@@ -54,3 +54,14 @@ def _iso_text(value: Any) -> Any:
 _ISO_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
+
+
+def _iso_date_text(value: Any) -> Any:
+    if isinstance(value, str) and not _ISO_DAY.match(value):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]

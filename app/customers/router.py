@@ -12,15 +12,19 @@ from app.core.etag import IfMatch, set_etag
 from app.core.openapi import documented
 from app.core.pagination import Page, PageQuery
 from app.core.routing import ApiRoute
+from app.core.schemas import IsoDate
 from app.customers import repository, service
 from app.customers.repository import CustomerFilter
 from app.customers.schemas import (
     CUSTOMER_CREATE_EXAMPLE,
     CUSTOMER_EXAMPLE,
+    METRICS_EXAMPLE,
     CustomerBulk,
     CustomerCreate,
+    CustomerMetrics,
     CustomerOut,
     CustomerUpdate,
+    Metrics,
     Size,
     Stage,
 )
@@ -185,3 +189,25 @@ async def delete_customer(
     with 412."""
     await service.delete_customer(session, principal, customer_id, if_match)
     return Response(status_code=204)
+
+
+@router.get(
+    "/{customer_id}/metrics",
+    response_model=CustomerMetrics,
+    **documented(
+        "getCustomerMetrics", "Get a customer's metrics", example=METRICS_EXAMPLE, errors=[404]
+    ),
+)
+async def get_customer_metrics(
+    principal: ViewerKey,
+    session: Session,
+    customer_id: uuid.UUID,
+    as_of: Annotated[
+        IsoDate | None, Query(description="Day to compute as of (default: today, tenant time)")
+    ] = None,
+) -> CustomerMetrics:
+    """Every metric of the field catalog computed from the customer's activity as of a
+    day: windows hold the days d with `as_of − N < d ≤ as_of`; counts and sums are 0,
+    never null."""
+    day, metrics = await service.customer_metrics(session, principal, customer_id, as_of)
+    return CustomerMetrics(customer_id=customer_id, as_of=day, metrics=Metrics(**metrics))

@@ -162,3 +162,68 @@ CUSTOMER_CREATE_EXAMPLE = {
         "tags",
     )
 }
+
+
+class Metrics(BaseModel):
+    """Metrics computed from activity as of a date (see GET /api/v1/fields for labels)."""
+
+    order_amount_1m: Decimal
+    order_amount_3m: Decimal
+    order_amount_6m: Decimal
+    order_amount_12m: Decimal
+    order_count_1m: int
+    order_count_3m: int
+    order_count_6m: int
+    order_count_12m: int
+    avg_order_amount_12m: Decimal | None
+    last_order_date: date | None
+    days_since_last_order: int | None
+    last_contact_date: date | None
+    days_since_last_contact: int | None
+    interactions_30d: int
+    interactions_90d: int
+    interactions_6m: int
+    inquiries_90d: int
+    inquiries_6m: int
+    unreplied_outreach_90d: int
+    complaints_6m: int
+    major_complaints_6m: int
+    cooperation_months: int | None
+
+
+class CustomerMetrics(BaseModel):
+    """A customer's metrics as of a date."""
+
+    customer_id: uuid.UUID
+    as_of: date
+    metrics: Metrics
+
+
+METRICS_EXAMPLE = {
+    "customer_id": CUSTOMER_EXAMPLE["id"],
+    "as_of": "2026-11-25",
+    "metrics": {
+        "order_amount_1m": "125000.00",
+        "order_amount_3m": "310000.00",
+        "order_amount_6m": "520000.00",
+        "order_amount_12m": "650000.00",
+        "order_count_1m": 1,
+        "order_count_3m": 3,
+        "order_count_6m": 5,
+        "order_count_12m": 7,
+        "avg_order_amount_12m": "92857.14",
+        "last_order_date": "2026-11-20",
+        "days_since_last_order": 5,
+        "last_contact_date": "2026-11-21",
+        "days_since_last_contact": 4,
+        "interactions_30d": 3,
+        "interactions_90d": 7,
+        "interactions_6m": 12,
+        "inquiries_90d": 1,
+        "inquiries_6m": 2,
+        "unreplied_outreach_90d": 0,
+        "complaints_6m": 0,
+        "major_complaints_6m": 0,
+        "cooperation_months": 44,
+    },
+}

@@ -2,7 +2,9 @@
 
 import uuid
 from collections import defaultdict
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, literal_column
 from sqlalchemy.dialects.postgresql import insert
@@ -15,6 +17,7 @@ from app.core.errors import Conflict, NotFound
 from app.core.etag import check_if_match
 from app.core.i18n import Text
 from app.customers import repository
+from app.customers.metrics import METRIC_NAMES, metrics_query
 from app.customers.schemas import CustomerCreate, CustomerFields, CustomerUpdate
 from app.fields.custom import AttributeTypes, attribute_types
 from app.models import Customer
@@ -170,3 +173,14 @@ async def bulk_upsert_customers(
         after={"created": created, "updated": updated, "failed": len(errors)},
     )  # fmt: skip
     return finish(len(items), created, updated, errors)
+
+
+async def customer_metrics(
+    session: AsyncSession, principal: Principal, customer_id: uuid.UUID, as_of: date | None
+) -> tuple[date, dict[str, Any]]:
+    """One customer's metrics as of a date (default: today in the tenant's time zone)."""
+    await get_customer(session, principal, customer_id)
+    day = as_of or datetime.now(ZoneInfo(principal.tenant_time_zone)).date()
+    statement, _ = metrics_query(principal.tenant_id, day, [customer_id])
+    row = (await session.execute(statement)).mappings().one()
+    return day, {name: row[name] for name in METRIC_NAMES}

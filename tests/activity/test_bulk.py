@@ -103,7 +103,7 @@ async def test_the_local_day_is_the_tenants_not_utcs(
                         Interaction.tenant_id == tenant.id
                     )
                 )
-            ).all()  # fmt: skip
+            ).all()
         )
     assert {k: v.isoformat() for k, v in days.items()} == {
         "late": "2026-11-20", "utc": "2026-11-21", "naive": "2026-11-20", "day": "2026-11-20",

@@ -183,5 +183,5 @@ async def test_bulk_upsert_of_ten_thousand_customers_is_accepted(api: httpx.Asyn
     assert response.json()["created"] == 10_000
     again = await api.post("/api/v1/customers/bulk", json={"items": items})
     assert again.json()["updated"] == 10_000
-    too_many = await api.post("/api/v1/customers/bulk", json={"items": items + [items[0]]})
+    too_many = await api.post("/api/v1/customers/bulk", json={"items": [*items, items[0]]})
     assert_problem(too_many, 422)

@@ -1,0 +1,189 @@
+"""Customer metrics as of a date, computed in SQL for one customer or a million at once.
+
+Window rule (design: Fields): a window of N months holds the days d with
+`as_of − N months < d ≤ as_of` (month arithmetic clamps to the month's end, as
+PostgreSQL's `date - interval` does: 2024-03-31 − 1 month = 2024-02-29); N days likewise.
+Activity after `as_of` is ignored. Counts and sums are 0, never null; `last_*` dates,
+`days_since_*`, the 12-month average and `cooperation_months` are null when there was
+never any.
+
+`metrics_query` is the one implementation: the metrics endpoint selects one customer from
+it, classification runs select every customer from it (three hash aggregates over the
+activity tables joined to customers, each activity table read once).
+"""
+
+import calendar
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Date, Integer, Select, and_, case, cast, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.models import Complaint, Customer, Interaction, Order
+from app.models.activity import VOID_ORDER_STATUSES
+
+MONTH_WINDOWS = (1, 3, 6, 12)
+METRIC_NAMES = (
+    *(f"order_amount_{n}m" for n in MONTH_WINDOWS),
+    *(f"order_count_{n}m" for n in MONTH_WINDOWS),
+    "avg_order_amount_12m",
+    "last_order_date",
+    "days_since_last_order",
+    "last_contact_date",
+    "days_since_last_contact",
+    "interactions_30d",
+    "interactions_90d",
+    "interactions_6m",
+    "inquiries_90d",
+    "inquiries_6m",
+    "unreplied_outreach_90d",
+    "complaints_6m",
+    "major_complaints_6m",
+    "cooperation_months",
+)
+
+
+def months_before(day: date, months: int) -> date:
+    """`day` minus whole months, clamped to the end of the month (PostgreSQL semantics)."""
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _within(column: Any, start: date) -> ColumnElement[bool]:
+    # Callers already restrict to column <= as_of; this is the open lower bound.
+    return column > literal(start, Date())
+
+
+def _orders(tenant_id: uuid.UUID, as_of: date, only: Any) -> Any:
+    amount_columns = []
+    count_columns = []
+    for n in MONTH_WINDOWS:
+        inside = _within(Order.ordered_on, months_before(as_of, n))
+        amount_columns.append(
+            func.coalesce(func.sum(Order.amount).filter(inside), 0).label(f"order_amount_{n}m")
+        )
+        count_columns.append(func.count().filter(inside).label(f"order_count_{n}m"))
+    statement = (
+        select(
+            Order.customer_id,
+            *amount_columns,
+            *count_columns,
+            func.max(Order.ordered_on).label("last_order_date"),
+            func.min(Order.ordered_on).label("first_order_date"),
+        )
+        .where(
+            Order.tenant_id == tenant_id,
+            Order.ordered_on <= as_of,
+            Order.status.not_in(VOID_ORDER_STATUSES),
+        )
+        .group_by(Order.customer_id)
+    )
+    if only is not None:
+        statement = statement.where(Order.customer_id.in_(only))
+    return statement.subquery("order_metrics")
+
+
+def _interactions(tenant_id: uuid.UUID, as_of: date, only: Any) -> Any:
+    day = Interaction.occurred_on
+    d30, d90 = as_of - timedelta(days=30), as_of - timedelta(days=90)
+    m6 = months_before(as_of, 6)
+    statement = (
+        select(
+            Interaction.customer_id,
+            func.max(day).label("last_contact_date"),
+            func.count().filter(_within(day, d30)).label("interactions_30d"),
+            func.count().filter(_within(day, d90)).label("interactions_90d"),
+            func.count().filter(_within(day, m6)).label("interactions_6m"),
+            func.count().filter(_within(day, d90), Interaction.is_inquiry).label("inquiries_90d"),
+            func.count().filter(_within(day, m6), Interaction.is_inquiry).label("inquiries_6m"),
+            func.count()
+            .filter(
+                _within(day, d90),
+                Interaction.direction == "outbound",
+                Interaction.replied.is_(False),
+            )
+            .label("unreplied_outreach_90d"),
+        )
+        .where(Interaction.tenant_id == tenant_id, day <= as_of)
+        .group_by(Interaction.customer_id)
+    )
+    if only is not None:
+        statement = statement.where(Interaction.customer_id.in_(only))
+    return statement.subquery("interaction_metrics")
+
+
+def _complaints(tenant_id: uuid.UUID, as_of: date, only: Any) -> Any:
+    m6 = months_before(as_of, 6)
+    inside = and_(Complaint.occurred_on <= as_of, _within(Complaint.occurred_on, m6))
+    statement = (
+        select(
+            Complaint.customer_id,
+            func.count().label("complaints_6m"),
+            func.count().filter(Complaint.severity == "major").label("major_complaints_6m"),
+        )
+        .where(Complaint.tenant_id == tenant_id, inside)
+        .group_by(Complaint.customer_id)
+    )
+    if only is not None:
+        statement = statement.where(Complaint.customer_id.in_(only))
+    return statement.subquery("complaint_metrics")
+
+
+def metric_columns(orders: Any, interactions: Any, complaints: Any, as_of: date) -> dict[str, Any]:
+    """Each metric as an expression over the three aggregates (left-joined to customers)."""
+    as_of_value = literal(as_of, Date())
+    columns: dict[str, Any] = {}
+    for n in MONTH_WINDOWS:
+        columns[f"order_amount_{n}m"] = func.coalesce(orders.c[f"order_amount_{n}m"], 0)
+        columns[f"order_count_{n}m"] = func.coalesce(orders.c[f"order_count_{n}m"], 0)
+    count_12m = orders.c.order_count_12m
+    columns["avg_order_amount_12m"] = case(
+        (count_12m > 0, func.round(orders.c.order_amount_12m / count_12m, 2)), else_=None
+    )
+    columns["last_order_date"] = orders.c.last_order_date
+    columns["days_since_last_order"] = as_of_value - orders.c.last_order_date
+    columns["last_contact_date"] = interactions.c.last_contact_date
+    columns["days_since_last_contact"] = as_of_value - interactions.c.last_contact_date
+    for name in (
+        "interactions_30d", "interactions_90d", "interactions_6m",
+        "inquiries_90d", "inquiries_6m", "unreplied_outreach_90d",
+    ):  # fmt: skip
+        columns[name] = func.coalesce(interactions.c[name], 0)
+    for name in ("complaints_6m", "major_complaints_6m"):
+        columns[name] = func.coalesce(complaints.c[name], 0)
+    since = func.coalesce(Customer.cooperation_since, orders.c.first_order_date)
+    age = func.age(as_of_value, since)
+    whole_months = cast(func.extract("year", age) * 12 + func.extract("month", age), Integer)
+    columns["cooperation_months"] = case(
+        (since.is_(None), None), (since > as_of_value, 0), else_=whole_months
+    )
+    return columns
+
+
+def metrics_query(
+    tenant_id: uuid.UUID, as_of: date, customer_ids: list[uuid.UUID] | None = None
+) -> tuple[Select[Any], dict[str, Any]]:
+    """SELECT customers.id AS customer_id, <every metric> … for the tenant (or some ids).
+
+    Returns the statement and the metric expressions by name, so callers (the rule
+    compiler) can reference metrics in further expressions over the same FROM clause.
+    """
+    only = customer_ids
+    orders = _orders(tenant_id, as_of, only)
+    interactions = _interactions(tenant_id, as_of, only)
+    complaints = _complaints(tenant_id, as_of, only)
+    columns = metric_columns(orders, interactions, complaints, as_of)
+    statement = (
+        select(Customer.id.label("customer_id"), *(c.label(n) for n, c in columns.items()))
+        .select_from(Customer)
+        .outerjoin(orders, orders.c.customer_id == Customer.id)
+        .outerjoin(interactions, interactions.c.customer_id == Customer.id)
+        .outerjoin(complaints, complaints.c.customer_id == Customer.id)
+        .where(Customer.tenant_id == tenant_id)
+    )
+    if only is not None:
+        statement = statement.where(Customer.id.in_(only))
+    return statement, columns
