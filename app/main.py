@@ -17,6 +17,7 @@ from app.core.middleware import RequestContextMiddleware
 from app.core.openapi import install_openapi
 from app.core.settings import Settings, get_settings
 from app.customers.router import router as customers_router
+from app.fields.router import router as fields_router
 from app.health.router import router as health_router
 from app.tenants.router import router as tenants_router
 
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         audit_router,
         customers_router,
         activity_router,
+        fields_router,
     ):
         app.include_router(router)
     return app

@@ -1,17 +1,16 @@
 """Orders, interactions and complaints as integrations send them."""
 
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StringConstraints
 
 from app.core.bulk import bulk_request
-from app.core.schemas import RequestBody
+from app.core.schemas import DateOrDateTime, RequestBody
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 CustomerCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-When = date | datetime
+When = DateOrDateTime
 WHEN_DESCRIPTION = (
     "A date (`2026-11-20`) or date-time; a date-time without offset is read in the "
     "tenant's time zone, and metrics count the tenant-local day"

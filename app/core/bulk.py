@@ -17,6 +17,8 @@ from app.core.schemas import RequestBody
 
 MAX_ITEMS = 10_000
 M = TypeVar("M", bound=BaseModel)
+# Item models of bulk requests; the OpenAPI spec gets their schemas as components.
+ITEM_MODELS: list[type[BaseModel]] = []
 
 
 class ItemError(BaseModel):
@@ -52,6 +54,7 @@ def bulk_request(item: type[M], name: str, description: str) -> type[RequestBody
     Items are typed in the schema but validated individually at run time, so the model
     takes them as plain objects.
     """
+    ITEM_MODELS.append(item)
     model = type(
         name,
         (RequestBody,),

@@ -87,6 +87,7 @@ def install_openapi(app: FastAPI) -> None:
             routes=app.routes,
             tags=app.openapi_tags,
         )
+        _add_bulk_item_schemas(spec)
         for path_item in spec.get("paths", {}).values():
             for operation in path_item.values():
                 _restore_examples(operation)
@@ -99,6 +100,21 @@ def install_openapi(app: FastAPI) -> None:
         return spec
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+def _add_bulk_item_schemas(spec: dict[str, Any]) -> None:
+    # Bulk bodies reference their item model by name; nothing else would put it in the spec.
+    from pydantic.json_schema import models_json_schema
+
+    from app.core.bulk import ITEM_MODELS
+
+    _, top = models_json_schema(
+        [(model, "validation") for model in ITEM_MODELS],
+        ref_template="#/components/schemas/{model}",
+    )
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in top.get("$defs", {}).items():
+        schemas.setdefault(name, schema)
 
 
 def _restore_examples(operation: dict[str, Any]) -> None:

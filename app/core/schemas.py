@@ -65,3 +65,15 @@ def _iso_date_text(value: Any) -> Any:
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+
+
+def _iso_string_only(value: Any) -> Any:
+    # Pydantic reads numbers as Unix timestamps; clients must send ISO 8601 text.
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE_PREFIX.match(value):
+        raise ValueError("expected an ISO 8601 date (2026-11-20) or date-time")
+    return value
+
+
+DateOrDateTime = Annotated[date | datetime, BeforeValidator(_iso_string_only)]

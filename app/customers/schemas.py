@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from app.core.bulk import bulk_request
-from app.core.schemas import RequestBody
+from app.core.schemas import IsoDate, RequestBody
 from app.customers.normalise import NormalisationError, size_from_employees, validate_uscc
 
 Code = Annotated[
@@ -52,7 +52,7 @@ class CustomerFields(RequestBody):
     )
     contact_name: ShortText | None = None
     contact_title: ShortText | None = None
-    cooperation_since: date | None = Field(
+    cooperation_since: IsoDate | None = Field(
         default=None, description="合作开始日期; default: the first order"
     )
     tags: Annotated[list[Tag], Field(max_length=50)] | None = None
