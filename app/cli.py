@@ -7,6 +7,7 @@ standard output so scripts can capture it; everything else goes to standard erro
 
 import asyncio
 import json
+import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -18,6 +19,8 @@ from rich.console import Console
 from app.core.db import Database
 from app.core.logging import configure_logging
 from app.core.settings import Settings, get_settings
+from app.jobs.handlers import load_handlers
+from app.jobs.worker import Worker
 from app.main import create_app, ensure_migrated, open_database
 from app.models import Role
 from app.tenants import repository as tenant_repository
@@ -168,14 +171,20 @@ def demo(
 
 @cli.command()
 def worker() -> None:
-    """Run background jobs (classification runs, imports, deliveries) — none are defined yet,
-    so the worker only checks the database and exits."""
+    """Run background jobs (imports, classification runs, deliveries) until stopped."""
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
 
-    async def check(database: Database) -> None:
-        err.print("worker: database ready; no job types are defined yet")
+    async def work(database: Database) -> None:
+        load_handlers()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        err.print("worker: running jobs; Ctrl-C stops after the current job")
+        await Worker(database).run_forever(stop)
 
-    asyncio.run(_with_database(settings, check, migrate=False))
+    asyncio.run(_with_database(settings, work, migrate=False))
 
 
 @cli.command("openapi-examples")

@@ -1,5 +1,6 @@
 """The application factory: routers, middleware, error handlers, lifespan."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,8 @@ from app.core.settings import Settings, get_settings
 from app.customers.router import router as customers_router
 from app.fields.router import router as fields_router
 from app.health.router import router as health_router
+from app.jobs.handlers import load_handlers
+from app.jobs.worker import Worker
 from app.tenants.router import router as tenants_router
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,25 @@ async def ensure_migrated(database: Database, url: str, *, allow_upgrade: bool) 
     await upgrade_to_head(url)
 
 
+@asynccontextmanager
+async def in_process_worker(database: Database, *, enabled: bool) -> AsyncIterator[None]:
+    """Run a job worker beside the API for as long as the context is open."""
+    if not enabled:
+        yield
+        return
+    load_handlers()
+    stop = asyncio.Event()
+    task = asyncio.create_task(Worker(database).run_forever(stop), name="job-worker")
+    try:
+        yield
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=30)
+        except TimeoutError:
+            task.cancel()
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the app. Without `database`, the lifespan opens one from the settings."""
     settings = settings or get_settings()
@@ -86,7 +108,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             )
             app.state.database = db
             metrics.watch_pool(db.engine)
-            yield
+            async with in_process_worker(db, enabled=settings.worker_in_process):
+                yield
         finally:
             await db.dispose()
             if embedded is not None:

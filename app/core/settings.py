@@ -35,6 +35,9 @@ class Settings(BaseSettings):
         description="Upgrade the database at start-up; unset: yes on the embedded "
         "database, no on CRMC_DATABASE_URL (serve refuses an outdated database)",
     )
+    worker_in_process: bool = Field(
+        default=True, description="serve runs a background-job worker in its own process"
+    )
     api_key_touch_seconds: int = Field(
         default=60, ge=0, description="How often a key's last_used_at is written at most"
     )

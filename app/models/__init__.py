@@ -6,6 +6,7 @@ from app.models.base import Base
 from app.models.customers import Customer, CustomerAlias, Industry
 from app.models.fields import CustomField
 from app.models.idempotency import IdempotencyRecord
+from app.models.jobs import Import, ImportChunk, ImportRowError, Job
 from app.models.tenants import ApiKey, Role, Tenant
 
 __all__ = [
@@ -17,8 +18,12 @@ __all__ = [
     "Customer",
     "CustomerAlias",
     "IdempotencyRecord",
+    "Import",
+    "ImportChunk",
+    "ImportRowError",
     "Industry",
     "Interaction",
+    "Job",
     "Order",
     "Role",
     "Tenant",

@@ -1,0 +1,11 @@
+"""Importing every module that registers job handlers, so a worker knows all kinds."""
+
+import importlib
+
+HANDLER_MODULES: tuple[str, ...] = ()
+
+
+def load_handlers() -> None:
+    """Import the handler modules (idempotent)."""
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)

@@ -1,0 +1,209 @@
+"""Running jobs: handlers by kind, a worker loop with leases, heartbeats and cancellation.
+
+`crm-classifier serve` runs one worker in-process; `crm-classifier worker` runs one on any
+machine. Tests call `Worker(database).run_until_idle()` to run what is queued, without
+sleeping.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, update
+
+from app.core.db import Database
+from app.jobs import queue
+from app.models import Job
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["JobContext"], Awaitable[dict[str, Any] | None]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def job_handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs of `kind`."""
+
+    def register(handler: Handler) -> Handler:
+        HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+class JobCancelled(Exception):
+    """Raised inside a handler when its job was cancelled."""
+
+
+@dataclass
+class JobContext:
+    """What a handler gets: its job, the database, and a way to report progress."""
+
+    job: Job
+    database: Database
+    worker_id: str
+    _cancelled: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.job.payload
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.job.tenant_id
+
+    @property
+    def checkpoint(self) -> dict[str, Any] | None:
+        """Where an earlier attempt got to (None on the first attempt)."""
+        return self.job.checkpoint
+
+    async def progress(
+        self, done: int, total: int | None = None, checkpoint: dict[str, Any] | None = None
+    ) -> None:
+        """Publish progress (own short transaction); raises JobCancelled if cancelled."""
+        if self._cancelled.is_set():
+            raise JobCancelled
+        async with self.database.sessionmaker() as session, session.begin():
+            await queue.report_progress(session, self.job.id, done, total, checkpoint)
+        if checkpoint is not None:
+            self.job.checkpoint = checkpoint
+
+
+class Worker:
+    """Claims and runs jobs of the registered kinds, one at a time per worker."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        poll_seconds: float = 1.0,
+        heartbeat_seconds: float = queue.LEASE.total_seconds() / 3,
+    ) -> None:
+        self.database = database
+        self.poll_seconds = poll_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._wake = asyncio.Event()
+
+    async def run_once(self) -> bool:
+        """Run one runnable job if there is one; True if a job ran."""
+        async with self.database.sessionmaker() as session, session.begin():
+            await _fail_exhausted(session)
+            job = await queue.claim(session, self.worker_id, list(HANDLERS))
+        if job is None:
+            return False
+        await self._run(job)
+        return True
+
+    async def run_until_idle(self) -> int:
+        """Run jobs until none is runnable; how many ran."""
+        ran = 0
+        while await self.run_once():
+            ran += 1
+        return ran
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Run jobs as they come until `stop` is set."""
+        stopping = asyncio.create_task(stop.wait())
+        async with self._listening():
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    if await self.run_once():
+                        continue
+                except Exception:
+                    log.exception("worker loop error; retrying")
+                woken = asyncio.create_task(self._wake.wait())
+                await asyncio.wait(
+                    {woken, stopping}, timeout=self.poll_seconds, return_when="FIRST_COMPLETED"
+                )
+                woken.cancel()
+        stopping.cancel()
+
+    @contextlib.asynccontextmanager
+    async def _listening(self) -> Any:
+        # A dedicated connection LISTENs for new jobs; polling covers any gap.
+        try:
+            conn = await self.database.engine.connect()
+            raw = (await conn.get_raw_connection()).driver_connection
+            await raw.add_listener(queue.CHANNEL, lambda *_: self._wake.set())
+        except Exception:
+            log.warning("cannot LISTEN for jobs; polling only", exc_info=True)
+            yield
+            return
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _run(self, job: Job) -> None:
+        handler = HANDLERS[job.kind]
+        context = JobContext(job, self.database, self.worker_id)
+        task = asyncio.create_task(handler(context))
+        heartbeat = asyncio.create_task(self._heartbeat(job, context, task))
+        outcome: dict[str, Any] = {}
+        try:
+            outcome["result"] = await task
+        except JobCancelled:
+            outcome["cancelled"] = True
+        except asyncio.CancelledError:
+            if not context._cancelled.is_set():
+                # The worker itself is stopping: hand the job back for another worker
+                # (the handler resumes from its checkpoint) instead of failing it.
+                await asyncio.shield(self._release(job))
+                raise
+            outcome["cancelled"] = True
+        except Exception as exc:
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            outcome["error"] = {"type": type(exc).__name__, "message": str(exc)[:2000]}
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        async with self.database.sessionmaker() as session, session.begin():
+            await queue.finish(session, job, **outcome)
+
+    async def _release(self, job: Job) -> None:
+        async with self.database.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.worker_id == self.worker_id, Job.status == "running")
+                .values(
+                    status="queued", worker_id=None, lease_expires_at=None,
+                    attempts=Job.attempts - 1,
+                )
+            )  # fmt: skip
+
+    async def _heartbeat(self, job: Job, context: JobContext, task: asyncio.Task[Any]) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            async with self.database.sessionmaker() as session, session.begin():
+                ours = await queue.extend_lease(session, job.id, self.worker_id)
+            if not ours:
+                context._cancelled.set()
+                task.cancel()
+                return
+
+
+async def _fail_exhausted(session: Any) -> None:
+    # A job whose worker died on its last attempt would otherwise stay "running".
+    await session.execute(
+        update(Job)
+        .where(
+            Job.status == "running",
+            Job.lease_expires_at < func.now(),
+            Job.attempts >= Job.max_attempts,
+        )
+        .values(
+            status="failed",
+            finished_at=func.now(),
+            error={"type": "WorkerLost", "message": "the worker stopped during the last attempt"},
+        )
+    )
