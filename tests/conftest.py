@@ -9,6 +9,8 @@ parallel without truncating anything.
 
 import asyncio
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -66,15 +68,25 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+def embedded_data_dir() -> Path:
+    """A fresh directory for an embedded server, outside pytest's tmp tree.
+
+    As root the server runs as another user, which needs to traverse every parent
+    directory; pytest keeps resetting its tmp root to mode 0700 (once per xdist worker),
+    which would lock a running server out of its own socket directory.
+    """
+    return Path(tempfile.mkdtemp(prefix="crmc-test-pg-"))
+
+
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+def postgres() -> Iterator[PostgresServer]:
     """The PostgreSQL server of this test process."""
     server_url = os.environ.get("CRMC_TEST_DATABASE_URL")
     if server_url:
         # Named after the given database, so concurrent runs on one server never collide.
         yield PostgresServer(server_url, f"{make_url(server_url).database}_{_worker()}")
         return
-    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("embedded-pg"))
+    embedded = EmbeddedPostgres(embedded_data_dir())
     # Durability buys nothing in tests; these make the suite several times faster.
     embedded._server.psql(
         "ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET synchronous_commit = off; "
@@ -82,6 +94,7 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
     )
     yield PostgresServer(embedded.url("postgres"), "crmc_test", embedded)
     embedded.stop()
+    shutil.rmtree(embedded.pgdata.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

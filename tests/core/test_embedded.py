@@ -1,5 +1,6 @@
 """The zero-setup path: with no CRMC_DATABASE_URL the service runs its own PostgreSQL."""
 
+import shutil
 from pathlib import Path
 
 import httpx
@@ -9,6 +10,7 @@ from app.core.settings import Settings
 from app.main import create_app
 from app.models import Role
 from app.tenants import service as tenant_service
+from tests.conftest import embedded_data_dir
 
 
 def _postmaster_running(pgdata: Path) -> bool:
@@ -18,10 +20,16 @@ def _postmaster_running(pgdata: Path) -> bool:
     return psutil.pid_exists(int(pid_file.read_text().splitlines()[0]))
 
 
-async def test_the_embedded_database_starts_migrates_stops_and_keeps_data(
-    tmp_path: Path,
-) -> None:
-    settings = Settings(database_url=None, data_dir=tmp_path / "data", log_json=False)
+async def test_the_embedded_database_starts_migrates_stops_and_keeps_data() -> None:
+    data_dir = embedded_data_dir()
+    try:
+        await _start_stop_restart(data_dir)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def _start_stop_restart(data_dir: Path) -> None:
+    settings = Settings(database_url=None, data_dir=data_dir / "data", log_json=False)
     app = create_app(settings)
 
     async with app.router.lifespan_context(app):
