@@ -1,0 +1,252 @@
+"""The SQL back end: a ruleset as SQLAlchemy Core expressions for set-based runs.
+
+The caller supplies one SQL expression per field (its metrics query, built elsewhere);
+this module only combines them with operators and bound parameters. Nothing from a rule
+reaches SQL as text: field keys select a caller-provided expression or fail, values and
+category codes are bound parameters.
+
+Semantics match `evaluate.py` exactly: every leaf is wrapped in `coalesce(…, false)` so
+a NULL never leaks into `not`/`and`/`or` (two-valued logic, like the Python back end),
+numbers are compared as NUMERIC/BIGINT parameters (exact), `within_last_days N` is
+`d <= as_of AND as_of - d < N`.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Date,
+    Integer,
+    Numeric,
+    Text,
+    and_,
+    any_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy.sql.elements import BindParameter, Label
+from sqlalchemy.types import TypeEngine
+
+from app.fields.catalog import BUILTIN_CATALOG, FieldCatalog, FieldDef
+from app.rules.language.deciding import Plan, plan_for
+from app.rules.language.tree import Condition, Leaf, Ruleset, iter_leaves
+from app.rules.language.values import Operand, operand
+
+
+class MissingColumn(KeyError):
+    """A rule references a field the caller gave no SQL expression for."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRuleset:
+    """A ruleset as SQL expressions over the caller's field expressions.
+
+    `leaves[i]` is the (never NULL) boolean of leaf i, numbered like the Python back
+    end's `ConditionOutcome.index`. The decision expressions can be built over
+    `leaves` themselves or over columns of a subquery that selected them (`over=`), so
+    Postgres computes each leaf once.
+    """
+
+    ruleset: Ruleset
+    leaves: tuple[ColumnElement[bool], ...]
+    plans: tuple[Plan, ...]
+    as_of: BindParameter[date]
+
+    def leaf_columns(self, prefix: str = "leaf_") -> list[Label[bool]]:
+        """The leaves labelled `leaf_0`, `leaf_1`, … for a SELECT."""
+        return [leaf.label(f"{prefix}{i}") for i, leaf in enumerate(self.leaves)]
+
+    def rule_matches(
+        self, over: Sequence[ColumnElement[bool]] | None = None
+    ) -> list[ColumnElement[bool]]:
+        """One boolean per rule (never NULL), from the leaves or the given leaf columns."""
+        leaves = self.leaves if over is None else tuple(over)
+        return [_combine(plan, leaves) for plan in self.plans]
+
+    def matched_rule(self, over: Sequence[ColumnElement[bool]] | None = None) -> ColumnElement:
+        """`first`: index of the first matching rule or NULL (integer).
+        `collect`: indices of all matching rules, possibly empty (integer[])."""
+        matches = self.rule_matches(over)
+        if self.ruleset.hit_policy == "first":
+            if not matches:
+                return cast(null(), Integer)
+            return case(*((m, literal(i, Integer)) for i, m in enumerate(matches)), else_=null())
+        return _collect(matches, [literal(i, Integer) for i in range(len(matches))], Integer)
+
+    def category(self, over: Sequence[ColumnElement[bool]] | None = None) -> ColumnElement:
+        """`first`: the category code (text). `collect`: the codes of all matching rules,
+        or just the default when none matched (text[])."""
+        matches = self.rule_matches(over)
+        default = _text(self.ruleset.default_category)
+        if self.ruleset.hit_policy == "first":
+            if not matches:
+                return default
+            rules = self.ruleset.rules
+            whens = ((m, _text(r.category)) for m, r in zip(matches, rules, strict=True))
+            return case(*whens, else_=default)
+        codes = [_text(r.category) for r in self.ruleset.rules]
+        found = _collect(matches, codes, Text)
+        nothing = cast(array([], type_=Text), ARRAY(Text))
+        return func.coalesce(func.nullif(found, nothing), array([default]), type_=ARRAY(Text))
+
+    def columns(self, prefix: str = "") -> list[Label]:
+        """`matched_rule`, `category` and every `leaf_<i>`, labelled for one SELECT."""
+        return [
+            self.matched_rule().label(f"{prefix}matched_rule"),
+            self.category().label(f"{prefix}category"),
+            *self.leaf_columns(f"{prefix}leaf_"),
+        ]
+
+
+def compile_ruleset(
+    ruleset: Ruleset,
+    columns: Mapping[str, ColumnElement],
+    as_of: date,
+    catalog: FieldCatalog = BUILTIN_CATALOG,
+) -> CompiledRuleset:
+    """Compile a validated ruleset over `columns` (field key → SQL expression).
+
+    Only the fields the rules reference need an entry; see the module docstring for the
+    SQL types each field type expects.
+    """
+    as_of_param = _as_of_param(as_of)
+    leaves: list[ColumnElement[bool]] = []
+    plans: list[Plan] = []
+    for rule in ruleset.rules:
+        plans.append(plan_for(rule.when, len(leaves)))
+        leaves.extend(_leaf(leaf, columns, catalog, as_of_param) for leaf in iter_leaves(rule.when))
+    return CompiledRuleset(ruleset, tuple(leaves), tuple(plans), as_of_param)
+
+
+def compile_condition(
+    node: Condition,
+    columns: Mapping[str, ColumnElement],
+    as_of: date,
+    catalog: FieldCatalog = BUILTIN_CATALOG,
+) -> ColumnElement[bool]:
+    """A validated standalone condition as one (never NULL) boolean, e.g. for a WHERE."""
+    as_of_param = _as_of_param(as_of)
+    leaves = tuple(_leaf(leaf, columns, catalog, as_of_param) for leaf in iter_leaves(node))
+    return _combine(plan_for(node, 0), leaves)
+
+
+def _as_of_param(as_of: date) -> BindParameter[date]:
+    # One parameter object reused by every window, unique so it cannot clash with the
+    # caller's own parameters.
+    return BindParameter("rules_as_of", as_of, type_=Date(), unique=True)
+
+
+def _combine(plan: Plan, leaves: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+    if plan.kind == "leaf":
+        return leaves[plan.leaf]
+    if plan.kind == "not":
+        return not_(_combine(plan.items[0], leaves))
+    items = [_combine(item, leaves) for item in plan.items]
+    if plan.kind == "all":
+        return and_(*items) if items else true()
+    return or_(*items) if items else false()
+
+
+def _collect(
+    matches: Sequence[ColumnElement[bool]],
+    values: Sequence[ColumnElement],
+    element_type: type[TypeEngine],
+) -> ColumnElement:
+    if not matches:
+        return cast(array([], type_=element_type), ARRAY(element_type))
+    picked = array(
+        [case((m, v), else_=null()) for m, v in zip(matches, values, strict=True)],
+        type_=element_type,
+    )
+    return func.array_remove(picked, null(), type_=ARRAY(element_type))
+
+
+def _text(value: str) -> ColumnElement[str]:
+    # asyncpg types a text literal as VARCHAR; arrays of it must still be text[].
+    return cast(literal(value, Text()), Text())
+
+
+def _param(definition: FieldDef, value: Operand) -> ColumnElement:
+    """A bound parameter of the SQL type matching the field (explicit casts keep NUMERIC
+    comparisons exact whatever the driver infers)."""
+    kind = definition.type
+    if kind == "number":
+        return cast(literal(value, Numeric()), Numeric())
+    if kind == "integer":
+        return cast(literal(value, BigInteger()), BigInteger())
+    if kind == "date":
+        return cast(literal(value, Date()), Date())
+    if kind == "boolean":
+        return literal(value, Boolean())
+    return cast(literal(value, Text()), Text())
+
+
+def _leaf(
+    leaf: Leaf,
+    columns: Mapping[str, ColumnElement],
+    catalog: FieldCatalog,
+    as_of: BindParameter[date],
+) -> ColumnElement[bool]:
+    definition = catalog.get(leaf.field)
+    if definition is None:
+        raise ValueError(f"unknown field {leaf.field!r}; validate the ruleset first")
+    if leaf.field not in columns:
+        raise MissingColumn(leaf.field)
+    column = columns[leaf.field]
+    op = leaf.op
+    if op == "is_null":
+        return column.is_(None)
+    if op == "is_not_null":
+        return column.is_not(None)
+    threshold = operand(definition, op, leaf.value)
+    # The Python back end's "a leaf on NULL is false", for every other operator.
+    return func.coalesce(_compare(definition, op, column, threshold, as_of), false())
+
+
+def _compare(
+    definition: FieldDef,
+    op: str,
+    column: ColumnElement,
+    threshold: object,
+    as_of: BindParameter[date],
+) -> ColumnElement[bool]:
+    if op in ("within_last_days", "not_within_last_days"):
+        window = and_(column <= as_of, (as_of - column) < literal(threshold, Integer))
+        return window if op == "within_last_days" else not_(window)
+    if op == "contains":
+        value = _param(definition, threshold)  # type: ignore[arg-type]
+        if definition.type == "string_list":
+            return value == any_(column)
+        # strpos, not LIKE: no wildcard characters to escape, plain substring like Python.
+        return func.strpos(column, value) > 0
+    if op == "between":
+        low, high = threshold  # type: ignore[misc]
+        return column.between(_param(definition, low), _param(definition, high))
+    if op in ("in", "not_in"):
+        params = [_param(definition, v) for v in threshold]  # type: ignore[attr-defined]
+        return column.in_(params) if op == "in" else column.not_in(params)
+    if op not in _COMPARISONS:
+        raise ValueError(f"unknown operator {op!r}")
+    return _COMPARISONS[op](column, _param(definition, threshold))  # type: ignore[arg-type]
+
+
+_COMPARISONS: Final = {
+    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt,
+    "gte": operator.ge, "lt": operator.lt, "lte": operator.le,
+}  # fmt: skip
