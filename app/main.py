@@ -20,6 +20,7 @@ from app.core.settings import Settings, get_settings
 from app.customers.router import router as customers_router
 from app.fields.router import router as fields_router
 from app.health.router import router as health_router
+from app.industries.router import router as industries_router
 from app.jobs.handlers import load_handlers
 from app.jobs.worker import Worker
 from app.tenants.router import router as tenants_router
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         customers_router,
         activity_router,
         fields_router,
+        industries_router,
     ):
         app.include_router(router)
     return app

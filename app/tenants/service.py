@@ -11,6 +11,7 @@ from app.core.auth import KEY_PREFIX, Principal, hash_key
 from app.core.errors import Conflict, NotFound
 from app.core.etag import check_if_match
 from app.core.i18n import Text
+from app.industries.service import seed_standard_industries
 from app.models import ApiKey, Role, Tenant
 from app.tenants import repository
 from app.tenants.schemas import TenantUpdate
@@ -43,6 +44,7 @@ async def create_tenant(
     session.add(tenant)
     await session.flush()
     await session.refresh(tenant)
+    await seed_standard_industries(session, tenant.id)
     return tenant
 
 
