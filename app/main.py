@@ -23,6 +23,7 @@ from app.health.router import router as health_router
 from app.industries.router import router as industries_router
 from app.jobs.handlers import load_handlers
 from app.jobs.worker import Worker
+from app.rules.router import router as rules_router
 from app.tenants.router import router as tenants_router
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             {"name": "api-keys", "description": "API keys (admin)"},
             {"name": "audit", "description": "Audit log"},
             {"name": "customers", "description": "客户 · Customers"},
+            {"name": "rules", "description": "规则 · Rules, rulesets and versions"},
             {
                 "name": "activity",
                 "description": "订单、沟通、投诉 · Orders, interactions, complaints",
@@ -151,6 +153,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         activity_router,
         fields_router,
         industries_router,
+        rules_router,
     ):
         app.include_router(router)
     return app

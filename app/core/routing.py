@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import Request, Response, params
 from fastapi.routing import APIRoute
 
-from app.core.errors import UnsupportedMediaType
+from app.core.errors import InvalidInput, UnsupportedMediaType
 from app.core.i18n import Text
 
 
@@ -44,3 +44,33 @@ class ApiRoute(APIRoute):
             return await handler(request)
 
         return checked
+
+
+class NestingGuardedRoute(ApiRoute):
+    """For bodies that hold rules: refuses absurd nesting before the JSON is parsed.
+
+    Python's JSON parser recurses, so a body nested thousands deep would exhaust the
+    stack inside the framework; scanning the raw bytes first turns it into a clear 422.
+    """
+
+    max_nesting = 64
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            from app.rules.language.limits import json_nesting_depth
+
+            if request.method in ("POST", "PUT", "PATCH"):
+                depth = json_nesting_depth(await request.body(), stop_after=self.max_nesting)
+                if depth > self.max_nesting:
+                    raise InvalidInput(
+                        Text(
+                            f"JSON 嵌套超过 {self.max_nesting} 层",
+                            f"The JSON body nests deeper than {self.max_nesting} levels",
+                        ),
+                        errors=[{"loc": ["body"], "msg": "nesting too deep", "type": "too_deep"}],
+                    )
+            return await handler(request)
+
+        return guarded

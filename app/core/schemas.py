@@ -46,7 +46,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def _iso_text(value: Any) -> Any:
     # Pydantic would read `0.5` as a Unix timestamp; a query parameter documented as an
     # ISO 8601 date-time must look like one.
-    if isinstance(value, str) and not _ISO_DATE_PREFIX.match(value):
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE_PREFIX.match(value):
         raise ValueError("expected an ISO 8601 date-time such as 2026-11-25T09:00:00+08:00")
     return value
 
@@ -57,7 +59,9 @@ IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
 
 
 def _iso_date_text(value: Any) -> Any:
-    if isinstance(value, str) and not _ISO_DAY.match(value):
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DAY.match(value):
         raise ValueError("expected a date as YYYY-MM-DD")
     return value
 
