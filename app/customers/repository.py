@@ -2,8 +2,10 @@
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, String, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import PageParams, keyset_page
@@ -18,6 +20,10 @@ class CustomerFilter:
     stage: str | None = None
     tag: str | None = None
     q: str | None = None  # text search on name and code
+
+
+def _text_array(values: list[str]) -> Any:
+    return literal(values, ARRAY(String()))
 
 
 def _like_escape(text: str) -> str:
@@ -93,9 +99,10 @@ async def ids_by_code(
     if not codes:
         return {}
     wanted = list(codes)
+    # One array parameter instead of one bind parameter per code.
     direct = await session.execute(
         select(Customer.code, Customer.id).where(
-            Customer.tenant_id == tenant_id, Customer.code.in_(wanted)
+            Customer.tenant_id == tenant_id, Customer.code == func.any(_text_array(wanted))
         )
     )
     found = {code: id_ for code, id_ in direct.all()}
@@ -103,7 +110,8 @@ async def ids_by_code(
     if missing:
         aliased = await session.execute(
             select(CustomerAlias.code, CustomerAlias.customer_id).where(
-                CustomerAlias.tenant_id == tenant_id, CustomerAlias.code.in_(missing)
+                CustomerAlias.tenant_id == tenant_id,
+                CustomerAlias.code == func.any(_text_array(missing)),
             )
         )
         found.update({code: id_ for code, id_ in aliased.all()})

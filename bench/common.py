@@ -1,0 +1,115 @@
+"""Shared bench plumbing: a fresh database, the machine description, RESULTS.md."""
+
+import asyncio
+import os
+import platform
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from app.core.db import EmbeddedPostgres, create_database_if_missing, upgrade_to_head
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+DATA = Path(os.environ.get("CRMC_BENCH_DATA", "/work/bench-data"))
+
+
+def machine() -> str:
+    """CPU, memory and Python of this machine, one line."""
+    memory = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) // 1024 // 1024} GiB"
+    except OSError:
+        pass
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), {memory} RAM, Python {platform.python_version()}"
+
+
+async def fresh_database(name: str, url: str | None = None) -> tuple[str, EmbeddedPostgres | None]:
+    """A new, migrated database `name` on CRMC_DATABASE_URL's server or the embedded one."""
+    embedded = None
+    admin = url or os.environ.get("CRMC_DATABASE_URL")
+    if admin is None:
+        DATA.mkdir(parents=True, exist_ok=True)
+        embedded = EmbeddedPostgres(DATA / name)
+        admin = embedded.url("postgres")
+    engine = create_async_engine(admin, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
+    await create_database_if_missing(admin, name)
+    from sqlalchemy.engine import make_url
+
+    db_url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    await upgrade_to_head(db_url)
+    return db_url, embedded
+
+
+async def server_version(url: str) -> str:
+    engine = create_async_engine(url, poolclass=NullPool)
+    async with engine.connect() as conn:
+        version = await conn.scalar(text("SHOW server_version"))
+    await engine.dispose()
+    return f"PostgreSQL {version}"
+
+
+def record(title: str, lines: list[str], *, postgres: str) -> None:
+    """Print the figures and append them to bench/RESULTS.md with date and machine."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    block = [f"## {title} — {stamp}", "", f"Machine: {machine()}; {postgres}.", ""]
+    block += [f"- {line}" for line in lines]
+    text_block = "\n".join(block) + "\n\n"
+    print(text_block)
+    if not RESULTS.exists():
+        RESULTS.write_text("# Benchmark results\n\nFigures appended by the scripts in bench/.\n\n")
+    with RESULTS.open("a", encoding="utf-8") as out:
+        out.write(text_block)
+
+
+@contextmanager
+def timed(label: str, sink: dict[str, float]) -> Any:
+    start = time.perf_counter()
+    yield
+    sink[label] = time.perf_counter() - start
+
+
+def serve(url: str, port: int) -> subprocess.Popen[bytes]:
+    """`crm-classifier serve` on 127.0.0.1:port against `url`, waiting until it is ready."""
+    env = {**os.environ, "CRMC_DATABASE_URL": url, "CRMC_LOG_LEVEL": "WARNING",
+           "CRMC_WORKER_IN_PROCESS": "false"}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+    )
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not become ready")
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
