@@ -88,8 +88,8 @@ def validate_items(
     some items fail are the others validated again, without the failures.
     """
     adapter = _list_adapter(item)
-    # The request body around the items was already checked for unstorable text.
-    context = {"text_checked": True}
+    # Unstorable text in an item fails that item (not the whole request).
+    context = {"bulk_item": True}
     try:
         return list(enumerate(adapter.validate_python(items, context=context))), []
     except ValidationError as exc:

@@ -6,6 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, model_validator
 
+from app.core.errors import InvalidInput
+from app.core.i18n import Text
+
 
 class RequestBody(BaseModel):
     """A JSON request body: unknown members are refused.
@@ -22,27 +25,37 @@ class RequestBody(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _storable_text(cls, value: Any, info: ValidationInfo) -> Any:
-        # One walk over the raw input, skipped for bulk items whose request was walked.
-        if not (info.context or {}).get("text_checked"):
-            check_storable(value)
-        return value
+        bad = unstorable_text_at(value)
+        if bad is None:
+            return value
+        if (info.context or {}).get("bulk_item"):
+            # One item of a bulk request: fail that item only.
+            raise ValueError("text must not contain NUL characters or unpaired surrogates")
+        raise InvalidInput(
+            Text("文本不能包含 NUL 字符或孤立的代理字符",
+                 "Text must not contain NUL characters or unpaired surrogates"),
+            errors=[{"loc": ["body", *bad], "msg": "unstorable text", "type": "unstorable_text"}],
+        )  # fmt: skip
 
 
-def check_storable(value: Any) -> None:
-    """PostgreSQL text holds neither NUL nor lone UTF-16 surrogates (which JSON allows)."""
+def unstorable_text_at(value: Any) -> tuple[str | int, ...] | None:
+    """Where `value` holds text PostgreSQL cannot store (NUL, or a lone UTF-16 surrogate,
+    both of which JSON allows), or None."""
     # Iterative, one pass, no call per value: bulk bodies hold 100,000 strings.
-    stack = [value]
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
     while stack:
-        item = stack.pop()
+        item, path = stack.pop()
         kind = type(item)
         if kind is str:
             if "\x00" in item or _SURROGATE.search(item):
-                raise ValueError("text must not contain NUL characters or unpaired surrogates")
+                return path
         elif kind is dict:
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            for key, child in item.items():
+                stack.append((key, path))
+                stack.append((child, (*path, key)))
         elif kind is list:
-            stack.extend(item)
+            stack.extend((child, (*path, index)) for index, child in enumerate(item))
+    return None
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
