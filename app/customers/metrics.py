@@ -163,27 +163,33 @@ def metric_columns(orders: Any, interactions: Any, complaints: Any, as_of: date)
     return columns
 
 
+def metrics_from(
+    tenant_id: uuid.UUID, as_of: date, customer_ids: list[uuid.UUID] | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """`customers` left-joined to the three activity aggregates, and the metric expressions
+    over it by name — for callers that add their own SELECT list and WHERE (runs, filters,
+    the rule compiler's `columns`)."""
+    orders = _orders(tenant_id, as_of, customer_ids)
+    interactions = _interactions(tenant_id, as_of, customer_ids)
+    complaints = _complaints(tenant_id, as_of, customer_ids)
+    joined = (
+        Customer.__table__.outerjoin(orders, orders.c.customer_id == Customer.id)
+        .outerjoin(interactions, interactions.c.customer_id == Customer.id)
+        .outerjoin(complaints, complaints.c.customer_id == Customer.id)
+    )
+    return joined, metric_columns(orders, interactions, complaints, as_of)
+
+
 def metrics_query(
     tenant_id: uuid.UUID, as_of: date, customer_ids: list[uuid.UUID] | None = None
 ) -> tuple[Select[Any], dict[str, Any]]:
-    """SELECT customers.id AS customer_id, <every metric> … for the tenant (or some ids).
-
-    Returns the statement and the metric expressions by name, so callers (the rule
-    compiler) can reference metrics in further expressions over the same FROM clause.
-    """
-    only = customer_ids
-    orders = _orders(tenant_id, as_of, only)
-    interactions = _interactions(tenant_id, as_of, only)
-    complaints = _complaints(tenant_id, as_of, only)
-    columns = metric_columns(orders, interactions, complaints, as_of)
+    """SELECT customers.id AS customer_id, <every metric> … for the tenant (or some ids)."""
+    joined, columns = metrics_from(tenant_id, as_of, customer_ids)
     statement = (
         select(Customer.id.label("customer_id"), *(c.label(n) for n, c in columns.items()))
-        .select_from(Customer)
-        .outerjoin(orders, orders.c.customer_id == Customer.id)
-        .outerjoin(interactions, interactions.c.customer_id == Customer.id)
-        .outerjoin(complaints, complaints.c.customer_id == Customer.id)
+        .select_from(joined)
         .where(Customer.tenant_id == tenant_id)
     )
-    if only is not None:
-        statement = statement.where(Customer.id.in_(only))
+    if customer_ids is not None:
+        statement = statement.where(Customer.id.in_(customer_ids))
     return statement, columns

@@ -30,9 +30,14 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def filtered(tenant_id: uuid.UUID, where: CustomerFilter) -> Select[tuple[Customer]]:
-    """Customers of a tenant matching a filter (the statement, for paging or counting)."""
+def filtered(
+    tenant_id: uuid.UUID, where: CustomerFilter, condition: Any = None
+) -> Select[tuple[Customer]]:
+    """Customers of a tenant matching a filter and optionally a compiled rule condition
+    (`CustomerCondition`, whose FROM may join the metrics)."""
     statement = select(Customer).where(Customer.tenant_id == tenant_id)
+    if condition is not None:
+        statement = statement.select_from(condition.from_clause).where(condition.where)
     if where.industry:
         prefix = where.industry.rstrip("-")
         statement = statement.where(
@@ -60,10 +65,14 @@ def filtered(tenant_id: uuid.UUID, where: CustomerFilter) -> Select[tuple[Custom
 
 
 async def page_of_customers(
-    session: AsyncSession, tenant_id: uuid.UUID, where: CustomerFilter, page: PageParams
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    where: CustomerFilter,
+    page: PageParams,
+    condition: Any = None,
 ) -> tuple[list[Customer], str | None]:
     return await keyset_page(
-        session, filtered(tenant_id, where), [Customer.created_at, Customer.id], page
+        session, filtered(tenant_id, where, condition), [Customer.created_at, Customer.id], page
     )
 
 

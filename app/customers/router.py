@@ -69,11 +69,27 @@ async def list_customers(
     stage: Annotated[Stage | None, Query()] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=100, description="Text in name or code")] = None,
+    when: Annotated[
+        str | None,
+        Query(
+            max_length=4000,
+            description="A rule condition as text, e.g. `近12个月交易金额 >= 50万 and "
+            'region = "上海"` (metrics as of `as_of`)',
+        ),
+    ] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Day for metrics in `when`")] = None,
 ) -> Page[CustomerOut]:
     """Customers, oldest first, filtered by industry (prefix of the hierarchical code),
-    size, region, stage, tag and text in name or code."""
+    size, region, stage, tag, text in name or code, and any rule condition (`when`)."""
+    condition = None
+    if when is not None:
+        condition = await service.customer_condition(session, principal, when, as_of)
     rows, next_cursor = await repository.page_of_customers(
-        session, principal.tenant_id, CustomerFilter(industry, size, region, stage, tag, q), page
+        session,
+        principal.tenant_id,
+        CustomerFilter(industry, size, region, stage, tag, q),
+        page,
+        condition,
     )
     return Page(items=[CustomerOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 

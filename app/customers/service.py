@@ -21,6 +21,7 @@ from app.customers.metrics import METRIC_NAMES, metrics_query
 from app.customers.schemas import CustomerCreate, CustomerFields, CustomerUpdate
 from app.fields.custom import AttributeTypes, attribute_types
 from app.models import Customer
+from app.rules.columns import CustomerCondition, compile_customer_condition
 
 AUDIT_FIELDS = (
     "code", "name", "industry", "employees", "size", "annual_revenue", "region", "stage",
@@ -184,3 +185,17 @@ async def customer_metrics(
     statement, _ = metrics_query(principal.tenant_id, day, [customer_id])
     row = (await session.execute(statement)).mappings().one()
     return day, {name: row[name] for name in METRIC_NAMES}
+
+
+async def customer_condition(
+    session: AsyncSession, principal: Principal, when: str, as_of: date | None
+) -> CustomerCondition:
+    """A `when` query parameter as SQL over the tenant's customers (422 if invalid)."""
+    from app.fields.service import tenant_catalog
+    from app.rules.service import read_condition, today_for
+
+    catalog = await tenant_catalog(session, principal.tenant_id)
+    node = read_condition(when, catalog, ("query", "when"))
+    return compile_customer_condition(
+        node, principal.tenant_id, as_of or today_for(principal), catalog
+    )

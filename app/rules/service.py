@@ -14,8 +14,8 @@ from app.fields.service import tenant_catalog
 from app.rules.language.errors import RulesetInvalid
 from app.rules.language.evaluate import Evaluator
 from app.rules.language.explain import explain
-from app.rules.language.tree import Ruleset
-from app.rules.language.validate import check_ruleset
+from app.rules.language.tree import Condition, Ruleset
+from app.rules.language.validate import check_condition, check_ruleset
 from app.rules.language.values import ValueProblem, scalar
 
 
@@ -43,6 +43,17 @@ def read_ruleset(
             Text(f"规则集有 {len(errors)} 处错误", f"The ruleset has {len(errors)} problem(s)"),
             errors=errors,
         ) from invalid
+
+
+def read_condition(data: Any, catalog: FieldCatalog, loc: tuple[str, ...]) -> Condition:
+    """A validated condition (JSON or text), or 422 with errors at their path under `loc`."""
+    try:
+        return check_condition(data, catalog)
+    except RulesetInvalid as invalid:
+        errors = [error.to_dict() for error in invalid.errors]
+        for error in errors:
+            error["loc"] = [*loc, *error["loc"]]
+        raise InvalidInput(Text("条件无效", "Invalid condition"), errors=errors) from invalid
 
 
 def typed_values(values: dict[str, Any], catalog: FieldCatalog) -> dict[str, Any]:
