@@ -1,8 +1,10 @@
 """Rule evaluation as the API shows it (for rule editors)."""
 
-from typing import Any
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.schemas import IsoDate, RequestBody
 
@@ -82,3 +84,101 @@ EVALUATE_RESULT_EXAMPLE = {
     "tags": ["重点维护"],
     "next_action": "客户成功经理一对一月度跟进",
 }  # fmt: skip
+
+
+class RulesetCreate(RequestBody):
+    """A ruleset for one tree (one per tree)."""
+
+    tree_id: uuid.UUID
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class RulesetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    tree_id: uuid.UUID
+    name: str
+    description: str | None
+    published_version: int | None = Field(description="Number of the published version")
+    latest_version: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class VersionOut(BaseModel):
+    """A ruleset version; `body` is exactly the Rules JSON."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    ruleset_id: uuid.UUID
+    version: int = Field(validation_alias="number")
+    status: Literal["draft", "published", "retired"]
+    body: dict[str, Any]
+    note: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    published_by: str | None
+
+
+class VersionList(BaseModel):
+    items: list[VersionOut]
+
+
+class PublishResult(BaseModel):
+    """Published at once (`published`), or waiting for approval (`change_request_id`)."""
+
+    status: Literal["published", "pending_approval"]
+    version: VersionOut
+    change_request_id: uuid.UUID | None = None
+
+
+class DiffOut(BaseModel):
+    """What changed from version `against` to `version`."""
+
+    version: int
+    against: int
+    added: list[dict[str, Any]]
+    removed: list[dict[str, Any]]
+    changed: list[dict[str, Any]]
+    settings: list[dict[str, Any]] = Field(description="hit_policy, default_category, margin")
+
+
+class LintFinding(BaseModel):
+    type: Literal["shadowed_rule", "never_true", "overlap", "gap", "unreachable_category"]
+    severity: Literal["warning", "info"]
+    loc: list[str | int]
+    message: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class LintResult(BaseModel):
+    version: int
+    findings: list[LintFinding]
+
+
+RULESET_EXAMPLE = {
+    "id": "4c2b1a09-8f7e-4d6c-9b5a-3e2d1c0b9a87",
+    "tree_id": "3d6f0a52-8c1e-4b7a-9e2d-5f4c3b2a1908",
+    "name": "客户关系划分规则",
+    "description": "种子文档 002 的阈值",
+    "published_version": 2,
+    "latest_version": 3,
+    "created_at": "2026-11-25T10:00:00+08:00",
+    "updated_at": "2026-11-25T10:00:00+08:00",
+}
+VERSION_EXAMPLE = {
+    "ruleset_id": RULESET_EXAMPLE["id"],
+    "version": 3,
+    "status": "draft",
+    "body": EVALUATE_REQUEST_EXAMPLE["ruleset"],
+    "note": "核心客户门槛下调至 45 万",
+    "created_by": "user:张伟",
+    "created_at": "2026-11-25T10:00:00+08:00",
+    "updated_at": "2026-11-25T10:00:00+08:00",
+    "published_at": None,
+    "published_by": None,
+}

@@ -1,0 +1,246 @@
+"""Rulesets and versions: create, edit drafts, publish (directly or through approval)."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.service import record_event, snapshot
+from app.core.auth import Principal
+from app.core.errors import Conflict, NotFound
+from app.core.etag import check_if_match
+from app.core.i18n import Text
+from app.fields.catalog import FieldCatalog
+from app.fields.service import tenant_catalog
+from app.models import CategoryTree, ChangeRequest
+from app.models.rules import Ruleset, RulesetVersion
+from app.rules import repository
+from app.rules.language.tree import Ruleset as RuleTree
+from app.rules.reading import read_ruleset
+
+VERSION_AUDIT_FIELDS = ("number", "status", "body", "note")
+
+
+class TreeNotFound(NotFound):
+    default_detail = Text("找不到该分类维度", "No such category tree")
+
+
+class RulesetNotFound(NotFound):
+    default_detail = Text("找不到该规则集", "No such ruleset")
+
+
+class VersionNotFound(NotFound):
+    default_detail = Text("找不到该规则集版本", "No such ruleset version")
+
+
+class RulesetExists(Conflict):
+    default_detail = Text("该分类维度已有规则集", "This tree already has a ruleset")
+
+
+class VersionNotDraft(Conflict):
+    default_detail = Text(
+        "已发布或已停用的版本不可修改,请新建版本", "Only drafts can change; create a new version"
+    )
+
+
+async def get_tree(session: AsyncSession, principal: Principal, tree_id: uuid.UUID) -> CategoryTree:
+    tree = await repository.tree(session, principal.tenant_id, tree_id)
+    if tree is None:
+        raise TreeNotFound
+    return tree
+
+
+async def get_ruleset(
+    session: AsyncSession, principal: Principal, ruleset_id: uuid.UUID, *, for_update: bool = False
+) -> Ruleset:
+    ruleset = await repository.ruleset(
+        session, principal.tenant_id, ruleset_id, for_update=for_update
+    )
+    if ruleset is None:
+        raise RulesetNotFound
+    return ruleset
+
+
+async def get_version(
+    session: AsyncSession,
+    principal: Principal,
+    ruleset_id: uuid.UUID,
+    number: int,
+    *,
+    for_update: bool = False,
+) -> RulesetVersion:
+    version = await repository.version(
+        session, principal.tenant_id, ruleset_id, number, for_update=for_update
+    )
+    if version is None:
+        raise VersionNotFound
+    return version
+
+
+async def read_for_tree(
+    session: AsyncSession,
+    principal: Principal,
+    tree: CategoryTree,
+    body: dict[str, Any],
+    loc: tuple[str, ...] = ("body",),
+) -> tuple[RuleTree, FieldCatalog]:
+    """Validate a Rules JSON body against the tenant's fields and the tree's categories."""
+    catalog = await tenant_catalog(session, principal.tenant_id)
+    codes = await repository.category_codes(session, principal.tenant_id, tree.id)
+    ruleset = read_ruleset(body, catalog, categories=codes, multi_assign=tree.multi_assign, loc=loc)
+    return ruleset, catalog
+
+
+async def create_ruleset(
+    session: AsyncSession,
+    principal: Principal,
+    tree_id: uuid.UUID,
+    name: str,
+    description: str | None,
+) -> Ruleset:
+    """A ruleset for a tree (one per tree: 409 for a second)."""
+    tree = await get_tree(session, principal, tree_id)
+    if await repository.ruleset_for_tree(session, principal.tenant_id, tree.id) is not None:
+        raise RulesetExists
+    ruleset = Ruleset(
+        tenant_id=principal.tenant_id, tree_id=tree.id, name=name, description=description
+    )
+    session.add(ruleset)
+    await session.flush()
+    await session.refresh(ruleset)
+    await record_event(
+        session, principal, entity_type="ruleset", entity_id=ruleset.id, action="create",
+        after=snapshot(ruleset, ("tree_id", "name", "description")),
+    )  # fmt: skip
+    return ruleset
+
+
+async def create_version(
+    session: AsyncSession,
+    principal: Principal,
+    ruleset_id: uuid.UUID,
+    body: dict[str, Any],
+    note: str | None,
+) -> RulesetVersion:
+    """A new draft, numbered after the latest version (numbering serialised by a row lock)."""
+    ruleset = await get_ruleset(session, principal, ruleset_id, for_update=True)
+    tree = await get_tree(session, principal, ruleset.tree_id)
+    await read_for_tree(session, principal, tree, body)
+    latest = await session.scalar(
+        select(func.max(RulesetVersion.number)).where(
+            RulesetVersion.tenant_id == principal.tenant_id,
+            RulesetVersion.ruleset_id == ruleset.id,
+        )
+    )
+    version = RulesetVersion(
+        tenant_id=principal.tenant_id,
+        ruleset_id=ruleset.id,
+        number=(latest or 0) + 1,
+        body=body,
+        note=note,
+        created_by=principal.actor,
+    )
+    session.add(version)
+    await session.flush()
+    await session.refresh(version)
+    await record_event(
+        session, principal, entity_type="ruleset_version", entity_id=version.id, action="create",
+        after=snapshot(version, VERSION_AUDIT_FIELDS),
+    )  # fmt: skip
+    return version
+
+
+async def update_draft(
+    session: AsyncSession,
+    principal: Principal,
+    ruleset_id: uuid.UUID,
+    number: int,
+    body: dict[str, Any],
+    if_match: str | None,
+) -> RulesetVersion:
+    """Replace a draft's body under If-Match; published versions are immutable (409)."""
+    ruleset = await get_ruleset(session, principal, ruleset_id)
+    version = await get_version(session, principal, ruleset.id, number, for_update=True)
+    check_if_match(if_match, version.version)
+    if version.status != "draft":
+        raise VersionNotDraft
+    tree = await get_tree(session, principal, ruleset.tree_id)
+    await read_for_tree(session, principal, tree, body)
+    before = snapshot(version, VERSION_AUDIT_FIELDS)
+    version.body = body
+    version.version += 1
+    await session.flush()
+    await session.refresh(version)
+    await record_event(
+        session, principal, entity_type="ruleset_version", entity_id=version.id, action="update",
+        before=before, after=snapshot(version, VERSION_AUDIT_FIELDS),
+    )  # fmt: skip
+    return version
+
+
+async def publish(
+    session: AsyncSession, principal: Principal, ruleset_id: uuid.UUID, number: int
+) -> tuple[RulesetVersion, ChangeRequest | None]:
+    """Publish a draft now, or — on a tree that requires approval — file a change request."""
+    ruleset = await get_ruleset(session, principal, ruleset_id)
+    version = await get_version(session, principal, ruleset.id, number)
+    if version.status != "draft":
+        raise VersionNotDraft
+    tree = await get_tree(session, principal, ruleset.tree_id)
+    await read_for_tree(session, principal, tree, version.body)
+    if not tree.requires_approval:
+        return await apply_publish(session, principal, ruleset.id, number), None
+    request = ChangeRequest(
+        tenant_id=principal.tenant_id,
+        kind="ruleset.publish",
+        tree_id=tree.id,
+        target_id=version.id,
+        target_version=version.version,
+        payload={"ruleset_id": str(ruleset.id), "number": number},
+        diff={"ruleset": ruleset.name, "publish_version": number, "body": version.body},
+        submitted_by=principal.actor,
+    )
+    session.add(request)
+    await session.flush()
+    await session.refresh(request)
+    await record_event(
+        session, principal, entity_type="change_request", entity_id=request.id, action="create",
+        after={"kind": request.kind, "ruleset_id": str(ruleset.id), "number": number},
+    )  # fmt: skip
+    return version, request
+
+
+async def apply_publish(
+    session: AsyncSession, principal: Principal, ruleset_id: uuid.UUID, number: int
+) -> RulesetVersion:
+    """Retire the published version and publish `number`, atomically."""
+    ruleset = await get_ruleset(session, principal, ruleset_id, for_update=True)
+    version = await get_version(session, principal, ruleset.id, number, for_update=True)
+    if version.status != "draft":
+        raise VersionNotDraft
+    tree = await get_tree(session, principal, ruleset.tree_id)
+    # Categories may have changed since the draft was saved: check again.
+    await read_for_tree(session, principal, tree, version.body)
+    now = datetime.now(UTC)
+    await session.execute(
+        update(RulesetVersion)
+        .where(
+            RulesetVersion.tenant_id == principal.tenant_id,
+            RulesetVersion.ruleset_id == ruleset.id,
+            RulesetVersion.status == "published",
+        )
+        .values(status="retired", version=RulesetVersion.version + 1)
+    )
+    version.status = "published"
+    version.published_at = now
+    version.published_by = principal.actor
+    version.version += 1
+    await session.flush()
+    await session.refresh(version)
+    await record_event(
+        session, principal, entity_type="ruleset_version", entity_id=version.id,
+        action="publish", after=snapshot(version, VERSION_AUDIT_FIELDS),
+    )  # fmt: skip
+    return version
