@@ -138,7 +138,12 @@ async def _touch(request: Request, session: Session, key: ApiKey) -> None:
     interval = timedelta(seconds=request.app.state.settings.api_key_touch_seconds)
     now = datetime.now(UTC)
     if key.last_used_at is None or now - key.last_used_at >= interval:
-        await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+        # SKIP LOCKED: when a concurrent request of the same key is touching the row, let it;
+        # waiting for its lock would serialise every request made with one key.
+        free = select(ApiKey.id).where(ApiKey.id == key.id).with_for_update(skip_locked=True)
+        await session.execute(
+            update(ApiKey).where(ApiKey.id.in_(free.scalar_subquery())).values(last_used_at=now)
+        )
 
 
 def require(role: Role):
