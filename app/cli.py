@@ -19,6 +19,7 @@ from rich.console import Console
 from app.core.db import Database
 from app.core.logging import configure_logging
 from app.core.settings import Settings, get_settings
+from app.demo import DemoDataExists, load_demo
 from app.jobs.handlers import load_handlers
 from app.jobs.worker import Worker
 from app.main import create_app, ensure_migrated, open_database
@@ -147,8 +148,13 @@ async def _issue_key(
 def demo(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    customers: Annotated[
+        int, typer.Option("--customers", min=0, help="Demo customers to load (~10 orders each)")
+    ] = 2000,
+    seed: Annotated[int, typer.Option(help="Same seed, same data")] = 0,
 ) -> None:
-    """Start the database, create tenant `demo` with an admin key, print both, and serve."""
+    """Start the database, create tenant `demo` with demo data and an admin key, print the
+    URL and the key, and serve."""
     settings = get_settings().model_copy(update={"migrate_on_start": True})
 
     async def prepare(database: Database) -> str:
@@ -156,6 +162,20 @@ def demo(
             tenant = await tenant_repository.tenant_by_slug(session, "demo")
             if tenant is None:
                 tenant = await tenant_service.create_tenant(session, "demo", "演示企业")
+            try:
+                summary = await load_demo(
+                    session, tenant.id, customers=customers, seed=seed,
+                    time_zone=tenant.time_zone,
+                    progress=lambda done: err.print(f"  {done:,}/{customers:,} customers"),
+                )  # fmt: skip
+            except DemoDataExists:
+                err.print("tenant demo already has customers; demo data not loaded again")
+            else:
+                err.print(
+                    f"loaded {summary.customers:,} customers, {summary.orders:,} orders, "
+                    f"{summary.interactions:,} interactions, {summary.complaints:,} complaints "
+                    f"in {summary.seconds:.1f} s"
+                )
         secret = await _issue_key(database, "demo", Role.ADMIN, "demo admin", True)
         assert secret is not None
         return secret
@@ -163,7 +183,7 @@ def demo(
     secret = asyncio.run(_with_database(settings, prepare))
     url = f"http://{host}:{port}"
     err.print(f"[bold green]crm-classifier demo[/bold green] at {url}  (API docs: {url}/docs)")
-    err.print(f"try: curl -H 'Authorization: Bearer {secret}' {url}/api/v1/tenant")
+    err.print(f"try: curl -H 'Authorization: Bearer {secret}' {url}/api/v1/customers")
     print(f"API key: {secret}", flush=True)
     configure_logging(settings.log_level, settings.log_json)
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)

@@ -58,7 +58,8 @@ def main() -> None:
             rng = random.Random(7)
             bodies = [
                 json.dumps({"items": [
-                    {"external_id": f"SO-{r}-{i}", "customer_code": f"C{rng.randrange(args.customers):07d}",
+                    {"external_id": f"SO-{r}-{i}",
+                     "customer_code": f"C{rng.randrange(args.customers):07d}",
                      "amount": f"{rng.randrange(100, 5_000_000) / 100:.2f}",
                      "ordered_at": f"2026-{rng.randrange(1, 12):02d}-{rng.randrange(1, 28):02d}",
                      "status": "completed"}
