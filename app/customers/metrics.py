@@ -58,14 +58,19 @@ def _within(column: Any, start: date) -> ColumnElement[bool]:
 
 
 def _orders(tenant_id: uuid.UUID, as_of: date, only: Any) -> Any:
+    # Disjoint buckets (1m, 1–3m, 3–6m, 6–12m): each order adds its amount to at most one
+    # NUMERIC sum instead of to every window it falls in; windows are bucket prefixes.
     amount_columns = []
     count_columns = []
+    newer_start: date | None = None
     for n in MONTH_WINDOWS:
-        inside = _within(Order.ordered_on, months_before(as_of, n))
-        amount_columns.append(
-            func.coalesce(func.sum(Order.amount).filter(inside), 0).label(f"order_amount_{n}m")
-        )
-        count_columns.append(func.count().filter(inside).label(f"order_count_{n}m"))
+        start = months_before(as_of, n)
+        inside = _within(Order.ordered_on, start)
+        if newer_start is not None:
+            inside = and_(inside, Order.ordered_on <= literal(newer_start, Date()))
+        amount_columns.append(func.sum(Order.amount).filter(inside).label(f"amount_b{n}"))
+        count_columns.append(func.count().filter(inside).label(f"count_b{n}"))
+        newer_start = start
     statement = (
         select(
             Order.customer_id,
@@ -136,12 +141,16 @@ def metric_columns(orders: Any, interactions: Any, complaints: Any, as_of: date)
     """Each metric as an expression over the three aggregates (left-joined to customers)."""
     as_of_value = literal(as_of, Date())
     columns: dict[str, Any] = {}
+    amount: Any = literal(0)
+    count: Any = literal(0)
     for n in MONTH_WINDOWS:
-        columns[f"order_amount_{n}m"] = func.coalesce(orders.c[f"order_amount_{n}m"], 0)
-        columns[f"order_count_{n}m"] = func.coalesce(orders.c[f"order_count_{n}m"], 0)
-    count_12m = orders.c.order_count_12m
+        amount = amount + func.coalesce(orders.c[f"amount_b{n}"], 0)
+        count = count + func.coalesce(orders.c[f"count_b{n}"], 0)
+        columns[f"order_amount_{n}m"] = amount
+        columns[f"order_count_{n}m"] = count
+    amount_12m, count_12m = amount, count
     columns["avg_order_amount_12m"] = case(
-        (count_12m > 0, func.round(orders.c.order_amount_12m / count_12m, 2)), else_=None
+        (count_12m > 0, func.round(amount_12m / count_12m, 2)), else_=None
     )
     columns["last_order_date"] = orders.c.last_order_date
     columns["days_since_last_order"] = as_of_value - orders.c.last_order_date
