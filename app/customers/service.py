@@ -192,7 +192,7 @@ async def customer_condition(
 ) -> CustomerCondition:
     """A `when` query parameter as SQL over the tenant's customers (422 if invalid)."""
     from app.fields.service import tenant_catalog
-    from app.rules.service import read_condition, today_for
+    from app.rules.reading import read_condition, today_for
 
     catalog = await tenant_catalog(session, principal.tenant_id)
     node = read_condition(when, catalog, ("query", "when"))

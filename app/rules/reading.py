@@ -1,4 +1,5 @@
-"""Rules over HTTP: reading bodies into the rule language and evaluating them."""
+"""Reading request bodies into the rule language (422 at JSON paths), and evaluating
+rulesets for inline values."""
 
 from datetime import date, datetime
 from typing import Any
