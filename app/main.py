@@ -10,6 +10,9 @@ from fastapi_offline import FastAPIOffline
 
 from app.activity.router import router as activity_router
 from app.audit.router import router as audit_router
+from app.categories.assignments.router import router as assignments_router
+from app.categories.change_requests.router import router as change_requests_router
+from app.categories.router import router as categories_router
 from app.core.db import Database, EmbeddedPostgres, migration_state, upgrade_to_head
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
@@ -20,10 +23,14 @@ from app.core.settings import Settings, get_settings
 from app.customers.router import router as customers_router
 from app.fields.router import router as fields_router
 from app.health.router import router as health_router
+from app.imports.router import router as imports_router
 from app.industries.router import router as industries_router
 from app.jobs.handlers import load_handlers
 from app.jobs.worker import Worker
+from app.quality.router import router as quality_router
 from app.rules.router import router as rules_router
+from app.rules.templates_router import router as templates_router
+from app.rules.versions_router import router as rulesets_router
 from app.tenants.router import router as tenants_router
 
 log = logging.getLogger(__name__)
@@ -128,11 +135,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             {"name": "api-keys", "description": "API keys (admin)"},
             {"name": "audit", "description": "Audit log"},
             {"name": "customers", "description": "客户 · Customers"},
+            {"name": "categories", "description": "分类维度与分类 · Category trees and categories"},
+            {"name": "assignments", "description": "客户分类与历史 · Assignments and history"},
+            {"name": "change-requests", "description": "审核 · Change requests (four eyes)"},
+            {"name": "data-quality", "description": "数据质量 · Data quality, duplicates, merge"},
             {"name": "rules", "description": "规则 · Rules, rulesets and versions"},
             {
                 "name": "activity",
                 "description": "订单、沟通、投诉 · Orders, interactions, complaints",
             },
+            {"name": "imports", "description": "导入 · CSV/XLSX imports with Chinese templates"},
         ],
     )
     app.state.settings = settings
@@ -143,7 +155,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(
-        RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
+        RequestContextMiddleware,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+        max_import_bytes=settings.max_import_bytes,
     )
     for router in (
         health_router,
@@ -154,6 +169,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         fields_router,
         industries_router,
         rules_router,
+        categories_router,
+        assignments_router,
+        change_requests_router,
+        imports_router,
+        quality_router,
+        rulesets_router,
+        templates_router,
     ):
         app.include_router(router)
     return app

@@ -153,9 +153,7 @@ async def _write(
     )
     # The id is generated per row here: the model's Python-side default would be evaluated
     # once for the whole INSERT … SELECT.
-    source = select(
-        func.gen_random_uuid(), literal(principal.tenant_id, Uuid()), *rows.c
-    )
+    source = select(func.gen_random_uuid(), literal(principal.tenant_id, Uuid()), *rows.c)
     statement = insert(kind.table).from_select(["id", "tenant_id", *names], source)
     statement = statement.on_conflict_do_update(
         index_elements=["tenant_id", "external_id"],

@@ -39,10 +39,22 @@ def _too_large_detail(limit: int) -> Text:
 class RequestContextMiddleware:
     """See the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, metrics: AppMetrics, max_body_bytes: int) -> None:
+    # File uploads stream into storage in chunks, so they may be far larger than a body
+    # that is parsed in memory.
+    UPLOAD_PATHS = frozenset({"/api/v1/imports"})
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: AppMetrics,
+        max_body_bytes: int,
+        max_import_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.max_import_bytes = max_import_bytes or max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,6 +70,8 @@ class RequestContextMiddleware:
         negotiated_token = locale_was_negotiated.set(negotiated is not None)
         started = time.perf_counter()
         status = 500
+        upload = scope["method"] == "POST" and scope["path"] in self.UPLOAD_PATHS
+        limit = self.max_import_bytes if upload else self.max_body_bytes
         response_started = False
 
         async def send_with_request_id(message: Message) -> None:
@@ -83,12 +97,12 @@ class RequestContextMiddleware:
                 )(scope, receive, send_with_request_id)
                 return
             declared = headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            if declared and declared.isdigit() and int(declared) > limit:
                 raise _BodyTooLarge
-            await self.app(scope, self._limited(receive), send_with_request_id)
+            await self.app(scope, self._limited(receive, limit), send_with_request_id)
         except _BodyTooLarge:
             if not response_started:
-                detail = _too_large_detail(self.max_body_bytes)
+                detail = _too_large_detail(limit)
                 await problem_response(413, detail=detail.get())(
                     scope, receive, send_with_request_id
                 )
@@ -122,9 +136,8 @@ class RequestContextMiddleware:
             current_locale.reset(locale_token)
             locale_was_negotiated.reset(negotiated_token)
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         received = 0
-        limit = self.max_body_bytes
 
         async def receive_limited() -> Message:
             nonlocal received

@@ -4,7 +4,14 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationInfo,
+    model_validator,
+)
 
 from app.core.errors import InvalidInput
 from app.core.i18n import Text
@@ -98,4 +105,13 @@ def _iso_string_only(value: Any) -> Any:
     return value
 
 
-DateOrDateTime = Annotated[date | datetime, BeforeValidator(_iso_string_only)]
+def _plausible_year(value: date) -> date:
+    # Far-off years are typos, and near year 1 a time-zone shift leaves the datetime range.
+    if not 1900 <= value.year <= 2999:
+        raise ValueError("the year must be between 1900 and 2999")
+    return value
+
+
+DateOrDateTime = Annotated[
+    date | datetime, BeforeValidator(_iso_string_only), AfterValidator(_plausible_year)
+]

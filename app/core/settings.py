@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1024, description="Body limit of POST /api/v1/imports"
+    )
     log_level: str = "INFO"
     log_json: bool = True
     default_locale: str = "zh-CN"

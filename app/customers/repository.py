@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, String, func, literal, or_, select
+from sqlalchemy import Select, String, func, literal, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,8 +22,12 @@ class CustomerFilter:
     q: str | None = None  # text search on name and code
 
 
-def _text_array(values: list[str]) -> Any:
-    return literal(values, ARRAY(String()))
+def _codes_table(values: list[str]) -> Any:
+    return (
+        func.unnest(literal(values, ARRAY(String())))
+        .table_valued("code")
+        .render_derived(name="wanted")
+    )
 
 
 def _like_escape(text: str) -> str:
@@ -108,20 +112,21 @@ async def ids_by_code(
     if not codes:
         return {}
     wanted = list(codes)
-    # One array parameter instead of one bind parameter per code.
+    # Join on unnest(array): one parameter however many codes, and a plan that stays an
+    # index lookup per code even when PostgreSQL switches to a generic plan (`= ANY($1)`
+    # then degrades to a scan that tests every row against the whole array).
     direct = await session.execute(
-        select(Customer.code, Customer.id).where(
-            Customer.tenant_id == tenant_id, Customer.code == func.any(_text_array(wanted))
-        )
+        select(Customer.code, Customer.id)
+        .join(_codes_table(wanted), Customer.code == literal_column("wanted.code"))
+        .where(Customer.tenant_id == tenant_id)
     )
     found = {code: id_ for code, id_ in direct.all()}
     missing = [c for c in wanted if c not in found]
     if missing:
         aliased = await session.execute(
-            select(CustomerAlias.code, CustomerAlias.customer_id).where(
-                CustomerAlias.tenant_id == tenant_id,
-                CustomerAlias.code == func.any(_text_array(missing)),
-            )
+            select(CustomerAlias.code, CustomerAlias.customer_id)
+            .join(_codes_table(missing), CustomerAlias.code == literal_column("wanted.code"))
+            .where(CustomerAlias.tenant_id == tenant_id)
         )
         found.update({code: id_ for code, id_ in aliased.all()})
     return found

@@ -138,6 +138,18 @@ async def delete_custom_field(
     returns how many customers had a value."""
     field = await _field(session, principal.tenant_id, key, for_update=True)
     check_if_match(if_match, field.version)
+    from app.rules.service import rules_using_field
+
+    catalog = await tenant_catalog(session, principal.tenant_id)
+    rules = await rules_using_field(session, principal.tenant_id, key, catalog)
+    if rules:
+        names = ", ".join(f"v{r['version']}:{r['rule_key']}" for r in rules)
+        raise Conflict(
+            Text(
+                f"已发布的规则仍在使用该字段({names})", f"Published rules use this field ({names})"
+            ),
+            extra={"rules": rules},
+        )
     before = snapshot(field, AUDIT_FIELDS)
     cleared = await session.execute(
         update(Customer)

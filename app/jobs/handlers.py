@@ -2,7 +2,7 @@
 
 import importlib
 
-HANDLER_MODULES: tuple[str, ...] = ()
+HANDLER_MODULES: tuple[str, ...] = ("app.imports.tasks",)
 
 
 def load_handlers() -> None:

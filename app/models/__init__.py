@@ -3,16 +3,29 @@
 from app.models.activity import Complaint, Interaction, Order
 from app.models.audit import AuditEvent
 from app.models.base import Base
+from app.models.categories import (
+    Assignment,
+    AssignmentHistory,
+    Category,
+    CategoryTree,
+    ChangeRequest,
+)
 from app.models.customers import Customer, CustomerAlias, Industry
 from app.models.fields import CustomField
 from app.models.idempotency import IdempotencyRecord
 from app.models.jobs import Import, ImportChunk, ImportRowError, Job
+from app.models.rules import Ruleset, RulesetVersion
 from app.models.tenants import ApiKey, Role, Tenant
 
 __all__ = [
     "ApiKey",
+    "Assignment",
+    "AssignmentHistory",
     "AuditEvent",
     "Base",
+    "Category",
+    "CategoryTree",
+    "ChangeRequest",
     "Complaint",
     "CustomField",
     "Customer",
@@ -26,5 +39,7 @@ __all__ = [
     "Job",
     "Order",
     "Role",
+    "Ruleset",
+    "RulesetVersion",
     "Tenant",
 ]

@@ -27,7 +27,7 @@ from app.core.errors import InvalidInput
 from app.core.etag import check_if_match
 from app.core.i18n import Text
 from app.customers.service import AUDIT_FIELDS, CustomerNotFound
-from app.models import Complaint, Customer, Interaction, Order
+from app.models import Assignment, AssignmentHistory, Complaint, Customer, Interaction, Order
 from app.quality import repository
 
 
@@ -44,11 +44,11 @@ MOVED_WITH_THE_CUSTOMER: tuple[MovedWithCustomer, ...] = (
     MovedWithCustomer(Order),
     MovedWithCustomer(Interaction),
     MovedWithCustomer(Complaint),
-    # HOOK — assignments (category-tree issue): add one line per table, e.g.
-    #   MovedWithCustomer(Assignment, unless_survivor_has=("tree_id",)),
-    #   MovedWithCustomer(AssignmentHistory),
-    # so a duplicate's category moves only in trees where the survivor has none, and its
-    # history follows it. Nothing else in the merge needs to change.
+    # A duplicate's category moves only in trees where the survivor has none (the newest
+    # one per tree, so a single-assign tree still holds one category per customer), and
+    # its classification history follows it.
+    MovedWithCustomer(Assignment, unless_survivor_has=("tree_id",)),
+    MovedWithCustomer(AssignmentHistory),
 )
 
 # Profile fields a survivor takes from a duplicate when its own is empty.

@@ -182,3 +182,48 @@ VERSION_EXAMPLE = {
     "published_at": None,
     "published_by": None,
 }
+
+
+class Sample(RequestBody):
+    customer_code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    expected: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class BacktestRequest(RequestBody):
+    """Labelled samples (seed 000: 50 customers, pass at 85 %)."""
+
+    samples: Annotated[list[Sample], Field(min_length=1, max_length=10_000)]
+    as_of: IsoDate | None = None
+    min_accuracy: Annotated[float, Field(ge=0, le=1)] = 0.85
+
+
+class BacktestResult(BaseModel):
+    samples: int
+    correct: int
+    accuracy: float
+    min_accuracy: float
+    passed: bool
+    confusion_matrix: dict[str, dict[str, int]] = Field(description="expected → predicted → n")
+    per_class: dict[str, dict[str, Any]]
+    mismatches: list[dict[str, Any]]
+    unknown_codes: list[str]
+
+
+class Scope(RequestBody):
+    """Which customers: all, a list, or those matching a condition."""
+
+    type: Literal["all", "customers", "filter"] = "all"
+    customer_ids: Annotated[list[uuid.UUID], Field(max_length=100_000)] | None = None
+    when: dict[str, Any] | str | None = Field(default=None, description="Condition (JSON or text)")
+
+
+class PreviewRequest(RequestBody):
+    scope: Scope = Field(default_factory=Scope)
+    as_of: IsoDate | None = None
+
+
+class PreviewResult(BaseModel):
+    total: int
+    distribution: list[dict[str, Any]]
+    transitions: list[dict[str, Any]] = Field(description="current → new category counts")
+    changed: int

@@ -8,6 +8,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import record_event, snapshot
+from app.categories.change_requests.registry import ensure_unchanged, register_change_kind
+from app.categories.change_requests.service import submit
 from app.core.auth import Principal
 from app.core.errors import Conflict, NotFound
 from app.core.etag import check_if_match
@@ -192,23 +194,17 @@ async def publish(
     await read_for_tree(session, principal, tree, version.body)
     if not tree.requires_approval:
         return await apply_publish(session, principal, ruleset.id, number), None
-    request = ChangeRequest(
-        tenant_id=principal.tenant_id,
+    request = await submit(
+        session,
+        principal,
         kind="ruleset.publish",
         tree_id=tree.id,
         target_id=version.id,
         target_version=version.version,
         payload={"ruleset_id": str(ruleset.id), "number": number},
         diff={"ruleset": ruleset.name, "publish_version": number, "body": version.body},
-        submitted_by=principal.actor,
+        note=version.note,
     )
-    session.add(request)
-    await session.flush()
-    await session.refresh(request)
-    await record_event(
-        session, principal, entity_type="change_request", entity_id=request.id, action="create",
-        after={"kind": request.kind, "ruleset_id": str(ruleset.id), "number": number},
-    )  # fmt: skip
     return version, request
 
 
@@ -244,3 +240,52 @@ async def apply_publish(
         action="publish", after=snapshot(version, VERSION_AUDIT_FIELDS),
     )  # fmt: skip
     return version
+
+
+async def _approve_publish(
+    session: AsyncSession, principal: Principal, request: ChangeRequest
+) -> dict[str, Any]:
+    """Applier of `ruleset.publish` change requests (runs inside the approval)."""
+    ruleset_id = uuid.UUID(request.payload["ruleset_id"])
+    number = int(request.payload["number"])
+    current = await repository.version(
+        session, principal.tenant_id, ruleset_id, number, for_update=True
+    )
+    ensure_unchanged(request, current.version if current is not None else None)
+    version = await apply_publish(session, principal, ruleset_id, number)
+    return {"ruleset_id": str(ruleset_id), "published_version": version.number}
+
+
+register_change_kind("ruleset.publish", _approve_publish)
+
+
+async def rules_using_field(
+    session: AsyncSession, tenant_id: uuid.UUID, key: str, catalog: FieldCatalog
+) -> list[dict[str, Any]]:
+    """Published rules whose conditions reference field `key` (for refusing its deletion)."""
+    from app.rules.language.parse_json import read_ruleset as parse_ruleset
+    from app.rules.language.tree import iter_leaves
+
+    found = []
+    for ruleset, version in await repository.published_versions(session, tenant_id):
+        parsed, _ = parse_ruleset(version.body, catalog)
+        for rule in parsed.rules if parsed is not None else ():
+            if any(leaf.field == key for leaf in iter_leaves(rule.when)):
+                found.append({"ruleset_id": str(ruleset.id), "version": version.number,
+                              "rule_key": rule.key})  # fmt: skip
+    return found
+
+
+async def install_template(
+    session: AsyncSession, principal: Principal, template: dict[str, Any]
+) -> tuple[CategoryTree, Ruleset, RulesetVersion]:
+    """Tree, categories with playbooks, ruleset and published version 1, in the caller's
+    transaction."""
+    from app.categories.service import create_tree_from_definition
+
+    tree = await create_tree_from_definition(session, principal, template)
+    ruleset = await create_ruleset(
+        session, principal, tree.id, template["name"], template["description"]
+    )
+    version = await create_version(session, principal, ruleset.id, template["ruleset"], None)
+    return tree, ruleset, await apply_publish(session, principal, ruleset.id, version.number)

@@ -57,7 +57,13 @@ async def test_merging_moves_activity_keeps_codes_as_aliases_and_deletes_the_dup
     assert body["survivor"]["code"] == "C00000"
     assert body["survivor"]["aliases"] == ["C00001", "C00002"]
     assert body["merged_ids"] == [str(first), str(second)]
-    assert body["moved"] == {"orders": 2, "interactions": 4, "complaints": 1}
+    assert body["moved"] == {
+        "orders": 2,
+        "interactions": 4,
+        "complaints": 1,
+        "assignments": 0,
+        "assignment_history": 0,
+    }
     assert await activity_counts(database, t) == {
         "orders": {survivor: 3, bystander: 1},
         "interactions": {survivor: 4},

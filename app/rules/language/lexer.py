@@ -130,7 +130,8 @@ class Lexer:
                 raise self.error(Text("反引号未闭合", "unterminated `name`"))
             self.pos = end + 1
             return self._make("ident", start, src[start + 1 : end])
-        if char.isdigit() or (char == "-" and src[start + 1 : start + 2].isdigit()):
+        # isdecimal, not isdigit: "¹" is a digit to Python, yet no number to the pattern.
+        if char.isdecimal() or (char == "-" and src[start + 1 : start + 2].isdecimal()):
             return self._number()
         if _is_word_char(char):
             return self._word()

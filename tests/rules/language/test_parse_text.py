@@ -183,3 +183,9 @@ def test_text_nested_deeper_than_32_is_refused_without_exhausting_the_stack() ->
     with pytest.raises(RuleSyntaxError):
         parse_text(not_chain)
     assert parse_text("not " * 31 + "complaints_6m > 0") is not None
+
+
+def test_a_superscript_digit_is_a_syntax_error_not_a_crash() -> None:
+    # Found by Schemathesis: "¹".isdigit() is true, yet it is no number.
+    with pytest.raises(RuleSyntaxError):
+        parse_text("¹Üñ")

@@ -1,0 +1,179 @@
+"""The approval workflow (审核): file, approve (four eyes), reject.
+
+Filing happens inside a domain's edit (the edit validated itself first, so a request
+that could never apply is refused at once). Approving applies the change through the
+kind's registered applier in the approval's own transaction: the change and the
+request's new status commit together or not at all.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.service import record_event
+from app.categories.change_requests import repository
+from app.categories.change_requests.registry import applier_for
+from app.core.auth import Principal
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.i18n import Text
+from app.models import ChangeRequest
+
+AUDIT_FIELDS = (
+    "kind",
+    "status",
+    "tree_id",
+    "target_id",
+    "target_version",
+    "submitted_by",
+    "decided_by",
+    "reason",
+    "result",
+)
+
+
+class ChangeRequestNotFound(NotFound):
+    default_detail = Text("找不到该变更申请", "No such change request")
+
+
+class AlreadyDecided(Conflict):
+    def __init__(self, status: str) -> None:
+        super().__init__(
+            Text(f"该变更申请已处理(状态:{status})", f"The change request is already {status}"),
+            extra={"request_status": status},
+        )
+
+
+class ApproverIsSubmitter(Forbidden):
+    def __init__(self, actor: str) -> None:
+        super().__init__(
+            Text(
+                f"审批人不能是提交人本人(四眼原则):该变更由 {actor} 提交,请由另一位审批人处理",
+                f"Four-eyes rule: the change was submitted by {actor}, who cannot approve it; "
+                "another approver must",
+            )
+        )
+
+
+def _state(request: ChangeRequest) -> dict[str, Any]:
+    return {
+        name: (str(value) if isinstance(value, uuid.UUID) else value)
+        for name in AUDIT_FIELDS
+        if (value := getattr(request, name)) is not None or name == "status"
+    }
+
+
+async def submit(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    kind: str,
+    tree_id: uuid.UUID | None,
+    target_id: uuid.UUID | None,
+    target_version: int | None,
+    payload: dict[str, Any],
+    diff: dict[str, Any],
+    note: str | None,
+) -> ChangeRequest:
+    """File a pending change request; audited. The caller has validated the change."""
+    applier_for(kind)  # an unregistered kind could never be approved
+    request = ChangeRequest(
+        tenant_id=principal.tenant_id,
+        kind=kind,
+        tree_id=tree_id,
+        target_id=target_id,
+        target_version=target_version,
+        payload=payload,
+        diff=diff,
+        note=note,
+        status="pending",
+        submitted_by=principal.actor,
+    )
+    session.add(request)
+    await session.flush()
+    await session.refresh(request)
+    await record_event(
+        session,
+        principal,
+        entity_type="change_request",
+        entity_id=request.id,
+        action="submit",
+        after={**_state(request), "diff": diff},
+    )
+    return request
+
+
+async def get_change_request(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID, *, lock: bool = False
+) -> ChangeRequest:
+    request = await repository.change_request(session, principal.tenant_id, request_id, lock=lock)
+    if request is None:
+        raise ChangeRequestNotFound
+    return request
+
+
+async def _pending(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID
+) -> ChangeRequest:
+    request = await get_change_request(session, principal, request_id, lock=True)
+    if request.status != "pending":
+        raise AlreadyDecided(request.status)
+    return request
+
+
+async def approve(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID, comment: str | None
+) -> ChangeRequest:
+    """Apply a pending request atomically and mark it approved.
+
+    403 when the approver is the submitter (actors compared: a delegating key acting
+    for two different users is two people); 409 when it is no longer pending or its
+    target changed since it was filed — then nothing changes and it stays pending.
+    """
+    request = await _pending(session, principal, request_id)
+    if request.submitted_by == principal.actor:
+        raise ApproverIsSubmitter(request.submitted_by)
+    before = _state(request)
+    result = await applier_for(request.kind)(session, principal, request)
+    request.status = "approved"
+    request.decided_by = principal.actor
+    request.decided_at = datetime.now(UTC)
+    request.reason = comment
+    request.result = result
+    await session.flush()
+    await session.refresh(request)
+    await record_event(
+        session,
+        principal,
+        entity_type="change_request",
+        entity_id=request.id,
+        action="approve",
+        before=before,
+        after=_state(request),
+    )
+    return request
+
+
+async def reject(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID, reason: str
+) -> ChangeRequest:
+    """Mark a pending request rejected with the reason; nothing is applied."""
+    request = await _pending(session, principal, request_id)
+    before = _state(request)
+    request.status = "rejected"
+    request.decided_by = principal.actor
+    request.decided_at = datetime.now(UTC)
+    request.reason = reason
+    await session.flush()
+    await session.refresh(request)
+    await record_event(
+        session,
+        principal,
+        entity_type="change_request",
+        entity_id=request.id,
+        action="reject",
+        before=before,
+        after=_state(request),
+    )
+    return request

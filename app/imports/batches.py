@@ -1,0 +1,71 @@
+"""Cutting a file's rows into batches of normalised items (runs in a worker thread).
+
+Everything here is synchronous and touches no database, so the job can prepare the next
+batch in a thread while the current one is being written.
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from app.imports.columns import EntitySpec
+from app.imports.reader import Row
+from app.imports.rows import Header, RowError, convert, duplicate_error, is_blank
+
+
+@dataclass
+class Batch:
+    """Up to N records of the file, ready for the bulk service."""
+
+    consumed: int = 0  # records read, blank ones included (the resume position counts these)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[tuple[int, Sequence[Any]]] = field(default_factory=list)  # per item
+    errors: list[RowError] = field(default_factory=list)
+    failed: int = 0  # rows refused before reaching the service
+
+
+class BatchReader:
+    """Reads batches from the rows after the header; remembers keys across batches so a
+    code repeated anywhere later in the file is reported on the later row."""
+
+    def __init__(self, spec: EntitySpec, header: Header, rows: Iterator[Row]) -> None:
+        self.spec = spec
+        self.header = header
+        self.rows = rows
+        self.first_row_of: dict[str, int] = {}
+        self.data_rows = 0  # non-blank rows read so far
+
+    def next_batch(self, size: int) -> Batch:
+        """The next `size` records (fewer at the end of the file, none after it)."""
+        batch = Batch()
+        spec, header, first_row_of = self.spec, self.header, self.first_row_of
+        key_field = spec.key
+        for row, cells in islice(self.rows, size):
+            batch.consumed += 1
+            if is_blank(cells):
+                continue
+            self.data_rows += 1
+            item = convert(header, row, cells, batch.errors)
+            if item is None:
+                batch.failed += 1
+                continue
+            key = item[key_field]
+            first = first_row_of.get(key)
+            if first is not None:
+                batch.errors.append(duplicate_error(spec, header, row, key, first))
+                batch.failed += 1
+                continue
+            first_row_of[key] = row
+            batch.items.append(item)
+            batch.sources.append((row, cells))
+        return batch
+
+    def skip(self, records: int) -> None:
+        """Pass over records an earlier attempt already imported, replaying the same
+        checks so the remembered keys are exactly what they were."""
+        while records > 0:
+            step = min(records, 10_000)
+            if self.next_batch(step).consumed < step:
+                return
+            records -= step

@@ -1,0 +1,327 @@
+"""Rulesets and their versions: create, edit drafts, publish, diff, lint, backtest, preview."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Response
+
+from app.core.auth import EditorKey, ViewerKey
+from app.core.deps import Session
+from app.core.etag import IfMatch, set_etag
+from app.core.openapi import documented
+from app.core.pagination import Page, PageQuery
+from app.core.routing import NestingGuardedRoute
+from app.rules import repository, service, trial
+from app.rules.analysis import diff, lint
+from app.rules.reading import read_condition, today_for
+from app.rules.schemas import (
+    EVALUATE_REQUEST_EXAMPLE,
+    RULESET_EXAMPLE,
+    VERSION_EXAMPLE,
+    BacktestRequest,
+    BacktestResult,
+    DiffOut,
+    LintResult,
+    PreviewRequest,
+    PreviewResult,
+    PublishResult,
+    RulesetCreate,
+    RulesetOut,
+    VersionList,
+    VersionOut,
+)
+
+router = APIRouter(prefix="/api/v1/rulesets", tags=["rules"], route_class=NestingGuardedRoute)
+RULES_BODY = EVALUATE_REQUEST_EXAMPLE["ruleset"]
+Number = Annotated[int, Path(ge=1, le=2_147_483_647, description="Version number")]
+
+
+async def _out(session: Any, tenant_id: uuid.UUID, rulesets: list[Any]) -> list[RulesetOut]:
+    numbers = await repository.version_numbers(session, tenant_id, [r.id for r in rulesets])
+    out = []
+    for r in rulesets:
+        published, latest = numbers.get(r.id, (None, None))
+        fields = {k: getattr(r, k) for k in ("id", "tree_id", "name", "description",
+                                             "created_at", "updated_at")}  # fmt: skip
+        out.append(RulesetOut(**fields, published_version=published, latest_version=latest))
+    return out
+
+
+@router.get(
+    "",
+    response_model=Page[RulesetOut],
+    **documented(
+        "listRulesets", "List rulesets", example={"items": [RULESET_EXAMPLE], "next_cursor": None}
+    ),
+)
+async def list_rulesets(
+    principal: ViewerKey, session: Session, page: PageQuery, tree_id: uuid.UUID | None = None
+) -> Page[RulesetOut]:
+    """The tenant's rulesets (one per tree), with their published and latest version."""
+    rows, next_cursor = await repository.page_of_rulesets(
+        session, principal.tenant_id, tree_id, page
+    )
+    return Page(items=await _out(session, principal.tenant_id, rows), next_cursor=next_cursor)
+
+
+@router.post(
+    "",
+    response_model=RulesetOut,
+    **documented(
+        "createRuleset", "Create a ruleset", status_code=201, example=RULESET_EXAMPLE,
+        request_example={"tree_id": RULESET_EXAMPLE["tree_id"], "name": "客户关系划分规则"},
+        errors=[404, 409],
+    ),
+)  # fmt: skip
+async def create_ruleset(principal: EditorKey, session: Session, body: RulesetCreate) -> RulesetOut:
+    """A ruleset for a category tree; versions are added to it."""
+    ruleset = await service.create_ruleset(
+        session, principal, body.tree_id, body.name, body.description
+    )
+    return (await _out(session, principal.tenant_id, [ruleset]))[0]
+
+
+@router.get(
+    "/{ruleset_id}",
+    response_model=RulesetOut,
+    **documented("getRuleset", "Get a ruleset", example=RULESET_EXAMPLE, errors=[404]),
+)
+async def get_ruleset(principal: ViewerKey, session: Session, ruleset_id: uuid.UUID) -> RulesetOut:
+    """One ruleset with its published and latest version numbers."""
+    ruleset = await service.get_ruleset(session, principal, ruleset_id)
+    return (await _out(session, principal.tenant_id, [ruleset]))[0]
+
+
+@router.get(
+    "/{ruleset_id}/versions",
+    response_model=VersionList,
+    **documented(
+        "listRulesetVersions", "List versions", example={"items": [VERSION_EXAMPLE]}, errors=[404]
+    ),
+)
+async def list_versions(
+    principal: ViewerKey, session: Session, ruleset_id: uuid.UUID
+) -> VersionList:
+    """Every version, oldest first."""
+    ruleset = await service.get_ruleset(session, principal, ruleset_id)
+    rows = await repository.versions(session, principal.tenant_id, ruleset.id)
+    return VersionList(items=[VersionOut.model_validate(v) for v in rows])
+
+
+@router.post(
+    "/{ruleset_id}/versions",
+    response_model=VersionOut,
+    **documented(
+        "createRulesetVersion", "Create a draft version", status_code=201, example=VERSION_EXAMPLE,
+        request_example=RULES_BODY, errors=[404],
+    ),
+)  # fmt: skip
+async def create_version(
+    principal: EditorKey,
+    session: Session,
+    ruleset_id: uuid.UUID,
+    response: Response,
+    body: Annotated[dict[str, Any], Body(description="Exactly the Rules JSON")],
+    note: Annotated[str | None, Query(max_length=1000)] = None,
+) -> VersionOut:
+    """Save a new draft (version n+1). The body is exactly the Rules JSON; every problem
+    is a 422 whose `errors[].loc` is the JSON path of the bad node."""
+    version = await service.create_version(session, principal, ruleset_id, body, note)
+    set_etag(response, version.version)
+    return VersionOut.model_validate(version)
+
+
+@router.get(
+    "/{ruleset_id}/versions/{number}",
+    response_model=VersionOut,
+    **documented("getRulesetVersion", "Get a version", example=VERSION_EXAMPLE, errors=[404]),
+)
+async def get_version(
+    principal: ViewerKey,
+    session: Session,
+    ruleset_id: uuid.UUID,
+    number: Number,
+    response: Response,
+) -> VersionOut:
+    """One version with its body exactly as saved."""
+    version = await service.get_version(session, principal, ruleset_id, number)
+    set_etag(response, version.version)
+    return VersionOut.model_validate(version)
+
+
+@router.patch(
+    "/{ruleset_id}/versions/{number}",
+    response_model=VersionOut,
+    **documented(
+        "updateRulesetVersion", "Edit a draft", example=VERSION_EXAMPLE,
+        request_example=RULES_BODY, errors=[404, 409, 412],
+    ),
+)  # fmt: skip
+async def update_version(
+    principal: EditorKey,
+    session: Session,
+    ruleset_id: uuid.UUID,
+    number: Number,
+    response: Response,
+    body: Annotated[dict[str, Any], Body(description="Exactly the Rules JSON")],
+    if_match: IfMatch = None,
+) -> VersionOut:
+    """Replace a draft's rules (If-Match guards concurrent editors); published and
+    retired versions are immutable (409)."""
+    version = await service.update_draft(session, principal, ruleset_id, number, body, if_match)
+    set_etag(response, version.version)
+    return VersionOut.model_validate(version)
+
+
+@router.post(
+    "/{ruleset_id}/versions/{number}/publish",
+    response_model=PublishResult,
+    **documented(
+        "publishRulesetVersion", "Publish a version",
+        example={"status": "published", "version": {**VERSION_EXAMPLE, "status": "published"},
+                 "change_request_id": None},
+        errors=[404, 409],
+        responses={202: {"model": PublishResult, "description": "Waiting for approval"}},
+    ),
+)  # fmt: skip
+async def publish_version(
+    principal: EditorKey,
+    session: Session,
+    ruleset_id: uuid.UUID,
+    number: Number,
+    response: Response,
+) -> PublishResult:
+    """Make a draft the published version (the previous one is retired). On a tree that
+    requires approval the answer is 202 with a change request instead: someone else
+    approves it before it takes effect."""
+    version, request = await service.publish(session, principal, ruleset_id, number)
+    if request is not None:
+        response.status_code = 202
+        return PublishResult(
+            status="pending_approval", version=VersionOut.model_validate(version),
+            change_request_id=request.id,
+        )  # fmt: skip
+    return PublishResult(status="published", version=VersionOut.model_validate(version))
+
+
+async def _rules_of(session: Any, principal: Any, ruleset_id: uuid.UUID, number: Number) -> Any:
+    ruleset = await service.get_ruleset(session, principal, ruleset_id)
+    version = await service.get_version(session, principal, ruleset.id, number)
+    tree = await service.get_tree(session, principal, ruleset.tree_id)
+    rules, catalog = await service.read_for_tree(session, principal, tree, version.body)
+    return ruleset, tree, rules, catalog
+
+
+@router.get(
+    "/{ruleset_id}/versions/{number}/diff",
+    response_model=DiffOut,
+    **documented(
+        "diffRulesetVersions", "Compare two versions",
+        example={"version": 3, "against": 2, "added": [], "removed": [],
+                 "changed": [{"key": "core", "fields": ["when"], "thresholds": [
+                     {"field": "order_amount_12m", "op": "gte", "from": 500000, "to": 450000}]}],
+                 "settings": []},
+        errors=[404],
+    ),
+)  # fmt: skip
+async def diff_versions(
+    principal: ViewerKey,
+    session: Session,
+    ruleset_id: uuid.UUID,
+    number: Number,
+    against: Annotated[
+        int, Query(ge=1, le=2_147_483_647, description="The version to compare with")
+    ],
+) -> DiffOut:
+    """Rules added, removed and changed between two versions, with threshold changes."""
+    _, _, new, _ = await _rules_of(session, principal, ruleset_id, number)
+    _, _, old, _ = await _rules_of(session, principal, ruleset_id, against)
+    return DiffOut(version=number, against=against, **diff(new, old))
+
+
+@router.post(
+    "/{ruleset_id}/versions/{number}/lint",
+    response_model=LintResult,
+    **documented(
+        "lintRulesetVersion", "Lint a version",
+        example={"version": 3, "findings": [{"type": "gap", "severity": "warning",
+                 "loc": ["rules", 2, "when"], "message": "规则 regular 与 potential 之间……",
+                 "detail": {}}]},
+        errors=[404],
+    ),
+)  # fmt: skip
+async def lint_version(
+    principal: ViewerKey, session: Session, ruleset_id: uuid.UUID, number: Number
+) -> LintResult:
+    """Rules shadowed by an earlier rule, conditions that can never hold, overlapping or
+    gapped ranges between rules on the same field, categories no rule reaches."""
+    _, tree, rules, catalog = await _rules_of(session, principal, ruleset_id, number)
+    codes = await repository.category_codes(session, principal.tenant_id, tree.id)
+    return LintResult.model_validate({"version": number, "findings": lint(rules, catalog, codes)})
+
+
+@router.post(
+    "/{ruleset_id}/versions/{number}/backtest",
+    response_model=BacktestResult,
+    **documented(
+        "backtestRulesetVersion", "Backtest a version on labelled samples",
+        example={"samples": 50, "correct": 45, "accuracy": 0.9, "min_accuracy": 0.85,
+                 "passed": True, "confusion_matrix": {"CORE": {"CORE": 9, "POTENTIAL": 1}},
+                 "per_class": {"CORE": {"precision": 1.0, "recall": 0.9, "support": 10}},
+                 "mismatches": [], "unknown_codes": []},
+        request_example={"samples": [{"customer_code": "C001", "expected": "CORE"}],
+                         "as_of": "2026-11-25", "min_accuracy": 0.85},
+        errors=[404],
+    ),
+)  # fmt: skip
+async def backtest_version(
+    principal: ViewerKey,
+    session: Session,
+    ruleset_id: uuid.UUID,
+    number: Number,
+    body: BacktestRequest,
+) -> BacktestResult:
+    """Classify labelled customers with this version and compare (seed 000: 50 samples,
+    pass at 85 %): accuracy, confusion matrix, per-class precision and recall, and each
+    mismatch with its rationale."""
+    _, _, rules, catalog = await _rules_of(session, principal, ruleset_id, number)
+    result = await trial.backtest(
+        session, principal.tenant_id, rules, catalog,
+        [(s.customer_code, s.expected) for s in body.samples],
+        body.as_of or today_for(principal), body.min_accuracy,
+    )  # fmt: skip
+    return BacktestResult.model_validate(result)
+
+
+@router.post(
+    "/{ruleset_id}/versions/{number}/preview",
+    response_model=PreviewResult,
+    **documented(
+        "previewRulesetVersion", "Preview a version's distribution and transitions",
+        example={"total": 2000, "distribution": [{"category": "REGULAR", "count": 900,
+                 "share": 0.45}], "transitions": [{"from": "LOW", "to": "REGULAR", "count": 40,
+                 "changed": True}], "changed": 40},
+        request_example={"scope": {"type": "all"}, "as_of": "2026-11-25"},
+        errors=[404],
+    ),
+)  # fmt: skip
+async def preview_version(
+    principal: ViewerKey,
+    session: Session,
+    ruleset_id: uuid.UUID,
+    number: Number,
+    body: PreviewRequest,
+) -> PreviewResult:
+    """What this version would do to the scope, computed in SQL and written nowhere:
+    the distribution over categories and the transitions from current assignments."""
+    _, tree, rules, catalog = await _rules_of(session, principal, ruleset_id, number)
+    scope: Any = None
+    if body.scope.type == "customers":
+        scope = body.scope.customer_ids or []
+    elif body.scope.type == "filter":
+        scope = read_condition(body.scope.when, catalog, ("body", "scope", "when"))
+    result = await trial.preview(
+        session, principal.tenant_id, tree.id, rules, catalog,
+        body.as_of or today_for(principal), scope,
+    )  # fmt: skip
+    return PreviewResult.model_validate(result)
