@@ -188,14 +188,18 @@ async def customer_metrics(
 
 
 async def customer_condition(
-    session: AsyncSession, principal: Principal, when: str, as_of: date | None
+    session: AsyncSession,
+    principal: Principal,
+    when: Any,
+    as_of: date | None,
+    loc: tuple[str, ...] = ("query", "when"),
 ) -> CustomerCondition:
-    """A `when` query parameter as SQL over the tenant's customers (422 if invalid)."""
+    """A condition (text or JSON) as SQL over the tenant's customers (422 at `loc`)."""
     from app.fields.service import tenant_catalog
     from app.rules.reading import read_condition, today_for
 
     catalog = await tenant_catalog(session, principal.tenant_id)
-    node = read_condition(when, catalog, ("query", "when"))
+    node = read_condition(when, catalog, loc)
     return compile_customer_condition(
         node, principal.tenant_id, as_of or today_for(principal), catalog
     )

@@ -2,13 +2,13 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, Field, StrictBool, StringConstraints, model_validator
 
 from app.categories.schemas import CategoryRef
 from app.core.bulk import ItemError
-from app.core.schemas import RequestBody
+from app.core.schemas import IsoDate, RequestBody
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Source = Literal["manual", "rule", "import", "reassign"]
@@ -27,12 +27,27 @@ class AssignmentSet(RequestBody):
 
 
 class BulkAssign(RequestBody):
-    """Put up to 10,000 customers in one category (source `manual`)."""
+    """Put up to 10,000 customers in one category (source `manual`): listed by id, or
+    every customer matching a rule condition (`filter`, metrics as of `as_of`)."""
 
     category_id: uuid.UUID
-    customer_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_CUSTOMERS)
+    customer_ids: list[uuid.UUID] | None = Field(
+        default=None, min_length=1, max_length=MAX_CUSTOMERS
+    )
+    filter: dict[str, Any] | str | None = Field(
+        default=None,
+        description="A condition (JSON or text), e.g. `近12个月交易金额 >= 50万`",
+        examples=['order_amount_12m >= 500000 and region = "上海"'],
+    )
+    as_of: IsoDate | None = None
     locked: StrictBool = False
     reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _ids_or_filter(self) -> "BulkAssign":
+        if (self.customer_ids is None) == (self.filter is None):
+            raise ValueError("give either customer_ids or filter")
+        return self
 
 
 class AssignmentOut(BaseModel):

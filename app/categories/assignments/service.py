@@ -15,6 +15,7 @@ from app.audit.service import record_event
 from app.categories import repository as categories
 from app.categories.assignments import repository
 from app.categories.assignments.schemas import (
+    MAX_CUSTOMERS,
     AssignmentOut,
     AssignmentSet,
     BulkAssign,
@@ -230,6 +231,9 @@ async def bulk_assign(
     take fail by index; the rest are assigned. 422 when none could be."""
     tree = await get_tree(session, principal, tree_id)
     category = await _category_to_assign(session, tree, body.category_id, ["body", "category_id"])
+    if body.filter is not None:
+        body = body.model_copy(update={"customer_ids": await _matching(session, principal, body)})
+    assert body.customer_ids is not None
     allowed = allowed_stages(await restriction_of(session, category))
     stages = await repository.stages_of(session, principal.tenant_id, body.customer_ids)
     errors: list[ItemError] = []
@@ -349,3 +353,35 @@ async def customer_history(
         ],
         next_cursor=next_cursor,
     )
+
+
+async def _matching(
+    session: AsyncSession, principal: Principal, body: BulkAssign
+) -> list[uuid.UUID]:
+    """Ids of the customers a bulk `filter` selects (422 beyond the bulk limit)."""
+    from sqlalchemy import select
+
+    from app.customers.service import customer_condition
+    from app.models import Customer
+
+    condition = await customer_condition(
+        session, principal, body.filter, body.as_of, loc=("body", "filter")
+    )
+    ids = list(
+        await session.scalars(
+            select(Customer.id)
+            .select_from(condition.from_clause)
+            .where(Customer.tenant_id == principal.tenant_id, condition.where)
+            .order_by(Customer.id)
+            .limit(MAX_CUSTOMERS + 1)
+        )
+    )
+    if not ids or len(ids) > MAX_CUSTOMERS:
+        found = "no" if not ids else f"more than {MAX_CUSTOMERS}"
+        raise InvalidInput(
+            Text(f"筛选条件匹配到{'0' if not ids else f'超过 {MAX_CUSTOMERS}'} 个客户",
+                 f"The filter matches {found} customers"),
+            errors=[{"loc": ["body", "filter"], "msg": f"matches {found} customers",
+                     "type": "filter_size"}],
+        )  # fmt: skip
+    return ids
