@@ -9,29 +9,14 @@ import pytest
 from app.rules.language.evaluate import Evaluator
 from app.rules.language.explain import explain
 from app.rules.language.validate import check_ruleset
+from app.rules.templates import TEMPLATES
 
 AS_OF = date(2024, 9, 30)
 
-# Seed 002 (客户关系划分): thresholds of the 价值+活跃度 model, first match wins.
+# Seed 002 (客户关系划分): the built-in template's thresholds, first match wins.
 RELATIONSHIP = check_ruleset(
-    {
-        "hit_policy": "first",
-        "default_category": "LOW",
-        "borderline_margin": 0.05,
-        "rules": [
-            {"key": "core", "name": "核心客户", "category": "CORE",
-             "when": "近12个月交易金额 >= 50万 且 近6个月互动 >= 10",
-             "tags": ["重点维护"], "next_action": "客户成功经理一对一月度跟进"},
-            {"key": "potential", "name": "潜力客户", "category": "POTENTIAL",
-             "when": "近12个月交易金额 between 20万 and 50万 or 近6个月咨询次数 > 0",
-             "next_action": "销售重点跟进,推送行业解决方案"},
-            {"key": "regular", "name": "普通客户", "category": "REGULAR",
-             "when": "近12个月交易金额 between 5万 and 20万",
-             "next_action": "标准化服务,每季度回访"},
-        ],
-    },
-    categories={"CORE", "POTENTIAL", "REGULAR", "LOW"},
-)  # fmt: skip
+    TEMPLATES["relationship"]["ruleset"], categories={"CORE", "POTENTIAL", "REGULAR", "LOW"}
+)
 
 
 def relationship(amount_wan: int, interactions: int, inquiries: int = 0) -> Any:
