@@ -1,6 +1,7 @@
 """Base classes for request bodies."""
 
 import re
+from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -32,37 +33,66 @@ class RequestBody(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _storable_text(cls, value: Any, info: ValidationInfo) -> Any:
-        bad = unstorable_text_at(value)
-        if bad is None:
+        bulk_item = (info.context or {}).get("bulk_item")
+        if bulk_item and body_text_checked.get():
+            return value  # the whole request body around this item was checked already
+        if not has_unstorable_text(value):
+            if not bulk_item:
+                body_text_checked.set(True)
             return value
-        if (info.context or {}).get("bulk_item"):
-            # One item of a bulk request: fail that item only.
+        if bulk_item:
+            # One item of a bulk request (e.g. an imported row): fail that item only.
             raise ValueError("text must not contain NUL characters or unpaired surrogates")
         raise InvalidInput(
             Text("文本不能包含 NUL 字符或孤立的代理字符",
                  "Text must not contain NUL characters or unpaired surrogates"),
-            errors=[{"loc": ["body", *bad], "msg": "unstorable text", "type": "unstorable_text"}],
+            errors=[{"loc": ["body", *unstorable_text_at(value)], "msg": "unstorable text",
+                     "type": "unstorable_text"}],
         )  # fmt: skip
 
 
-def unstorable_text_at(value: Any) -> tuple[str | int, ...] | None:
-    """Where `value` holds text PostgreSQL cannot store (NUL, or a lone UTF-16 surrogate,
-    both of which JSON allows), or None."""
-    # Iterative, one pass, no call per value: bulk bodies hold 100,000 strings.
+# Set once a request body passed the check, so the items of a bulk body (validated again
+# one by one in the same request) are not walked twice. Jobs run in other tasks, where
+# it is unset, so imported rows are always checked.
+body_text_checked: ContextVar[bool] = ContextVar("body_text_checked", default=False)
+
+
+def _bad_text(text: str) -> bool:
+    return "\x00" in text or (not text.isascii() and _SURROGATE.search(text) is not None)
+
+
+def has_unstorable_text(value: Any) -> bool:
+    """Whether `value` holds text PostgreSQL cannot store: NUL, or a lone UTF-16
+    surrogate (both of which JSON allows). Iterative, no call per value: bulk bodies hold
+    100,000 strings."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if _bad_text(item):
+                return True
+        elif kind is dict:
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+    return False
+
+
+def unstorable_text_at(value: Any) -> tuple[str | int, ...]:
+    """The path to the first unstorable text in `value` (which has some)."""
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
     while stack:
         item, path = stack.pop()
-        kind = type(item)
-        if kind is str:
-            if "\x00" in item or _SURROGATE.search(item):
-                return path
-        elif kind is dict:
-            for key, child in item.items():
-                stack.append((key, path))
-                stack.append((child, (*path, key)))
-        elif kind is list:
+        if isinstance(item, str) and _bad_text(item):
+            return path
+        if isinstance(item, dict):
+            stack.extend((key, path) for key in item)
+            stack.extend((child, (*path, key)) for key, child in item.items())
+        elif isinstance(item, list):
             stack.extend((child, (*path, index)) for index, child in enumerate(item))
-    return None
+    return ()
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

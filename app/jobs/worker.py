@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, update
 
 from app.core.db import Database
+from app.core.schemas import body_text_checked
 from app.jobs import queue
 from app.models import Job
 
@@ -146,7 +147,7 @@ class Worker:
     async def _run(self, job: Job) -> None:
         handler = HANDLERS[job.kind]
         context = JobContext(job, self.database, self.worker_id)
-        task = asyncio.create_task(handler(context))
+        task = asyncio.create_task(_in_own_context(handler, context))
         heartbeat = asyncio.create_task(self._heartbeat(job, context, task))
         outcome: dict[str, Any] = {}
         try:
@@ -190,6 +191,12 @@ class Worker:
                 context._cancelled.set()
                 task.cancel()
                 return
+
+
+async def _in_own_context(handler: Handler, context: JobContext) -> dict[str, Any] | None:
+    # A job checks its own input: nothing a request validated earlier carries over.
+    body_text_checked.set(False)
+    return await handler(context)
 
 
 async def _fail_exhausted(session: Any) -> None:
