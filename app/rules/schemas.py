@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.core.schemas import IsoDate, RequestBody
 
@@ -189,12 +189,26 @@ class Sample(RequestBody):
     expected: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
-class BacktestRequest(RequestBody):
-    """Labelled samples (seed 000: 50 customers, pass at 85 %)."""
+class SamplesFile(RequestBody):
+    """An uploaded CSV or XLSX with the columns 客户编号 and 期望分类."""
 
-    samples: Annotated[list[Sample], Field(min_length=1, max_length=10_000)]
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    content_base64: Annotated[str, StringConstraints(min_length=4, max_length=14_000_000)]
+
+
+class BacktestRequest(RequestBody):
+    """Labelled samples (seed 000: 50 customers, pass at 85 %), listed or as a file."""
+
+    samples: Annotated[list[Sample], Field(min_length=1, max_length=10_000)] | None = None
+    samples_file: SamplesFile | None = None
     as_of: IsoDate | None = None
     min_accuracy: Annotated[float, Field(ge=0, le=1)] = 0.85
+
+    @model_validator(mode="after")
+    def _samples_or_file(self) -> "BacktestRequest":
+        if (self.samples is None) == (self.samples_file is None):
+            raise ValueError("give either samples or samples_file")
+        return self
 
 
 class BacktestResult(BaseModel):

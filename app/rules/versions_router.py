@@ -14,6 +14,7 @@ from app.core.routing import NestingGuardedRoute
 from app.rules import repository, service, trial
 from app.rules.analysis import diff, lint
 from app.rules.reading import read_condition, today_for
+from app.rules.samples import samples_from_file
 from app.rules.schemas import (
     EVALUATE_REQUEST_EXAMPLE,
     RULESET_EXAMPLE,
@@ -283,14 +284,21 @@ async def backtest_version(
 ) -> BacktestResult:
     """Classify labelled customers with this version and compare (seed 000: 50 samples,
     pass at 85 %): accuracy, confusion matrix, per-class precision and recall, and each
-    mismatch with its rationale."""
+    mismatch with its rationale. Samples are listed, or uploaded as a CSV/XLSX file
+    (`samples_file`, base64) with the columns 客户编号 and 期望分类."""
     _, _, rules, catalog = await _rules_of(session, principal, ruleset_id, number)
     result = await trial.backtest(
         session, principal.tenant_id, rules, catalog,
-        [(s.customer_code, s.expected) for s in body.samples],
+        _samples(body),
         body.as_of or today_for(principal), body.min_accuracy,
     )  # fmt: skip
     return BacktestResult.model_validate(result)
+
+
+def _samples(body: BacktestRequest) -> list[tuple[str, str]]:
+    if body.samples_file is not None:
+        return samples_from_file(body.samples_file.content_base64)
+    return [(s.customer_code, s.expected) for s in body.samples or []]
 
 
 @router.post(

@@ -267,3 +267,38 @@ async def test_a_category_used_by_a_published_rule_cannot_be_deleted(
     assert [r["rule_key"] for r in impact["rules"]] == ["core"]
     refused = await api.delete(f"/api/v1/categories/{core['id']}")
     assert_problem(refused, 409)
+
+
+async def test_backtest_samples_can_come_as_a_csv_or_xlsx_file(api: httpx.AsyncClient) -> None:
+    import base64
+    import io
+
+    from openpyxl import Workbook
+
+    _, ruleset_id = await make_ruleset(api)
+    await api.post(f"/api/v1/rulesets/{ruleset_id}/versions", json=BODY)
+    await _seed_002_customers(api)
+    rows = [("A", "CORE"), ("B", "POTENTIAL"), ("C", "REGULAR"), ("C004", "CORE")]
+    csv_text = "客户编号,期望分类\n" + "".join(f"{c},{e}\n" for c, e in rows)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["客户编号", "期望分类"])
+    for row in rows:
+        sheet.append(list(row))
+    xlsx = io.BytesIO()
+    workbook.save(xlsx)
+    for name, data in (("样本.csv", csv_text.encode("gb18030")), ("样本.xlsx", xlsx.getvalue())):
+        response = await api.post(
+            f"/api/v1/rulesets/{ruleset_id}/versions/1/backtest",
+            json={"samples_file": {"filename": name,
+                                   "content_base64": base64.b64encode(data).decode()},
+                  "as_of": "2026-11-25"},
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+        assert (response.json()["samples"], response.json()["correct"]) == (4, 3), name
+    headerless = base64.b64encode(b"a,b\n1,2\n").decode()
+    bad = await api.post(
+        f"/api/v1/rulesets/{ruleset_id}/versions/1/backtest",
+        json={"samples_file": {"filename": "x.csv", "content_base64": headerless}},
+    )
+    assert_problem(bad, 422)
