@@ -43,8 +43,17 @@ def main() -> None:
 
 
 async def _with_database(
-    settings: Settings, work: Callable[[Database], Awaitable[T]], *, migrate: bool = True
+    settings: Settings,
+    work: Callable[[Database], Awaitable[T]],
+    *,
+    migrate: bool = True,
+    keep_embedded: bool = False,
 ) -> T:
+    """Open the database (starting the embedded one if configured), migrate, run `work`.
+
+    `keep_embedded` leaves the embedded server running for a server started next in this
+    process (it reuses the running instance instead of stopping and starting it again).
+    """
     database, embedded = await open_database(settings)
     try:
         url = database.engine.url.render_as_string(hide_password=False)
@@ -52,7 +61,7 @@ async def _with_database(
         return await work(database)
     finally:
         await database.dispose()
-        if embedded is not None:
+        if embedded is not None and not keep_embedded:
             embedded.stop()
 
 
@@ -180,7 +189,7 @@ def demo(
         assert secret is not None
         return secret
 
-    secret = asyncio.run(_with_database(settings, prepare))
+    secret = asyncio.run(_with_database(settings, prepare, keep_embedded=True))
     url = f"http://{host}:{port}"
     err.print(f"[bold green]crm-classifier demo[/bold green] at {url}  (API docs: {url}/docs)")
     err.print(f"try: curl -H 'Authorization: Bearer {secret}' {url}/api/v1/customers")

@@ -1,6 +1,7 @@
 """The database: engine and sessions, the embedded PostgreSQL default, migration state."""
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -144,8 +145,9 @@ def alembic_config(url: str | None = None) -> Any:
     return config
 
 
+@functools.cache
 def head_revision() -> str | None:
-    """The newest migration in the code."""
+    """The newest migration in the code (read from disk once: /health/ready asks often)."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -81,11 +81,12 @@ async def copy_to_disk(
                         utf8_ok = False
     encoding = None
     if file_format == "csv":
-        encoding = _csv_encoding(path, first, utf8_ok)
+        encoding = csv_encoding(path, first, utf8_ok)
     return LocalCopy(path, file_format, encoding, line_breaks)
 
 
-def _csv_encoding(path: Path, first: bytes, utf8_ok: bool) -> str:
+def csv_encoding(path: Path, first: bytes, utf8_ok: bool) -> str:
+    """The encoding of a CSV file: UTF-8 (BOM optional), UTF-16 with a BOM, else GB18030."""
     if first.startswith(codecs.BOM_UTF8):
         if not utf8_ok:
             raise _undecodable()

@@ -91,6 +91,8 @@ class Worker:
         self.heartbeat_seconds = heartbeat_seconds
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Event()
+        # Set once new jobs wake this worker (LISTEN registered, or polling only).
+        self.listening = asyncio.Event()
 
     async def run_once(self) -> bool:
         """Run one runnable job if there is one; True if a job ran."""
@@ -136,8 +138,10 @@ class Worker:
             await raw.add_listener(queue.CHANNEL, lambda *_: self._wake.set())
         except Exception:
             log.warning("cannot LISTEN for jobs; polling only", exc_info=True)
+            self.listening.set()
             yield
             return
+        self.listening.set()
         try:
             yield
         finally:

@@ -60,11 +60,16 @@ def customer_columns(
 ) -> tuple[Any, dict[str, Any]]:
     """The FROM clause (customers with their metrics) and every catalog field over it."""
     joined, metrics = metrics_from(tenant_id, as_of, customer_ids)
-    columns = {**metrics, **PROFILE_COLUMNS}
+    return joined, {**metrics, **_customer_row_columns(catalog)}
+
+
+def _customer_row_columns(catalog: FieldCatalog) -> dict[str, Any]:
+    """Profile and custom fields: everything that needs no activity aggregate."""
+    columns = {**PROFILE_COLUMNS}
     for field in catalog:
         if field.kind == "custom":
             columns[field.key] = _custom(field.key, field.type)
-    return joined, columns
+    return columns
 
 
 @dataclass(frozen=True)
@@ -86,9 +91,5 @@ def compile_customer_condition(
     if uses_metrics:
         joined, columns = customer_columns(tenant_id, as_of, catalog)
     else:
-        joined = Customer.__table__
-        columns = {**PROFILE_COLUMNS}
-        for field in catalog:
-            if field.kind == "custom":
-                columns[field.key] = _custom(field.key, field.type)
+        joined, columns = Customer.__table__, _customer_row_columns(catalog)
     return CustomerCondition(compile_condition(node, columns, as_of, catalog), joined)

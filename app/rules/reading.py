@@ -37,13 +37,9 @@ def read_ruleset(
     try:
         return check_ruleset(body, catalog, categories, multi_assign)
     except RulesetInvalid as invalid:
-        errors = [error.to_dict() for error in invalid.errors]
-        for error in errors:
-            error["loc"] = [*loc, *error["loc"]]
-        raise InvalidInput(
-            Text(f"规则集有 {len(errors)} 处错误", f"The ruleset has {len(errors)} problem(s)"),
-            errors=errors,
-        ) from invalid
+        count = len(invalid.errors)
+        text = Text(f"规则集有 {count} 处错误", f"The ruleset has {count} problem(s)")
+        raise _at(invalid, loc, text) from invalid
 
 
 def read_condition(data: Any, catalog: FieldCatalog, loc: tuple[str, ...]) -> Condition:
@@ -51,10 +47,15 @@ def read_condition(data: Any, catalog: FieldCatalog, loc: tuple[str, ...]) -> Co
     try:
         return check_condition(data, catalog)
     except RulesetInvalid as invalid:
-        errors = [error.to_dict() for error in invalid.errors]
-        for error in errors:
-            error["loc"] = [*loc, *error["loc"]]
-        raise InvalidInput(Text("条件无效", "Invalid condition"), errors=errors) from invalid
+        raise _at(invalid, loc, Text("条件无效", "Invalid condition")) from invalid
+
+
+def _at(invalid: RulesetInvalid, loc: tuple[str, ...], text: Text) -> InvalidInput:
+    """A 422 listing every problem, each at its JSON path under `loc`."""
+    errors = [error.to_dict() for error in invalid.errors]
+    for error in errors:
+        error["loc"] = [*loc, *error["loc"]]
+    return InvalidInput(text, errors=errors)
 
 
 def typed_values(values: dict[str, Any], catalog: FieldCatalog) -> dict[str, Any]:

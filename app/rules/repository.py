@@ -6,16 +6,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import PageParams, keyset_page
-from app.models import Category, CategoryTree
+from app.models import Category
 from app.models.rules import Ruleset, RulesetVersion
-
-
-async def tree(
-    session: AsyncSession, tenant_id: uuid.UUID, tree_id: uuid.UUID
-) -> CategoryTree | None:
-    return await session.scalar(
-        select(CategoryTree).where(CategoryTree.tenant_id == tenant_id, CategoryTree.id == tree_id)
-    )
 
 
 async def category_codes(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.core.errors import InvalidInput
 from app.core.i18n import Text
-from app.imports.reader import FileProblem, LocalCopy, _csv_encoding, open_rows
+from app.imports.reader import FileProblem, LocalCopy, csv_encoding, open_rows
 
 CODE_HEADERS = {"客户编号", "客户代码", "customer_code", "code"}
 EXPECTED_HEADERS = {"期望分类", "预期分类", "期望类别", "分类", "expected", "category"}
@@ -41,7 +41,7 @@ def samples_from_file(content_base64: str) -> list[tuple[str, str]]:
                     data.decode("utf-8")
                 except UnicodeDecodeError:
                     utf8_ok = False
-                encoding = _csv_encoding(path, data[:4], utf8_ok)
+                encoding = csv_encoding(path, data[:4], utf8_ok)
             with open_rows(LocalCopy(path, file_format, encoding, 0)) as (rows, _):
                 return _pairs(rows)
         except FileProblem as problem:

@@ -1,6 +1,7 @@
 """Rulesets and versions: create, edit drafts, publish (directly or through approval)."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.service import record_event, snapshot
 from app.categories.change_requests.registry import ensure_unchanged, register_change_kind
 from app.categories.change_requests.service import submit
+from app.categories.service import get_tree
 from app.core.auth import Principal
 from app.core.errors import Conflict, NotFound
 from app.core.etag import check_if_match
@@ -23,10 +25,6 @@ from app.rules.language.tree import Ruleset as RuleTree
 from app.rules.reading import read_ruleset
 
 VERSION_AUDIT_FIELDS = ("number", "status", "body", "note")
-
-
-class TreeNotFound(NotFound):
-    default_detail = Text("找不到该分类维度", "No such category tree")
 
 
 class RulesetNotFound(NotFound):
@@ -45,13 +43,6 @@ class VersionNotDraft(Conflict):
     default_detail = Text(
         "已发布或已停用的版本不可修改,请新建版本", "Only drafts can change; create a new version"
     )
-
-
-async def get_tree(session: AsyncSession, principal: Principal, tree_id: uuid.UUID) -> CategoryTree:
-    tree = await repository.tree(session, principal.tenant_id, tree_id)
-    if tree is None:
-        raise TreeNotFound
-    return tree
 
 
 async def get_ruleset(
@@ -81,18 +72,38 @@ async def get_version(
     return version
 
 
+@dataclass(frozen=True)
+class TreeRules:
+    """A version's rules read against its tree: what diff, lint and trials need."""
+
+    tree: CategoryTree
+    rules: RuleTree
+    catalog: FieldCatalog
+    codes: set[str]
+
+
 async def read_for_tree(
     session: AsyncSession,
     principal: Principal,
     tree: CategoryTree,
     body: dict[str, Any],
     loc: tuple[str, ...] = ("body",),
-) -> tuple[RuleTree, FieldCatalog]:
+) -> TreeRules:
     """Validate a Rules JSON body against the tenant's fields and the tree's categories."""
     catalog = await tenant_catalog(session, principal.tenant_id)
     codes = await repository.category_codes(session, principal.tenant_id, tree.id)
     ruleset = read_ruleset(body, catalog, categories=codes, multi_assign=tree.multi_assign, loc=loc)
-    return ruleset, catalog
+    return TreeRules(tree, ruleset, catalog, codes)
+
+
+async def rules_of_version(
+    session: AsyncSession, principal: Principal, ruleset_id: uuid.UUID, number: int
+) -> TreeRules:
+    """The rules of a stored version, validated against its tree as it is now."""
+    ruleset = await get_ruleset(session, principal, ruleset_id)
+    version = await get_version(session, principal, ruleset.id, number)
+    tree = await get_tree(session, principal, ruleset.tree_id)
+    return await read_for_tree(session, principal, tree, version.body)
 
 
 async def create_ruleset(
@@ -191,9 +202,10 @@ async def publish(
     if version.status != "draft":
         raise VersionNotDraft
     tree = await get_tree(session, principal, ruleset.tree_id)
-    await read_for_tree(session, principal, tree, version.body)
     if not tree.requires_approval:
+        # apply_publish validates against the tree under its locks; no need to do it twice.
         return await apply_publish(session, principal, ruleset.id, number), None
+    await read_for_tree(session, principal, tree, version.body)
     request = await submit(
         session,
         principal,

@@ -205,14 +205,6 @@ async def publish_version(
     return PublishResult(status="published", version=VersionOut.model_validate(version))
 
 
-async def _rules_of(session: Any, principal: Any, ruleset_id: uuid.UUID, number: Number) -> Any:
-    ruleset = await service.get_ruleset(session, principal, ruleset_id)
-    version = await service.get_version(session, principal, ruleset.id, number)
-    tree = await service.get_tree(session, principal, ruleset.tree_id)
-    rules, catalog = await service.read_for_tree(session, principal, tree, version.body)
-    return ruleset, tree, rules, catalog
-
-
 @router.get(
     "/{ruleset_id}/versions/{number}/diff",
     response_model=DiffOut,
@@ -235,9 +227,9 @@ async def diff_versions(
     ],
 ) -> DiffOut:
     """Rules added, removed and changed between two versions, with threshold changes."""
-    _, _, new, _ = await _rules_of(session, principal, ruleset_id, number)
-    _, _, old, _ = await _rules_of(session, principal, ruleset_id, against)
-    return DiffOut(version=number, against=against, **diff(new, old))
+    new = await service.rules_of_version(session, principal, ruleset_id, number)
+    old = await service.rules_of_version(session, principal, ruleset_id, against)
+    return DiffOut(version=number, against=against, **diff(new.rules, old.rules))
 
 
 @router.post(
@@ -256,9 +248,9 @@ async def lint_version(
 ) -> LintResult:
     """Rules shadowed by an earlier rule, conditions that can never hold, overlapping or
     gapped ranges between rules on the same field, categories no rule reaches."""
-    _, tree, rules, catalog = await _rules_of(session, principal, ruleset_id, number)
-    codes = await repository.category_codes(session, principal.tenant_id, tree.id)
-    return LintResult.model_validate({"version": number, "findings": lint(rules, catalog, codes)})
+    read = await service.rules_of_version(session, principal, ruleset_id, number)
+    findings = lint(read.rules, read.catalog, read.codes)
+    return LintResult.model_validate({"version": number, "findings": findings})
 
 
 @router.post(
@@ -286,9 +278,9 @@ async def backtest_version(
     pass at 85 %): accuracy, confusion matrix, per-class precision and recall, and each
     mismatch with its rationale. Samples are listed, or uploaded as a CSV/XLSX file
     (`samples_file`, base64) with the columns 客户编号 and 期望分类."""
-    _, _, rules, catalog = await _rules_of(session, principal, ruleset_id, number)
+    read = await service.rules_of_version(session, principal, ruleset_id, number)
     result = await trial.backtest(
-        session, principal.tenant_id, rules, catalog,
+        session, principal.tenant_id, read.rules, read.catalog,
         _samples(body),
         body.as_of or today_for(principal), body.min_accuracy,
     )  # fmt: skip
@@ -322,14 +314,14 @@ async def preview_version(
 ) -> PreviewResult:
     """What this version would do to the scope, computed in SQL and written nowhere:
     the distribution over categories and the transitions from current assignments."""
-    _, tree, rules, catalog = await _rules_of(session, principal, ruleset_id, number)
+    read = await service.rules_of_version(session, principal, ruleset_id, number)
     scope: Any = None
     if body.scope.type == "customers":
         scope = body.scope.customer_ids or []
     elif body.scope.type == "filter":
-        scope = read_condition(body.scope.when, catalog, ("body", "scope", "when"))
+        scope = read_condition(body.scope.when, read.catalog, ("body", "scope", "when"))
     result = await trial.preview(
-        session, principal.tenant_id, tree.id, rules, catalog,
+        session, principal.tenant_id, read.tree.id, read.rules, read.catalog,
         body.as_of or today_for(principal), scope,
     )  # fmt: skip
     return PreviewResult.model_validate(result)
