@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import InvalidInput
@@ -14,11 +14,11 @@ from app.core.i18n import Text, current_locale
 from app.customers.repository import ids_by_code
 from app.fields.catalog import FieldCatalog
 from app.models import Assignment, Category, Customer
-from app.rules.columns import customer_columns
+from app.rules.columns import customer_columns, materialise_values
 from app.rules.language.compile_sql import compile_condition, compile_ruleset
 from app.rules.language.evaluate import Evaluator
 from app.rules.language.explain import explain
-from app.rules.language.tree import Condition, Ruleset
+from app.rules.language.tree import Condition, Ruleset, iter_leaves
 
 
 async def customer_values(
@@ -107,23 +107,38 @@ async def preview(
     scope: Condition | list[uuid.UUID] | None,
 ) -> dict[str, Any]:
     """Distribution and transitions (current → new category) over the scope, in SQL."""
-    joined, columns = customer_columns(tenant_id, as_of, catalog)
+    collect = ruleset.hit_policy == "collect"
+    if collect:
+        # Read twice below (distribution, total): aggregate the activity once.
+        fields = {leaf.field for rule in ruleset.rules for leaf in iter_leaves(rule.when)}
+        if scope is not None and not isinstance(scope, list):
+            fields |= {leaf.field for leaf in iter_leaves(scope)}
+        conn = await session.connection()
+        ids = scope if isinstance(scope, list) else None
+        values = await materialise_values(conn, tenant_id, as_of, catalog, sorted(fields), ids)
+        joined, columns = values, {key: values.c[key] for key in fields}
+        customer_id = values.c.customer_id
+    else:
+        joined, columns = customer_columns(tenant_id, as_of, catalog)
+        customer_id = Customer.id
     compiled = compile_ruleset(ruleset, columns, as_of, catalog)
-    statement = (
-        select(Customer.id.label("customer_id"), compiled.category().label("category"))
-        .select_from(joined)
-        .where(Customer.tenant_id == tenant_id)
-    )
+    statement = select(
+        customer_id.label("customer_id"), compiled.category().label("category")
+    ).select_from(joined)
+    if not collect:
+        statement = statement.where(Customer.tenant_id == tenant_id)
     if isinstance(scope, list):
-        statement = statement.where(Customer.id.in_(scope))
+        statement = statement.where(customer_id.in_(scope))
     elif scope is not None:
         # Same FROM as the ruleset: compile the scope over the same column expressions.
         statement = statement.where(compile_condition(scope, columns, as_of, catalog))
     decided = statement.subquery("decided")
-    if ruleset.hit_policy == "collect":
-        category = func.unnest(decided.c.category).column_valued("category")
+    if collect:
+        codes = func.unnest(decided.c.category).table_valued("code").render_derived("codes")
         rows = await session.execute(
-            select(category, func.count()).select_from(decided).group_by(category)
+            select(codes.c.code, func.count())
+            .select_from(decided.join(codes, true()))
+            .group_by(codes.c.code)
         )
         distribution = dict(rows.all())
         total = await session.scalar(select(func.count()).select_from(decided))

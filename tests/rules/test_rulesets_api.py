@@ -218,6 +218,60 @@ async def test_preview_counts_the_distribution_and_writes_nothing(api: httpx.Asy
     assert filtered.json()["total"] == 2
 
 
+async def test_preview_of_a_collect_ruleset_counts_every_matching_category(
+    api: httpx.AsyncClient,
+) -> None:
+    tree = await api.post(
+        "/api/v1/category-trees", json={"key": "tags", "name": "标签", "multi_assign": True}
+    )
+    tree_id = tree.json()["id"]
+    for code, name in (("BIG", "大单"), ("TALKED", "有互动")):
+        await api.post(
+            f"/api/v1/category-trees/{tree_id}/categories", json={"code": code, "name": name}
+        )
+    ruleset = await api.post("/api/v1/rulesets", json={"tree_id": tree_id, "name": "标签规则"})
+    ruleset_id = ruleset.json()["id"]
+    body = {
+        "hit_policy": "collect",
+        "default_category": "DEFAULT",
+        "rules": [
+            {"key": "big", "category": "BIG", "when": "order_amount_12m >= 25万"},
+            {"key": "talked", "category": "TALKED", "when": "interactions_6m >= 1"},
+        ],
+    }
+    created = await api.post(f"/api/v1/rulesets/{ruleset_id}/versions", json=body)
+    assert created.status_code == 201, created.text
+    await _seed_002_customers(api)
+    # A: both; B: both; C and C004: neither (default).
+    response = await api.post(
+        f"/api/v1/rulesets/{ruleset_id}/versions/1/preview",
+        json={"scope": {"type": "all"}, "as_of": "2026-11-25"},
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["total"] == 4
+    counts = {d["category"]: d["count"] for d in result["distribution"]}
+    assert counts == {"BIG": 2, "TALKED": 2, "DEFAULT": 2}
+    a = await api.get("/api/v1/customers/by-code/A")
+    some = await api.post(
+        f"/api/v1/rulesets/{ruleset_id}/versions/1/preview",
+        json={"scope": {"type": "customers", "customer_ids": [a.json()["id"]]},
+              "as_of": "2026-11-25"},
+    )  # fmt: skip
+    assert some.status_code == 200, some.text
+    assert some.json()["total"] == 1
+    assert {d["category"]: d["count"] for d in some.json()["distribution"]} == {
+        "BIG": 1, "TALKED": 1,
+    }  # fmt: skip
+    filtered = await api.post(
+        f"/api/v1/rulesets/{ruleset_id}/versions/1/preview",
+        json={"scope": {"type": "filter", "when": "inquiries_6m >= 1"}, "as_of": "2026-11-25"},
+    )
+    assert {d["category"]: d["count"] for d in filtered.json()["distribution"]} == {
+        "BIG": 1, "TALKED": 1,
+    }  # fmt: skip
+
+
 async def test_publishing_on_an_approval_tree_needs_another_persons_approval(
     client: httpx.AsyncClient, tenant: TenantKeys
 ) -> None:
