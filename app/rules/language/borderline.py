@@ -6,39 +6,52 @@ was only just met or missed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
-from app.rules.language.outcomes import ConditionOutcome
+from app.rules.language.values import TypedValue
+
+NearTest = Callable[[object, date], bool]
 
 
-def is_borderline(outcome: ConditionOutcome, margin: Decimal, as_of: date) -> bool:
-    """True when the actual value lies within `margin` (relative: 0.05 = 5 % of the
-    threshold) of a threshold of this condition, on either side.
+def near_test(op: str, threshold: TypedValue, margin: Decimal) -> NearTest | None:
+    """A test (actual, as_of) → True when the actual value lies within `margin` (relative:
+    0.05 = 5 % of the threshold) of a threshold of the condition `op threshold`, on either
+    side; None for conditions that have no threshold to be near.
 
     Applies to numeric thresholds (gt, gte, lt, lte and both ends of between) and to the
     day count of `within_last_days` windows (a date's age in days against N). A threshold
     of 0 is borderline only when hit exactly.
     """
-    value, op, threshold = outcome.actual, outcome.op, outcome.threshold
     if op in ("within_last_days", "not_within_last_days"):
-        if not isinstance(value, date) or not isinstance(threshold, int):
-            return False
-        return _near((as_of - value).days, threshold, margin)
-    if not _is_number(value):
-        return False
+        if not isinstance(threshold, int):
+            return None
+        days = _band(threshold, margin)
+        return lambda value, as_of: isinstance(value, date) and days((as_of - value).days)
     if op in ("gt", "gte", "lt", "lte"):
         thresholds: tuple[object, ...] = (threshold,)
     elif op == "between" and isinstance(threshold, tuple):
         thresholds = threshold
     else:
-        return False
-    return any(_is_number(t) and _near(value, t, margin) for t in thresholds)  # type: ignore[arg-type]
+        return None
+    bands = [_band(t, margin) for t in thresholds if _is_number(t)]  # type: ignore[arg-type]
+    if not bands:
+        return None
+    if len(bands) == 1:
+        (near,) = bands
+        return lambda value, _: _is_number(value) and near(value)  # type: ignore[arg-type]
+    low, high = bands
+    return lambda value, _: _is_number(value) and (low(value) or high(value))  # type: ignore[arg-type]
 
 
 def _is_number(value: object) -> bool:
+    kind = type(value)
+    if kind is Decimal or kind is int:
+        return True
     return isinstance(value, int | Decimal) and not isinstance(value, bool)
 
 
-def _near(value: int | Decimal, threshold: int | Decimal, margin: Decimal) -> bool:
-    return abs(value - threshold) <= margin * abs(threshold)
+def _band(threshold: int | Decimal, margin: Decimal) -> Callable[[int | Decimal], bool]:
+    width = margin * abs(threshold)
+    return lambda value: abs(value - threshold) <= width

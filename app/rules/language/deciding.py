@@ -1,7 +1,7 @@
 """Which conditions decided a result, and by how much a failing one missed.
 
 A rule's condition is flattened into a `Plan` over leaf numbers so that results are
-computed from the per-leaf outcomes alone. `reasons_for` walks the plan to name the
+computed from the per-leaf results alone. `reason_leaves` walks the plan to name the
 leaves that make a node true (for the rationale) or false (for why-not):
 every item of a true `all`, the first true item of an `any`, the first false item of a
 false `all`, every item of a false `any`; `not` flips what is wanted.
@@ -9,7 +9,7 @@ false `all`, every item of a false `any`; `not` flips what is wanted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -19,6 +19,8 @@ from app.rules.language.outcomes import ConditionOutcome, Reason
 from app.rules.language.tree import All, Any, Condition, Not, children
 
 PlanKind = Literal["leaf", "all", "any", "not"]
+# A leaf behind a result: its number and whether an odd number of `not`s is above it.
+ReasonLeaf = tuple[int, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +60,14 @@ def outcome_of(plan: Plan, results: Sequence[bool]) -> bool:
     return any(outcome_of(item, results) for item in plan.items)
 
 
-def reasons_for(
-    plan: Plan, outcomes: Sequence[ConditionOutcome], want: bool, as_of: date
-) -> list[Reason]:
-    """The leaves that make `plan` evaluate to `want` (which it must), in document order."""
-    results = [o.passed for o in outcomes]
-    found: list[Reason] = []
+def reason_leaves(plan: Plan, results: Sequence[bool], want: bool) -> tuple[ReasonLeaf, ...]:
+    """The leaves that make `plan` evaluate to `want` (which it must), in document order,
+    each with whether it sits under an odd number of `not`s."""
+    found: list[ReasonLeaf] = []
 
     def walk(node: Plan, wanted: bool, negated: bool) -> None:
         if node.kind == "leaf":
-            found.append(_reason(outcomes[node.leaf], negated, as_of))
+            found.append((node.leaf, negated))
         elif node.kind == "not":
             walk(node.items[0], not wanted, not negated)
         elif (node.kind == "all") == wanted:
@@ -82,31 +82,49 @@ def reasons_for(
                     break
 
     walk(plan, want, False)
-    return found
+    return tuple(found)
 
 
-def _reason(outcome: ConditionOutcome, negated: bool, as_of: date) -> Reason:
+def make_reason(outcome: ConditionOutcome, negated: bool, as_of: date) -> Reason:
+    """The reason that `outcome` (negated or not) gives, with the gap if it is unmet."""
     reason = Reason(outcome, negated)
     if reason.satisfied or outcome.actual is None:
         return reason
-    gap = _gap(reason.effective_op, outcome.threshold, outcome.actual, as_of)
-    if gap is None:
+    found = gap(reason.effective_op, outcome.threshold, outcome.actual, as_of)
+    if found is None:
         return reason
-    amount, direction = gap
+    amount, direction = found
     return Reason(outcome, negated, amount, direction, isinstance(outcome.actual, date))
 
 
-def _gap(
+Direction = Literal["raise", "lower"]
+GapFunction = Callable[[object, date], tuple[Decimal | int, Direction] | None]
+
+
+def gap(
     op: str, threshold: object, actual: object, as_of: date
-) -> tuple[Decimal | int, Literal["raise", "lower"]] | None:
+) -> tuple[Decimal | int, Direction] | None:
     """How far `actual` is from meeting `op threshold`, in the field's unit (days for dates)."""
-    if isinstance(actual, date) and isinstance(threshold, int):
-        age = (as_of - actual).days
-        if op == "within_last_days" and age >= threshold:
-            return age - threshold + 1, "raise"
-        if op == "not_within_last_days" and 0 <= age < threshold:
-            return threshold - age, "lower"
-        return None
+    return gap_function(op, threshold)(actual, as_of)
+
+
+def gap_function(op: str, threshold: object) -> GapFunction:
+    """`gap` for one condition, its operator and threshold looked at once."""
+    window = isinstance(threshold, int)
+    if op in ("within_last_days", "not_within_last_days"):
+        within = op == "within_last_days"
+
+        def days(actual: object, as_of: date) -> tuple[Decimal | int, Direction] | None:
+            if not (window and isinstance(actual, date)):
+                return None
+            age = (as_of - actual).days
+            if within and age >= threshold:  # type: ignore[operator]
+                return age - threshold + 1, "raise"  # type: ignore[operator]
+            if not within and 0 <= age < threshold:  # type: ignore[operator]
+                return threshold - age, "lower"  # type: ignore[operator]
+            return None
+
+        return days
     low = high = None
     if op in ("gt", "gte"):
         low = threshold
@@ -114,19 +132,42 @@ def _gap(
         high = threshold
     elif op == "between" and isinstance(threshold, tuple):
         low, high = threshold
-    if low is not None and _below(actual, low):
-        return _distance(low, actual), "raise"
-    if high is not None and _below(high, actual):
-        return _distance(actual, high), "lower"
-    if op == "gt" and _comparable(actual, low) and actual == low:
-        return _distance(actual, low), "raise"  # missed exactly at the threshold
-    if op == "lt" and _comparable(actual, high) and actual == high:
-        return _distance(actual, high), "lower"
-    return None
+    strict_low, strict_high = op == "gt", op == "lt"
+    numeric = all(type(b) in _NUMBERS for b in (low, high) if b is not None)
+
+    def distance(actual: object, as_of: date) -> tuple[Decimal | int, Direction] | None:
+        if numeric and type(actual) in _NUMBERS:  # the common case, said fast
+            if low is not None and actual < low:  # type: ignore[operator]
+                return low - actual, "raise"  # type: ignore[operator]
+            if high is not None and actual > high:  # type: ignore[operator]
+                return actual - high, "lower"  # type: ignore[operator]
+            if strict_low and actual == low:
+                return actual - low, "raise"  # type: ignore[operator]  # missed exactly
+            if strict_high and actual == high:
+                return actual - high, "lower"  # type: ignore[operator]
+            return None
+        if window and isinstance(actual, date):
+            return None  # a day count is no threshold for a date
+        if low is not None and _below(actual, low):
+            return _distance(low, actual), "raise"
+        if high is not None and _below(high, actual):
+            return _distance(actual, high), "lower"
+        if strict_low and _comparable(actual, low) and actual == low:
+            return _distance(actual, low), "raise"  # missed exactly at the threshold
+        if strict_high and _comparable(actual, high) and actual == high:
+            return _distance(actual, high), "lower"
+        return None
+
+    return distance
+
+
+_NUMBERS = (int, Decimal)
 
 
 def _comparable(a: object, b: object) -> bool:
-    numeric = (int, Decimal)
+    if type(a) in _NUMBERS and type(b) in _NUMBERS:
+        return True  # the common case, said fast (bool's type is not int)
+    numeric = _NUMBERS
     if isinstance(a, bool) or isinstance(b, bool):
         return False
     return (isinstance(a, numeric) and isinstance(b, numeric)) or (

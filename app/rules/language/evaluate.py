@@ -22,15 +22,28 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
+from typing import Final
 
-from app.fields.catalog import BUILTIN_CATALOG, FieldCatalog, FieldType
-from app.rules.language.borderline import is_borderline
-from app.rules.language.deciding import Plan, outcome_of, plan_for, reasons_for
+from app.fields.catalog import BUILTIN_CATALOG, FieldCatalog
+from app.rules.language.borderline import NearTest, near_test
+from app.rules.language.deciding import (
+    Plan,
+    ReasonLeaf,
+    make_reason,
+    outcome_of,
+    plan_for,
+    reason_leaves,
+)
 from app.rules.language.outcomes import ConditionOutcome, Reason
 from app.rules.language.tree import All, Any, Condition, Leaf, Loc, Not, Rule, Ruleset, iter_leaves
 from app.rules.language.values import TypedValue, actual, operand
 
 LeafTest = Callable[[object, date], bool]
+
+# Distinct patterns of leaf results remembered per evaluator. Real rulesets over real
+# customers show a few dozen; the bound keeps a pathological ruleset from growing memory.
+MAX_SHAPES: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,28 +56,61 @@ class WhyNot:
 
 
 @dataclass(frozen=True, slots=True)
-class Evaluation:
-    """The result for one customer: categories, matched rules and the evidence."""
+class Shape:
+    """Everything that follows from one pattern of leaf results alone, the same for every
+    customer whose conditions come out that way: the rules that match, the categories,
+    which leaves decided (with the `not`s above them) and which leaves can make the
+    result borderline."""
 
-    ruleset: Ruleset
-    as_of: date
-    categories: tuple[str, ...]
-    matched: tuple[int, ...]
     rule_matches: tuple[bool, ...]
-    conditions: tuple[ConditionOutcome, ...]
-    reasons: tuple[tuple[Reason, ...], ...]
-    why_not: tuple[WhyNot, ...]
+    matched: tuple[int, ...]
+    categories: tuple[str, ...]
+    reasons: tuple[tuple[ReasonLeaf, ...], ...]
+    why_not: tuple[tuple[int, ReasonLeaf | None], ...]
+    near: tuple[tuple[int, NearTest], ...]
+
+
+@dataclass(slots=True)
+class Evaluation:
+    """The result for one customer: each leaf's actual value and result, and the shape
+    they make; the categories, the matched rules and the evidence follow from those."""
+
+    evaluator: Evaluator
+    as_of: date
+    actuals: tuple[object, ...]
+    results: tuple[bool, ...]
+    shape: Shape
     borderline: bool
+
+    @property
+    def ruleset(self) -> Ruleset:
+        return self.evaluator.ruleset
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The categories assigned (one under `first`)."""
+        return self.shape.categories
+
+    @property
+    def matched(self) -> tuple[int, ...]:
+        """Indexes of the matched rules (empty for the default category)."""
+        return self.shape.matched
+
+    @property
+    def rule_matches(self) -> tuple[bool, ...]:
+        """Whether each rule's condition holds."""
+        return self.shape.rule_matches
 
     @property
     def category(self) -> str:
         """The (first) category assigned."""
-        return self.categories[0]
+        return self.shape.categories[0]
 
     @property
     def rule_index(self) -> int | None:
         """Index of the (first) matched rule, or None for the default category."""
-        return self.matched[0] if self.matched else None
+        matched = self.shape.matched
+        return matched[0] if matched else None
 
     @property
     def rule(self) -> Rule | None:
@@ -72,25 +118,72 @@ class Evaluation:
         index = self.rule_index
         return None if index is None else self.ruleset.rules[index]
 
+    @property
+    def conditions(self) -> tuple[ConditionOutcome, ...]:
+        """Every leaf of every rule with its actual value and result."""
+        return tuple(
+            ConditionOutcome(
+                p.index, p.rule_index, p.path, p.leaf.field, p.leaf.op, p.threshold, value, ok
+            )
+            for p, value, ok in zip(self.evaluator.leaves, self.actuals, self.results, strict=True)
+        )
+
+    @property
+    def reasons(self) -> tuple[tuple[Reason, ...], ...]:
+        """Per matched rule, the conditions that made it match."""
+        outcomes = self.conditions
+        return tuple(
+            tuple(make_reason(outcomes[leaf], negated, self.as_of) for leaf, negated in leaves)
+            for leaves in self.shape.reasons
+        )
+
+    @property
+    def why_not(self) -> tuple[WhyNot, ...]:
+        """Per rule that did not match (before the match under `first`), its first
+        failing condition."""
+        outcomes, rules = self.conditions, self.ruleset.rules
+        return tuple(
+            WhyNot(
+                index,
+                rules[index],
+                None if first is None else make_reason(outcomes[first[0]], first[1], self.as_of),
+            )
+            for index, first in self.shape.why_not
+        )
+
 
 @dataclass(frozen=True, slots=True)
-class _PreparedLeaf:
+class PreparedLeaf:
+    """A leaf with its threshold converted and its test built, numbered across the ruleset."""
+
     index: int
     rule_index: int
     path: Loc
     leaf: Leaf
-    field_type: FieldType
+    slot: int
     threshold: TypedValue
     test: LeafTest
+    near: NearTest | None
 
 
 class Evaluator:
-    """A validated ruleset prepared once (thresholds converted) and applied many times."""
+    """A validated ruleset prepared once (thresholds converted, tests built) and applied
+    many times; the consequences of each pattern of leaf results are worked out once."""
 
-    def __init__(self, ruleset: Ruleset, catalog: FieldCatalog = BUILTIN_CATALOG) -> None:
+    def __init__(
+        self,
+        ruleset: Ruleset,
+        catalog: FieldCatalog = BUILTIN_CATALOG,
+        max_shapes: int = MAX_SHAPES,
+    ) -> None:
         self.ruleset = ruleset
-        self.leaves: list[_PreparedLeaf] = []
+        self.catalog = catalog
+        self.leaves: list[PreparedLeaf] = []
         self.plans: list[Plan] = []
+        # Each field is read and converted once per customer, however many leaves use it.
+        self._fields: list[tuple[str, Callable[[object], object]]] = []
+        slots: dict[str, int] = {}
+        margin = ruleset.borderline_margin
         for rule_index, rule in enumerate(ruleset.rules):
             paths = _leaf_paths(rule.when)
             first = len(self.leaves)
@@ -98,52 +191,70 @@ class Evaluator:
                 definition = catalog.get(leaf.field)
                 if definition is None:
                     raise ValueError(f"unknown field {leaf.field!r}; validate the ruleset first")
+                if leaf.field not in slots:
+                    slots[leaf.field] = len(self._fields)
+                    self._fields.append((leaf.field, partial(actual, definition.type)))
                 threshold = operand(definition, leaf.op, leaf.value)
                 self.leaves.append(
-                    _PreparedLeaf(
-                        len(self.leaves), rule_index, path, leaf, definition.type, threshold,
-                        _leaf_test(leaf.op, threshold),
+                    PreparedLeaf(
+                        len(self.leaves), rule_index, path, leaf, slots[leaf.field], threshold,
+                        _leaf_test(leaf.op, threshold), near_test(leaf.op, threshold, margin),
                     )
                 )  # fmt: skip
             self.plans.append(plan_for(rule.when, first))
+        self.slots = tuple(p.slot for p in self.leaves)
+        self.field_count = len(self._fields)
+        self._tests = tuple(p.test for p in self.leaves)
+        self._shapes: dict[tuple[bool, ...], Shape] = {}
+        self._max_shapes = max_shapes
+        # What renderers (the rationale's words per locale) keep for this ruleset.
+        self.memo: dict[object, object] = {}
 
     def evaluate(self, values: Mapping[str, object], as_of: date) -> Evaluation:
         """Evaluate for one customer's `values` (field key → value; missing means null)."""
-        outcomes: list[ConditionOutcome] = []
-        for p in self.leaves:
-            value = actual(p.field_type, values.get(p.leaf.field))
-            outcomes.append(
-                ConditionOutcome(
-                    p.index, p.rule_index, p.path, p.leaf.field, p.leaf.op, p.threshold, value,
-                    p.test(value, as_of),
-                )
-            )  # fmt: skip
-        results = [o.passed for o in outcomes]
+        get = values.get
+        converted = [convert(get(key)) for key, convert in self._fields]
+        actuals = tuple([converted[slot] for slot in self.slots])
+        results = tuple([test(a, as_of) for test, a in zip(self._tests, actuals, strict=True)])
+        shape = self._shapes.get(results)
+        if shape is None:
+            shape = self._shape(results)
+            if len(self._shapes) < self._max_shapes:
+                self._shapes[results] = shape
+        borderline = False
+        for leaf, near in shape.near:
+            if near(actuals[leaf], as_of):
+                borderline = True
+                break
+        return Evaluation(self, as_of, actuals, results, shape, borderline)
+
+    def _shape(self, results: tuple[bool, ...]) -> Shape:
         rule_matches = tuple(outcome_of(plan, results) for plan in self.plans)
         matching = [i for i, ok in enumerate(rule_matches) if ok]
         ruleset = self.ruleset
         if ruleset.hit_policy == "first":
             matched = tuple(matching[:1])
-            unmatched = range(matched[0] if matched else len(rule_matches))
+            unmatched: list[int] | range = range(matched[0] if matched else len(rule_matches))
         else:
             matched = tuple(matching)
             unmatched = [i for i, ok in enumerate(rule_matches) if not ok]
         categories = tuple(ruleset.rules[i].category for i in matched) or (
             ruleset.default_category,
         )
-        reasons = tuple(tuple(reasons_for(self.plans[i], outcomes, True, as_of)) for i in matched)
-        why_not = tuple(self._why_not(i, outcomes, as_of) for i in unmatched)
-        deciding = [r.outcome for rs in reasons for r in rs]
-        deciding += [w.reason.outcome for w in why_not if w.reason is not None]
-        borderline = any(is_borderline(o, ruleset.borderline_margin, as_of) for o in deciding)
-        return Evaluation(
-            ruleset, as_of, categories, matched, rule_matches, tuple(outcomes), reasons,
-            why_not, borderline,
-        )  # fmt: skip
+        reasons = tuple(reason_leaves(self.plans[i], results, True) for i in matched)
+        why_not = tuple(
+            (i, _first(reason_leaves(self.plans[i], results, False))) for i in unmatched
+        )
+        deciding = [leaf for leaves in reasons for leaf, _ in leaves]
+        deciding += [first[0] for _, first in why_not if first is not None]
+        near = tuple(
+            (leaf, test) for leaf in deciding if (test := self.leaves[leaf].near) is not None
+        )
+        return Shape(rule_matches, matched, categories, reasons, why_not, near)
 
-    def _why_not(self, index: int, outcomes: list[ConditionOutcome], as_of: date) -> WhyNot:
-        failing = reasons_for(self.plans[index], outcomes, False, as_of)
-        return WhyNot(index, self.ruleset.rules[index], failing[0] if failing else None)
+
+def _first(leaves: tuple[ReasonLeaf, ...]) -> ReasonLeaf | None:
+    return leaves[0] if leaves else None
 
 
 def evaluate(
@@ -166,41 +277,38 @@ def _leaf_paths(node: Condition, path: Loc = ()) -> list[Loc]:
     return [path]
 
 
-def _leaf_test(op: str, threshold: TypedValue) -> LeafTest:
-    """A function (actual, as_of) → bool implementing `op` against `threshold`."""
+def _leaf_test(op: str, t: TypedValue) -> LeafTest:
+    """A function (actual, as_of) → bool implementing `op` against threshold `t`.
+
+    Every operator but is_null / is_not_null is false on a null value: each test below
+    says so itself (one function call per leaf and customer matters here)."""
     if op == "is_null":
         return lambda a, _: a is None
     if op == "is_not_null":
         return lambda a, _: a is not None
-    compare = _comparison(op, threshold)
-    # The null rule lives here, once: every other operator is false on a null value.
-    return lambda a, as_of: a is not None and compare(a, as_of)
-
-
-def _comparison(op: str, t: TypedValue) -> LeafTest:
     if op == "eq":
-        return lambda a, _: a == t
+        return lambda a, _: a is not None and a == t
     if op == "ne":
-        return lambda a, _: a != t
+        return lambda a, _: a is not None and a != t
     if op == "gt":
-        return lambda a, _: a > t  # type: ignore[operator]
+        return lambda a, _: a is not None and a > t  # type: ignore[operator]
     if op == "gte":
-        return lambda a, _: a >= t  # type: ignore[operator]
+        return lambda a, _: a is not None and a >= t  # type: ignore[operator]
     if op == "lt":
-        return lambda a, _: a < t  # type: ignore[operator]
+        return lambda a, _: a is not None and a < t  # type: ignore[operator]
     if op == "lte":
-        return lambda a, _: a <= t  # type: ignore[operator]
+        return lambda a, _: a is not None and a <= t  # type: ignore[operator]
     if op == "between":
         lo, hi = t  # type: ignore[misc]
-        return lambda a, _: lo <= a <= hi  # type: ignore[operator]
+        return lambda a, _: a is not None and lo <= a <= hi  # type: ignore[operator]
     if op == "in":
-        return lambda a, _: a in t  # type: ignore[operator]
+        return lambda a, _: a is not None and a in t  # type: ignore[operator]
     if op == "not_in":
-        return lambda a, _: a not in t  # type: ignore[operator]
+        return lambda a, _: a is not None and a not in t  # type: ignore[operator]
     if op == "contains":
-        return lambda a, _: t in a  # type: ignore[operator]
+        return lambda a, _: a is not None and t in a  # type: ignore[operator]
     if op == "within_last_days":
-        return lambda a, as_of: 0 <= (as_of - a).days < t  # type: ignore[operator]
+        return lambda a, as_of: a is not None and 0 <= (as_of - a).days < t  # type: ignore[operator]
     if op == "not_within_last_days":
-        return lambda a, as_of: not 0 <= (as_of - a).days < t  # type: ignore[operator]
+        return lambda a, as_of: a is not None and not 0 <= (as_of - a).days < t  # type: ignore[operator]
     raise ValueError(f"unknown operator {op!r}")

@@ -8,6 +8,7 @@ exactly instead of storing text for every customer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -15,13 +16,24 @@ from typing import Final
 
 from app.core.i18n import Locale
 from app.fields.catalog import BUILTIN_CATALOG, FieldCatalog, FieldDef
-from app.rules.language.evaluate import Evaluation, WhyNot
-from app.rules.language.outcomes import ConditionOutcome, Reason
-from app.rules.language.tree import Rule
+from app.rules.language.deciding import GapFunction, gap_function
+from app.rules.language.evaluate import Evaluation, Evaluator, PreparedLeaf
+from app.rules.language.outcomes import NEGATED_OPS
+from app.rules.language.tree import Loc, Rule
 
 _SYMBOLS: Final = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
 _CENT: Final = Decimal("0.01")
 _WAN: Final = Decimal(10_000)
+_UNITS: Final = {
+    "count": ("次", ""),
+    "days": ("天", "days"),
+    "months": ("个月", "months"),
+    "employees": ("人", "employees"),
+}
+_LIST_WORDS: Final = {
+    "in": ("属于", "in"), "not_in": ("不属于", "not in"),
+    "contains": ("包含", "contains"), "not_contains": ("不包含", "does not contain"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,41 +65,40 @@ def explain(
     `conditions` lists every leaf of the matched rule(s) with pass/fail; the sentence
     names the conditions that decided the match, joined by ";" (zh) or "; " (en).
     """
-    words = _Words(catalog, locale, evaluation.as_of)
-    rules = evaluation.ruleset.rules
+    evaluator = evaluation.evaluator
+    words = _words_for(evaluator, catalog, locale)
+    shape = evaluation.shape
+    values = _Values(evaluation, words)
     sentences = [
-        words.join(words.condition(reason) for reason in reasons) for reasons in evaluation.reasons
+        words.separator.join([words.phrase(leaf, negated, values) for leaf, negated in leaves])
+        for leaves in shape.reasons
     ]
     if not sentences:
-        text = (
-            "未命中任何规则,归入默认分类" if locale != "en" else "No rule matched; default category"
-        )
+        text = words.no_match
     elif len(sentences) == 1:
         text = sentences[0]
     else:
         # collect: several rules matched; say which sentence belongs to which rule.
         text = " / ".join(
-            f"{_rule_name(rules[i])}{':' if locale != 'en' else ': '}{s}"
-            for i, s in zip(evaluation.matched, sentences, strict=True)
+            f"{words.rule_names[i]}{words.colon}{s}"
+            for i, s in zip(shape.matched, sentences, strict=True)
         )
-    matched = set(evaluation.matched)
-    conditions = [words.outcome(o) for o in evaluation.conditions if o.rule_index in matched]
-    rule = evaluation.rule
+    results = evaluation.results
+    conditions = [
+        words.outcome(leaf, values, results[leaf])
+        for rule_index in shape.matched
+        for leaf in words.rule_leaves[rule_index]
+    ]
+    why_not = [words.why_not(rule_index, first, values) for rule_index, first in shape.why_not]
+    matched = shape.matched
+    rule = evaluation.ruleset.rules[matched[0]] if matched else None
     return Rationale(
         rule=None if rule is None else {"key": rule.key, "name": rule.name},
         text=text,
         conditions=conditions,
-        why_not=[words.why_not(w) for w in evaluation.why_not],
+        why_not=why_not,
         borderline=evaluation.borderline,
     )
-
-
-def describe_condition(
-    reason: Reason, catalog: FieldCatalog = BUILTIN_CATALOG, locale: Locale = "zh-CN",
-    as_of: date | None = None,
-) -> str:  # fmt: skip
-    """One condition as words: "近12个月交易金额 65.00万元 ≥ 50.00万元"."""
-    return _Words(catalog, locale, as_of or date.today()).condition(reason)
 
 
 def format_value(definition: FieldDef | None, value: object, locale: Locale = "zh-CN") -> str:
@@ -122,109 +133,276 @@ def _rule_name(rule: Rule) -> str:
     return rule.name or rule.key
 
 
+def value_formatter(definition: FieldDef | None, locale: Locale) -> Callable[[object], str]:
+    """`format_value` for one field and locale, with the common cases (money and counts
+    as Decimal or int) worked out once instead of per value."""
+    en = locale == "en"
+    unit = definition.unit if definition else None
+
+    def general(value: object) -> str:
+        return format_value(definition, value, locale)
+
+    if unit == "CNY" and not en:
+
+        def money(value: object) -> str:
+            if type(value) is Decimal or type(value) is int:
+                return f"{(value / _WAN).quantize(_CENT, ROUND_HALF_UP)}万元"
+            return general(value)
+
+        return money
+    suffix = _UNITS.get(unit or "", ("", ""))[1 if en else 0]
+    if unit != "CNY" and suffix:
+        tail = f" {suffix}"
+
+        def counted(value: object) -> str:
+            if type(value) is int:
+                return f"{value}{tail}"
+            return general(value)
+
+        return counted
+    return general
+
+
+# The words of one evaluator's leaves in one locale are built on first use and kept in
+# the evaluator's memo, as long as the evaluator lives.
+def _words_for(evaluator: Evaluator, catalog: FieldCatalog, locale: Locale) -> _Words:
+    if catalog is not evaluator.catalog:
+        return _Words(evaluator, catalog, locale)
+    words = evaluator.memo.get(locale)
+    if not isinstance(words, _Words):
+        words = evaluator.memo[locale] = _Words(evaluator, catalog, locale)
+    return words
+
+
+@dataclass(frozen=True, slots=True)
+class _LeafWords:
+    """What is said about one leaf, everything but its actual value fixed in advance."""
+
+    label: str
+    field: str
+    op: str
+    threshold: object  # as in JSON
+    format: Callable[[object], str]
+    # (text before the actual value, text after, whether the actual value is said),
+    # for the leaf as written and under a `not`.
+    phrase: tuple[tuple[str, str, bool], tuple[str, str, bool]]
+    effective_op: tuple[str, str]
+    index: int
+    path: Loc
+
+
 class _Words:
-    def __init__(self, catalog: FieldCatalog, locale: Locale, as_of: date) -> None:
-        self.catalog = catalog
-        self.en = locale == "en"
+    def __init__(self, evaluator: Evaluator, catalog: FieldCatalog, locale: Locale) -> None:
+        self.en = en = locale == "en"
         self.locale: Locale = locale
-        self.as_of = as_of
+        self.separator = "; " if en else ";"
+        self.colon = ": " if en else ":"
+        self.no_match = "No rule matched; default category" if en else "未命中任何规则,归入默认分类"
+        rules = evaluator.ruleset.rules
+        self.rule_names = [_rule_name(rule) for rule in rules]
+        self.rule_refs = [{"key": rule.key, "name": rule.name} for rule in rules]
+        self.rule_leaves: list[list[int]] = [[] for _ in rules]
+        self.leaves: list[_LeafWords] = []
+        self.thresholds = [p.threshold for p in evaluator.leaves]
+        self._why_not: dict[tuple[int, int, bool], _WhyNotWords] = {}
+        for p in evaluator.leaves:
+            self.rule_leaves[p.rule_index].append(p.index)
+            self.leaves.append(self._leaf_words(p, catalog.get(p.leaf.field)))
 
-    def join(self, parts: object) -> str:
-        return ("; " if self.en else ";").join(parts)  # type: ignore[arg-type]
+    def _leaf_words(self, p: PreparedLeaf, definition: FieldDef | None) -> _LeafWords:
+        field, op = p.leaf.field, p.leaf.op
+        label = definition.label(self.locale) if definition else field
+        negated = NEGATED_OPS[op]
+        threshold = jsonable(p.threshold)
+        return _LeafWords(
+            label, field, op, threshold, value_formatter(definition, self.locale),
+            (self._phrase(definition, label, op, p.threshold),
+             self._phrase(definition, label, negated, p.threshold)),
+            (op, negated), p.index, p.path,
+        )  # fmt: skip
 
-    def value(self, field: str, value: object) -> str:
-        return format_value(self.catalog.get(field), value, self.locale)
+    def _phrase(
+        self, definition: FieldDef | None, label: str, op: str, t: object
+    ) -> tuple[str, str, bool]:
+        en = self.en
 
-    def label(self, field: str) -> str:
-        definition = self.catalog.get(field)
-        return definition.label(self.locale) if definition else field
+        def value(v: object) -> str:
+            return format_value(definition, v, self.locale)
 
-    def condition(self, reason: Reason) -> str:
-        return self.phrase(reason.outcome, reason.effective_op)
-
-    def phrase(self, o: ConditionOutcome, op: str) -> str:
-        label, actual = self.label(o.field), self.value(o.field, o.actual)
-        en, t = self.en, o.threshold
         if op in _SYMBOLS:
-            return f"{label} {actual} {_SYMBOLS[op]} {self.value(o.field, t)}"
-        if op in ("is_null", "is_not_null"):
-            if op == "is_null":
-                return f"{label} is empty" if en else f"{label} 为空"
-            return f"{label} {actual} is not empty" if en else f"{label} {actual} 非空"
+            return f"{label} ", f" {_SYMBOLS[op]} {value(t)}", True
+        if op == "is_null":
+            return (f"{label} is empty" if en else f"{label} 为空"), "", False
+        if op == "is_not_null":
+            return f"{label} ", (" is not empty" if en else " 非空"), True
         if op in ("between", "not_between") and isinstance(t, tuple):
-            lo, hi = (self.value(o.field, v) for v in t)
+            lo, hi = (value(v) for v in t)
             if en:
-                return f"{label} {actual} {'not ' if op != 'between' else ''}between {lo} and {hi}"
-            return f"{label} {actual} {'不' if op != 'between' else ''}在 {lo} 至 {hi} 之间"
+                return (
+                    f"{label} ",
+                    f" {'not ' if op != 'between' else ''}between {lo} and {hi}",
+                    True,
+                )
+            return f"{label} ", f" {'不' if op != 'between' else ''}在 {lo} 至 {hi} 之间", True
         if op in ("within_last_days", "not_within_last_days"):
             no = op != "within_last_days"
             if en:
-                return f"{label} {actual} {'not ' if no else ''}within last {t} days"
-            return f"{label} {actual} {'不' if no else ''}在近 {t} 天内"
-        listed = self.value(o.field, t)
-        words = {
-            "in": ("属于", "in"), "not_in": ("不属于", "not in"),
-            "contains": ("包含", "contains"), "not_contains": ("不包含", "does not contain"),
-        }  # fmt: skip
-        word = words.get(op, (op, op))[1 if en else 0]
-        return f"{label} {actual} {word} {listed}"
+                return f"{label} ", f" {'not ' if no else ''}within last {t} days", True
+            return f"{label} ", f" {'不' if no else ''}在近 {t} 天内", True
+        word = _LIST_WORDS.get(op, (op, op))[1 if en else 0]
+        return f"{label} ", f" {word} {value(t)}", True
 
-    def outcome(self, o: ConditionOutcome) -> dict[str, object]:
+    def phrase(self, leaf: int, negated: bool, values: _Values) -> str:
+        key = -leaf - 1 if negated else leaf
+        said = values.phrases.get(key)
+        if said is None:
+            before, after, with_actual = self.leaves[leaf].phrase[negated]
+            said = f"{before}{values.text(leaf)}{after}" if with_actual else before
+            values.phrases[key] = said
+        return said
+
+    def outcome(self, leaf: int, values: _Values, passed: bool) -> dict[str, object]:
+        words = self.leaves[leaf]
+        threshold = words.threshold
         return {
-            "index": o.index,
-            "path": list(o.path),
-            "field": o.field,
-            "label": self.label(o.field),
-            "op": o.op,
-            "threshold": jsonable(o.threshold),
-            "actual": jsonable(o.actual),
-            "passed": o.passed,
-            "text": self.phrase(o, o.op),
+            "index": words.index,
+            "path": list(words.path),
+            "field": words.field,
+            "label": words.label,
+            "op": words.op,
+            "threshold": list(threshold) if type(threshold) is list else threshold,
+            "actual": values.json(leaf),
+            "passed": passed,
+            "text": self.phrase(leaf, False, values),
         }
 
-    def why_not(self, item: WhyNot) -> dict[str, object]:
-        name = _rule_name(item.rule)
-        out: dict[str, object] = {"rule": {"key": item.rule.key, "name": item.rule.name}}
-        reason = item.reason
-        if reason is None:
-            out["text"] = name
-            return out
-        o = reason.outcome
-        out.update(
-            field=o.field,
-            label=self.label(o.field),
-            op=reason.effective_op,
-            threshold=jsonable(o.threshold),
-            actual=jsonable(o.actual),
-            gap=jsonable(reason.gap),
-            text=self.why_not_text(name, reason),
-        )
-        return out
-
-    def why_not_text(self, name: str, reason: Reason) -> str:
-        o = reason.outcome
-        if o.actual is None:
-            return (
-                f"{name}: {self.label(o.field)} has no data"
-                if self.en
-                else (f"{name}:{self.label(o.field)} 无数据")
-            )
-        condition = self.condition(reason)
-        if reason.gap is None:
-            return f"{name}: {condition} not met" if self.en else f"{name}:{condition} 不满足"
-        if reason.gap_in_days:
-            gap = f"{reason.gap} days" if self.en else f"{reason.gap} 天"
-            how = ("off by", "相差")
+    def why_not(
+        self, rule_index: int, first: tuple[int, bool] | None, values: _Values
+    ) -> dict[str, object]:
+        if first is None:
+            return {"rule": dict(self.rule_refs[rule_index]), "text": self.rule_names[rule_index]}
+        leaf, negated = first
+        key = (rule_index, leaf, negated)
+        said = self._why_not.get(key)
+        if said is None:
+            said = self._why_not[key] = self._why_not_words(rule_index, leaf, negated)
+        evaluation = values.evaluation
+        actual = evaluation.actuals[leaf]
+        missed = None
+        if actual is None:
+            text = said.no_data
         else:
-            gap = self.value(o.field, reason.gap)
-            how = ("short by", "还差") if reason.direction == "raise" else ("over by", "超出")
-        if self.en:
-            return f"{name}: {condition} not met, {how[0]} {gap}"
-        return f"{name}:{condition} 不满足,{how[1]} {gap}"
+            # A why-not condition is unmet by construction; a gap is said only then.
+            if evaluation.results[leaf] == negated:
+                missed = said.gap(actual, evaluation.as_of)
+            condition = (
+                f"{said.before}{values.text(leaf)}{said.after}" if said.with_actual else said.before
+            )
+            if missed is None:
+                text = f"{condition}{said.unmet}"
+            elif isinstance(actual, date):
+                text = f"{condition}{said.off_by}{missed[0]}{said.days}"
+            else:
+                how = said.short_by if missed[1] == "raise" else said.over_by
+                text = f"{condition}{how}{said.format(missed[0])}"
+        threshold = said.threshold
+        return {
+            "rule": {"key": said.rule_key, "name": said.rule_name},
+            "field": said.field,
+            "label": said.label,
+            "op": said.op,
+            "threshold": list(threshold) if type(threshold) is list else threshold,
+            "actual": values.json(leaf),
+            "gap": None if missed is None else jsonable(missed[0]),
+            "text": text,
+        }
+
+    def _why_not_words(self, rule_index: int, leaf: int, negated: bool) -> _WhyNotWords:
+        name, words, en = self.rule_names[rule_index], self.leaves[leaf], self.en
+        before, after, with_actual = words.phrase[negated]
+        op = words.effective_op[negated]
+        threshold = words.threshold
+        head = f"{name}: " if en else f"{name}:"
+        endings = (
+            (" not met", " not met, short by ", " not met, over by ", " not met, off by ")
+            if en
+            else (" 不满足", " 不满足,还差 ", " 不满足,超出 ", " 不满足,相差 ")
+        )
+        rule = self.rule_refs[rule_index]
+        return _WhyNotWords(
+            rule["key"], rule["name"], words.field, words.label, op, threshold,
+            f"{head}{words.label} has no data" if en else f"{head}{words.label} 无数据",
+            gap_function(op, self.thresholds[leaf]),
+            words.format, f"{head}{before}", after, with_actual, *endings, " days" if en else " 天",
+        )  # fmt: skip
+
+
+class _Values:
+    """One evaluation's actual values as said and as JSON, each worked out once however
+    many conditions on the same field mention it."""
+
+    __slots__ = ("_actuals", "_json", "_leaves", "_slots", "_texts", "evaluation", "phrases")
+
+    def __init__(self, evaluation: Evaluation, words: _Words) -> None:
+        self.evaluation = evaluation
+        self._actuals = evaluation.actuals
+        self._slots = evaluation.evaluator.slots
+        self._leaves = words.leaves
+        fields = evaluation.evaluator.field_count
+        self._texts: list[str | None] = [None] * fields
+        self._json: list[object] = [_UNSET] * fields
+        # a leaf's condition as said (key `leaf`, or `-leaf - 1` under a `not`)
+        self.phrases: dict[int, str] = {}
+
+    def text(self, leaf: int) -> str:
+        slot = self._slots[leaf]
+        said = self._texts[slot]
+        if said is None:
+            said = self._texts[slot] = self._leaves[leaf].format(self._actuals[leaf])
+        return said
+
+    def json(self, leaf: int) -> object:
+        slot = self._slots[leaf]
+        value = self._json[slot]
+        if value is _UNSET:
+            value = jsonable(self._actuals[leaf])
+            if type(value) is not list:  # a list is handed out afresh each time
+                self._json[slot] = value
+        return value
+
+
+_UNSET: Final = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _WhyNotWords:
+    """The fixed parts of a why-not entry (a rule, its first failing leaf, under a `not`
+    or not): its fields and the words around the actual value and the gap."""
+
+    rule_key: str | None
+    rule_name: str | None
+    field: str
+    label: str
+    op: str
+    threshold: object
+    no_data: str
+    gap: GapFunction
+    format: Callable[[object], str]
+    before: str
+    after: str
+    with_actual: bool  # is_null says no actual value: "所属行业 为空"
+    unmet: str
+    short_by: str
+    over_by: str
+    off_by: str
+    days: str
 
 
 def jsonable(value: object) -> object:
     """A value for a JSON response: Decimal as a string (exact), dates ISO, tuples as lists."""
+    kind = type(value)
+    if kind is int or kind is str or value is None:
+        return value
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, date):
