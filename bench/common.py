@@ -6,6 +6,7 @@ import platform
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +60,17 @@ async def fresh_database(name: str, url: str | None = None) -> tuple[str, Embedd
     db_url = make_url(admin).set(database=name).render_as_string(hide_password=False)
     await upgrade_to_head(db_url)
     return db_url, embedded
+
+
+async def demo_tenant(url: str) -> uuid.UUID:
+    """The id of tenant `demo`, which bench/load_demo.py creates."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    async with engine.connect() as conn:
+        tenant_id = await conn.scalar(text("SELECT id FROM tenants WHERE slug = 'demo'"))
+    await engine.dispose()
+    if tenant_id is None:
+        raise SystemExit(f"no tenant 'demo' at {url}: run bench/load_demo.py first")
+    return tenant_id
 
 
 async def server_version(url: str) -> str:

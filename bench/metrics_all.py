@@ -6,7 +6,7 @@ Ours: `metrics_query` (all 22 metrics, windows, join to customers). Both are con
 server-side (an aggregate over every output column) so the figure is the query's, not
 the network's. Goal (issue 4): ours ≤ 1.3 × floor.
 
-    python bench/metrics_all.py --database-url … --tenant-id … --as-of 2026-11-25
+    python bench/metrics_all.py [--database-url …] [--tenant-id …] [--as-of YYYY-MM-DD]
     (defaults: the 1M-customer database that bench/load_demo.py leaves in /work/bench-data)
 """
 
@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 from app.core.db import EmbeddedPostgres
 from app.customers.metrics import metrics_query
 from app.models import Complaint, Interaction, Order
-from bench.common import DATA, record, server_version
+from bench.common import DATA, demo_tenant, record, server_version
 
 SESSION = ["SET work_mem = '512MB'", "SET max_parallel_workers_per_gather = 0"]
 
@@ -90,8 +90,10 @@ async def main(url: str, tenant_id: uuid.UUID, as_of: date, repeats: int) -> Non
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url")
-    parser.add_argument("--tenant-id", default="dac5d447-e1e0-4716-8728-1d41ddda7fa9")
-    parser.add_argument("--as-of", default="2026-11-25")
+    parser.add_argument("--tenant-id", help="default: tenant `demo` of bench/load_demo.py")
+    parser.add_argument(
+        "--as-of", help="default: today, the as-of date bench/load_demo.py loads for"
+    )
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     url = args.database_url
@@ -99,4 +101,6 @@ if __name__ == "__main__":
     if url is None:
         server = EmbeddedPostgres(DATA / "bench_demo")
         url = server.url("bench_demo")
-    asyncio.run(main(url, uuid.UUID(args.tenant_id), date.fromisoformat(args.as_of), args.repeats))
+    tenant = uuid.UUID(args.tenant_id) if args.tenant_id else asyncio.run(demo_tenant(url))
+    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    asyncio.run(main(url, tenant, as_of, args.repeats))

@@ -28,7 +28,7 @@ Measured in one run on the 1M-customer database that bench/load_demo.py leaves:
 
 Goal (issue 6): Python with rationale ≥ zen-engine with trace; SQL ≥ 10 × zen-engine.
 
-    python bench/rules_engines.py --database-url … --tenant-id … --as-of 2026-11-25
+    python bench/rules_engines.py [--database-url …] [--tenant-id …] [--as-of YYYY-MM-DD]
     (defaults: the 1M-customer database in /work/bench-data/bench_demo)
 """
 
@@ -62,7 +62,7 @@ from app.rules.language.explain import explain
 from app.rules.language.tree import Ruleset
 from app.rules.language.validate import check_ruleset
 from app.rules.templates import TEMPLATES
-from bench.common import DATA, record, server_version
+from bench.common import DATA, demo_tenant, record, server_version
 
 SESSION = ["SET work_mem = '512MB'", "SET max_parallel_workers_per_gather = 0"]
 FIELDS = ("order_amount_12m", "interactions_6m", "inquiries_6m")
@@ -309,8 +309,10 @@ async def main(url: str, tenant_id: uuid.UUID, as_of: date, rows: int, repeats: 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url")
-    parser.add_argument("--tenant-id", default="dac5d447-e1e0-4716-8728-1d41ddda7fa9")
-    parser.add_argument("--as-of", default="2026-11-25")
+    parser.add_argument("--tenant-id", help="default: tenant `demo` of bench/load_demo.py")
+    parser.add_argument(
+        "--as-of", help="default: today, the as-of date bench/load_demo.py loads for"
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
@@ -319,8 +321,6 @@ if __name__ == "__main__":
     if url is None:
         server = EmbeddedPostgres(DATA / "bench_demo")
         url = server.url("bench_demo")
-    asyncio.run(
-        main(
-            url, uuid.UUID(args.tenant_id), date.fromisoformat(args.as_of), args.rows, args.repeats
-        )
-    )
+    tenant = uuid.UUID(args.tenant_id) if args.tenant_id else asyncio.run(demo_tenant(url))
+    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    asyncio.run(main(url, tenant, as_of, args.rows, args.repeats))

@@ -205,7 +205,7 @@ class Evaluator:
         self.slots = tuple(p.slot for p in self.leaves)
         self.field_count = len(self._fields)
         self._tests = tuple(p.test for p in self.leaves)
-        self._shapes: dict[tuple[bool, ...], Shape] = {}
+        self.shapes: dict[tuple[bool, ...], Shape] = {}
         self._max_shapes = max_shapes
         # What renderers (the rationale's words per locale) keep for this ruleset.
         self.memo: dict[object, object] = {}
@@ -216,11 +216,11 @@ class Evaluator:
         converted = [convert(get(key)) for key, convert in self._fields]
         actuals = tuple([converted[slot] for slot in self.slots])
         results = tuple([test(a, as_of) for test, a in zip(self._tests, actuals, strict=True)])
-        shape = self._shapes.get(results)
+        shape = self.shapes.get(results)
         if shape is None:
             shape = self._shape(results)
-            if len(self._shapes) < self._max_shapes:
-                self._shapes[results] = shape
+            if len(self.shapes) < self._max_shapes:
+                self.shapes[results] = shape
         borderline = False
         for leaf, near in shape.near:
             if near(actuals[leaf], as_of):

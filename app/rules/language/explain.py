@@ -65,13 +65,15 @@ def explain(
     `conditions` lists every leaf of the matched rule(s) with pass/fail; the sentence
     names the conditions that decided the match, joined by ";" (zh) or "; " (en).
     """
-    evaluator = evaluation.evaluator
-    words = _words_for(evaluator, catalog, locale)
-    shape = evaluation.shape
+    words = _words_for(evaluation.evaluator, catalog, locale)
+    plan = words.plans.get(evaluation.results)
+    if plan is None:
+        plan = words.plan(evaluation)
     values = _Values(evaluation, words)
+    phrase = words.phrase
     sentences = [
-        words.separator.join([words.phrase(leaf, negated, values) for leaf, negated in leaves])
-        for leaves in shape.reasons
+        words.separator.join([phrase(leaf, negated, values) for leaf, negated in leaves])
+        for leaves in plan.reasons
     ]
     if not sentences:
         text = words.no_match
@@ -81,19 +83,13 @@ def explain(
         # collect: several rules matched; say which sentence belongs to which rule.
         text = " / ".join(
             f"{words.rule_names[i]}{words.colon}{s}"
-            for i, s in zip(shape.matched, sentences, strict=True)
+            for i, s in zip(plan.matched, sentences, strict=True)
         )
-    results = evaluation.results
-    conditions = [
-        words.outcome(leaf, values, results[leaf])
-        for rule_index in shape.matched
-        for leaf in words.rule_leaves[rule_index]
-    ]
-    why_not = [words.why_not(rule_index, first, values) for rule_index, first in shape.why_not]
-    matched = shape.matched
-    rule = evaluation.ruleset.rules[matched[0]] if matched else None
+    outcome = words.outcome
+    conditions = [outcome(leaf, values, passed) for leaf, passed in plan.conditions]
+    why_not = [said.render(values, leaf) for said, leaf in plan.why_not]
     return Rationale(
-        rule=None if rule is None else {"key": rule.key, "name": rule.name},
+        rule=None if plan.rule is None else dict(plan.rule),
         text=text,
         conditions=conditions,
         why_not=why_not,
@@ -118,8 +114,8 @@ def format_value(definition: FieldDef | None, value: object, locale: Locale = "z
     if unit == "CNY":
         if en:
             return f"CNY {Decimal(value).quantize(_CENT, ROUND_HALF_UP):,}"
-        return f"{(Decimal(value) / _WAN).quantize(_CENT, ROUND_HALF_UP)}万元"
-    number = format(value, "f") if isinstance(value, Decimal) else str(value)
+        return _wan(Decimal(value))
+    number = _plain(value) if isinstance(value, Decimal) else str(value)
     suffix = {
         "count": ("次", ""),
         "days": ("天", "days"),
@@ -127,6 +123,18 @@ def format_value(definition: FieldDef | None, value: object, locale: Locale = "z
         "employees": ("人", "employees"),
     }.get(unit or "", ("", ""))[1 if en else 0]
     return f"{number} {suffix}" if suffix else number
+
+
+def _wan(value: Decimal | int) -> str:
+    # str() of a Decimal quantized to cents is plain notation, and a good deal cheaper than
+    # an f-string's format(…, "") of it.
+    return str((value / _WAN).quantize(_CENT, ROUND_HALF_UP)) + "万元"
+
+
+def _plain(value: Decimal) -> str:
+    """A Decimal in plain notation, never scientific ("1E+2" is "100")."""
+    said = str(value)  # plain for the usual exponents, and cheaper than format(…, "f")
+    return format(value, "f") if "E" in said else said
 
 
 def _rule_name(rule: Rule) -> str:
@@ -146,7 +154,7 @@ def value_formatter(definition: FieldDef | None, locale: Locale) -> Callable[[ob
 
         def money(value: object) -> str:
             if type(value) is Decimal or type(value) is int:
-                return f"{(value / _WAN).quantize(_CENT, ROUND_HALF_UP)}万元"
+                return _wan(value)
             return general(value)
 
         return money
@@ -204,7 +212,7 @@ class _Words:
         self.rule_leaves: list[list[int]] = [[] for _ in rules]
         self.leaves: list[_LeafWords] = []
         self.thresholds = [p.threshold for p in evaluator.leaves]
-        self._why_not: dict[tuple[int, int, bool], _WhyNotWords] = {}
+        self.plans: dict[tuple[bool, ...], _Plan] = {}
         for p in evaluator.leaves:
             self.rule_leaves[p.rule_index].append(p.index)
             self.leaves.append(self._leaf_words(p, catalog.get(p.leaf.field)))
@@ -276,48 +284,36 @@ class _Words:
             "text": self.phrase(leaf, False, values),
         }
 
-    def why_not(
-        self, rule_index: int, first: tuple[int, bool] | None, values: _Values
-    ) -> dict[str, object]:
-        if first is None:
-            return {"rule": dict(self.rule_refs[rule_index]), "text": self.rule_names[rule_index]}
-        leaf, negated = first
-        key = (rule_index, leaf, negated)
-        said = self._why_not.get(key)
-        if said is None:
-            said = self._why_not[key] = self._why_not_words(rule_index, leaf, negated)
-        evaluation = values.evaluation
-        actual = evaluation.actuals[leaf]
-        missed = None
-        if actual is None:
-            text = said.no_data
-        else:
-            # A why-not condition is unmet by construction; a gap is said only then.
-            if evaluation.results[leaf] == negated:
-                missed = said.gap(actual, evaluation.as_of)
-            condition = (
-                f"{said.before}{values.text(leaf)}{said.after}" if said.with_actual else said.before
-            )
-            if missed is None:
-                text = f"{condition}{said.unmet}"
-            elif isinstance(actual, date):
-                text = f"{condition}{said.off_by}{missed[0]}{said.days}"
+    def plan(self, evaluation: Evaluation) -> _Plan:
+        """What to say for this evaluation's pattern of leaf results (kept while the
+        evaluator keeps the pattern's shape)."""
+        shape, results = evaluation.shape, evaluation.results
+        why_not: list[tuple[_WhyNotWords | _RuleOnly, int]] = []
+        for rule_index, first in shape.why_not:
+            if first is None:
+                why_not.append(
+                    (_RuleOnly(self.rule_refs[rule_index], self.rule_names[rule_index]), -1)
+                )
             else:
-                how = said.short_by if missed[1] == "raise" else said.over_by
-                text = f"{condition}{how}{said.format(missed[0])}"
-        threshold = said.threshold
-        return {
-            "rule": {"key": said.rule_key, "name": said.rule_name},
-            "field": said.field,
-            "label": said.label,
-            "op": said.op,
-            "threshold": list(threshold) if type(threshold) is list else threshold,
-            "actual": values.json(leaf),
-            "gap": None if missed is None else jsonable(missed[0]),
-            "text": text,
-        }
+                leaf, negated = first
+                # A why-not condition is unmet by construction; a gap is said only then.
+                unmet = results[leaf] == negated
+                why_not.append((self._why_not_words(rule_index, leaf, negated, unmet), leaf))
+        matched = shape.matched
+        plan = _Plan(
+            shape.reasons,
+            matched,
+            tuple((leaf, results[leaf]) for i in matched for leaf in self.rule_leaves[i]),
+            tuple(why_not),
+            self.rule_refs[matched[0]] if matched else None,
+        )
+        if evaluation.results in evaluation.evaluator.shapes:
+            self.plans[evaluation.results] = plan
+        return plan
 
-    def _why_not_words(self, rule_index: int, leaf: int, negated: bool) -> _WhyNotWords:
+    def _why_not_words(
+        self, rule_index: int, leaf: int, negated: bool, unmet: bool
+    ) -> _WhyNotWords:
         name, words, en = self.rule_names[rule_index], self.leaves[leaf], self.en
         before, after, with_actual = words.phrase[negated]
         op = words.effective_op[negated]
@@ -330,7 +326,7 @@ class _Words:
         )
         rule = self.rule_refs[rule_index]
         return _WhyNotWords(
-            rule["key"], rule["name"], words.field, words.label, op, threshold,
+            rule["key"], rule["name"], words.field, words.label, op, threshold, unmet,
             f"{head}{words.label} has no data" if en else f"{head}{words.label} 无数据",
             gap_function(op, self.thresholds[leaf]),
             words.format, f"{head}{before}", after, with_actual, *endings, " days" if en else " 天",
@@ -385,17 +381,71 @@ class _WhyNotWords:
     label: str
     op: str
     threshold: object
+    unmet: bool
     no_data: str
     gap: GapFunction
     format: Callable[[object], str]
     before: str
     after: str
     with_actual: bool  # is_null says no actual value: "所属行业 为空"
-    unmet: str
+    unmet_text: str
     short_by: str
     over_by: str
     off_by: str
     days: str
+
+    def render(self, values: _Values, leaf: int) -> dict[str, object]:
+        evaluation = values.evaluation
+        actual = evaluation.actuals[leaf]
+        missed = None
+        if actual is None:
+            text = self.no_data
+        else:
+            if self.unmet:
+                missed = self.gap(actual, evaluation.as_of)
+            condition = (
+                f"{self.before}{values.text(leaf)}{self.after}" if self.with_actual else self.before
+            )
+            if missed is None:
+                text = f"{condition}{self.unmet_text}"
+            elif isinstance(actual, date):
+                text = f"{condition}{self.off_by}{missed[0]}{self.days}"
+            else:
+                how = self.short_by if missed[1] == "raise" else self.over_by
+                text = f"{condition}{how}{self.format(missed[0])}"
+        threshold = self.threshold
+        return {
+            "rule": {"key": self.rule_key, "name": self.rule_name},
+            "field": self.field,
+            "label": self.label,
+            "op": self.op,
+            "threshold": list(threshold) if type(threshold) is list else threshold,
+            "actual": values.json(leaf),
+            "gap": None if missed is None else jsonable(missed[0]),
+            "text": text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleOnly:
+    """A why-not entry for a rule without conditions to name."""
+
+    rule: dict[str, str | None]
+    text: str
+
+    def render(self, values: _Values, leaf: int) -> dict[str, object]:
+        return {"rule": dict(self.rule), "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a rationale says for one pattern of leaf results, but for the values."""
+
+    reasons: tuple[tuple[tuple[int, bool], ...], ...]
+    matched: tuple[int, ...]
+    conditions: tuple[tuple[int, bool], ...]  # (leaf, passed) of the matched rules' leaves
+    why_not: tuple[tuple[_WhyNotWords | _RuleOnly, int], ...]
+    rule: dict[str, str | None] | None
 
 
 def jsonable(value: object) -> object:
@@ -404,7 +454,7 @@ def jsonable(value: object) -> object:
     if kind is int or kind is str or value is None:
         return value
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return _plain(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, tuple | list):

@@ -48,7 +48,7 @@ def test_past_the_shape_bound_answers_stay_the_same(
     for customer in customers:
         expected = Evaluator(ruleset, CATALOG).evaluate(customer, AS_OF)
         assert _facts(remembers_nothing.evaluate(customer, AS_OF)) == _facts(expected)
-    assert remembers_nothing._shapes == {}
+    assert remembers_nothing.shapes == {}
 
 
 @SETTINGS
