@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 
-from app.customers.metrics import metrics_from
+from app.customers.metrics import metrics_from, planned_for_many_customers
 from app.fields.catalog import FieldCatalog, FieldType
 from app.models import Customer
 from app.rules.language.compile_sql import compile_condition
@@ -162,5 +162,6 @@ async def materialise_values(
     )
     if customer_ids is not None:
         rows = rows.where(Customer.id.in_(customer_ids))
-    await conn.execute(insert(table).from_select(["customer_id", *keys], rows))
+    async with planned_for_many_customers(conn):
+        await conn.execute(insert(table).from_select(["customer_id", *keys], rows))
     return table

@@ -106,34 +106,27 @@ async def preview(
     as_of: date,
     scope: Condition | list[uuid.UUID] | None,
 ) -> dict[str, Any]:
-    """Distribution and transitions (current → new category) over the scope, in SQL."""
-    collect = ruleset.hit_policy == "collect"
-    if collect:
-        # Read twice below (distribution, total): aggregate the activity once.
-        fields = {leaf.field for rule in ruleset.rules for leaf in iter_leaves(rule.when)}
-        if scope is not None and not isinstance(scope, list):
-            fields |= {leaf.field for leaf in iter_leaves(scope)}
-        conn = await session.connection()
-        ids = scope if isinstance(scope, list) else None
-        values = await materialise_values(conn, tenant_id, as_of, catalog, sorted(fields), ids)
-        joined, columns = values, {key: values.c[key] for key in fields}
-        customer_id = values.c.customer_id
-    else:
-        joined, columns = customer_columns(tenant_id, as_of, catalog)
-        customer_id = Customer.id
+    """Distribution and transitions (current → new category) over the scope, in SQL.
+
+    The values the ruleset and the scope read are computed once into a temporary table
+    (the activity aggregated in one statement planned for many customers); the ruleset,
+    the scope and the counts then read that table.
+    """
+    fields = {leaf.field for rule in ruleset.rules for leaf in iter_leaves(rule.when)}
+    if scope is not None and not isinstance(scope, list):
+        fields |= {leaf.field for leaf in iter_leaves(scope)}
+    conn = await session.connection()
+    ids = scope if isinstance(scope, list) else None
+    values = await materialise_values(conn, tenant_id, as_of, catalog, sorted(fields), ids)
+    columns = {key: values.c[key] for key in fields}
     compiled = compile_ruleset(ruleset, columns, as_of, catalog)
     statement = select(
-        customer_id.label("customer_id"), compiled.category().label("category")
-    ).select_from(joined)
-    if not collect:
-        statement = statement.where(Customer.tenant_id == tenant_id)
-    if isinstance(scope, list):
-        statement = statement.where(customer_id.in_(scope))
-    elif scope is not None:
-        # Same FROM as the ruleset: compile the scope over the same column expressions.
+        values.c.customer_id.label("customer_id"), compiled.category().label("category")
+    )
+    if scope is not None and not isinstance(scope, list):
         statement = statement.where(compile_condition(scope, columns, as_of, catalog))
     decided = statement.subquery("decided")
-    if collect:
+    if ruleset.hit_policy == "collect":
         codes = func.unnest(decided.c.category).table_valued("code").render_derived("codes")
         rows = await session.execute(
             select(codes.c.code, func.count())

@@ -6,8 +6,13 @@ from typing import Any
 import httpx
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import text
 
-from app.customers.metrics import months_before
+from app.customers.metrics import (
+    BULK_PLANNER_SETTINGS,
+    months_before,
+    planned_for_many_customers,
+)
 from tests.core.test_errors import assert_problem
 
 
@@ -134,3 +139,16 @@ def test_months_before_clamps_to_month_end_like_postgres(day: date, months: int)
     assert (result.year * 12 + result.month) == (day.year * 12 + day.month - months)
     assert result.day == day.day or (result + timedelta(days=1)).day == 1
     assert result.day <= day.day
+
+
+async def test_statements_over_many_customers_get_their_plan_and_leave_no_trace(
+    database: Any,
+) -> None:
+    async with database.engine.connect() as conn, conn.begin():
+        await conn.execute(text("SET LOCAL enable_hashjoin = on"))
+        await conn.execute(text("SET LOCAL enable_hashagg = on"))
+        async with planned_for_many_customers(conn):
+            for name, value in BULK_PLANNER_SETTINGS.items():
+                assert await conn.scalar(text(f"SHOW {name}")) == value
+        for name in BULK_PLANNER_SETTINGS:
+            assert await conn.scalar(text(f"SHOW {name}")) == "on"
