@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from itertools import repeat
+from operator import call
 from typing import Final
 
 from app.fields.catalog import BUILTIN_CATALOG, FieldCatalog
@@ -202,6 +204,8 @@ class Evaluator:
                     )
                 )  # fmt: skip
             self.plans.append(plan_for(rule.when, first))
+        self._keys = tuple(key for key, _ in self._fields)
+        self._converters = tuple(convert for _, convert in self._fields)
         self.slots = tuple(p.slot for p in self.leaves)
         self.field_count = len(self._fields)
         self._tests = tuple(p.test for p in self.leaves)
@@ -212,10 +216,10 @@ class Evaluator:
 
     def evaluate(self, values: Mapping[str, object], as_of: date) -> Evaluation:
         """Evaluate for one customer's `values` (field key → value; missing means null)."""
-        get = values.get
-        converted = [convert(get(key)) for key, convert in self._fields]
-        actuals = tuple([converted[slot] for slot in self.slots])
-        results = tuple([test(a, as_of) for test, a in zip(self._tests, actuals, strict=True)])
+        # map() with operator.call keeps these loops in C: this runs per customer.
+        converted = list(map(call, self._converters, map(values.get, self._keys)))
+        actuals = tuple(map(converted.__getitem__, self.slots))
+        results = tuple(map(call, self._tests, actuals, repeat(as_of)))
         shape = self.shapes.get(results)
         if shape is None:
             shape = self._shape(results)
