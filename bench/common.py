@@ -1,5 +1,6 @@
 """Shared bench plumbing: a fresh database, the machine description, RESULTS.md."""
 
+import argparse
 import asyncio
 import os
 import platform
@@ -8,7 +9,7 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,28 @@ async def fresh_database(name: str, url: str | None = None) -> tuple[str, Embedd
     db_url = make_url(admin).set(database=name).render_as_string(hide_password=False)
     await upgrade_to_head(db_url)
     return db_url, embedded
+
+
+def demo_arguments(description: str | None) -> argparse.ArgumentParser:
+    """A parser with the options of benches over bench/load_demo.py's database."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--database-url", help="default: the embedded bench_demo database")
+    parser.add_argument("--tenant-id", help="default: tenant `demo` of bench/load_demo.py")
+    parser.add_argument("--as-of", help="default: today, the date bench/load_demo.py loads for")
+    parser.add_argument("--repeats", type=int, default=2)
+    return parser
+
+
+def demo_database(args: argparse.Namespace) -> tuple[str, uuid.UUID, date, EmbeddedPostgres | None]:
+    """URL, tenant and as-of date from `demo_arguments`' options, and the embedded server
+    started for them (None when --database-url names one)."""
+    url, server = args.database_url, None
+    if url is None:
+        server = EmbeddedPostgres(DATA / "bench_demo")
+        url = server.url("bench_demo")
+    tenant = uuid.UUID(args.tenant_id) if args.tenant_id else asyncio.run(demo_tenant(url))
+    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    return url, tenant, as_of, server
 
 
 async def demo_tenant(url: str) -> uuid.UUID:

@@ -18,7 +18,6 @@ and the service's. Goal (issue 4): ours ≤ 1.3 × the floor.
     (defaults: the 1M-customer database that bench/load_demo.py leaves in /work/bench-data)
 """
 
-import argparse
 import asyncio
 import sys
 import time
@@ -33,7 +32,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.core.db import EmbeddedPostgres
 from app.customers.metrics import (
     BULK_PLANNER_SETTINGS,
     metrics_query,
@@ -42,7 +40,7 @@ from app.customers.metrics import (
 )
 from app.models import Complaint, Interaction, Order
 from app.models.activity import VOID_ORDER_STATUSES
-from bench.common import DATA, demo_tenant, record, server_version
+from bench.common import demo_arguments, demo_database, record, server_version
 
 SESSION = ["SET work_mem = '512MB'", "SET max_parallel_workers_per_gather = 0"]
 
@@ -173,19 +171,7 @@ async def main(url: str, tenant_id: uuid.UUID, as_of: date, repeats: int) -> Non
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url")
-    parser.add_argument("--tenant-id", help="default: tenant `demo` of bench/load_demo.py")
-    parser.add_argument(
-        "--as-of", help="default: today, the as-of date bench/load_demo.py loads for"
-    )
-    parser.add_argument("--repeats", type=int, default=2)
+    parser = demo_arguments(__doc__)
     args = parser.parse_args()
-    url = args.database_url
-    server = None
-    if url is None:
-        server = EmbeddedPostgres(DATA / "bench_demo")
-        url = server.url("bench_demo")
-    tenant = uuid.UUID(args.tenant_id) if args.tenant_id else asyncio.run(demo_tenant(url))
-    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    url, tenant, as_of, server = demo_database(args)
     asyncio.run(main(url, tenant, as_of, args.repeats))

@@ -32,7 +32,6 @@ Goal (issue 6): Python with rationale ≥ zen-engine with trace; SQL ≥ 10 × z
     (defaults: the 1M-customer database in /work/bench-data/bench_demo)
 """
 
-import argparse
 import asyncio
 import json
 import sys
@@ -48,21 +47,20 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import zen
-from sqlalchemy import Integer, cast, func, select, text
+from sqlalchemy import Integer, Select, cast, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.core.db import EmbeddedPostgres
 from app.fields.catalog import BUILTIN_CATALOG
 from app.models import Customer
 from app.rules.columns import customer_columns, materialise_values
-from app.rules.language.compile_sql import compile_ruleset
+from app.rules.language.compile_sql import CompiledRuleset, compile_ruleset
 from app.rules.language.evaluate import Evaluator
 from app.rules.language.explain import explain
 from app.rules.language.tree import Ruleset
 from app.rules.language.validate import check_ruleset
 from app.rules.templates import TEMPLATES
-from bench.common import DATA, demo_tenant, record, server_version
+from bench.common import demo_arguments, demo_database, record, server_version
 
 SESSION = ["SET work_mem = '512MB'", "SET max_parallel_workers_per_gather = 0"]
 FIELDS = ("order_amount_12m", "interactions_6m", "inquiries_6m")
@@ -142,6 +140,24 @@ async def _best(conn: AsyncConnection, statement: Any, repeats: int) -> tuple[fl
     return best, rows
 
 
+def _distributions(base: Select[Any], compiled: CompiledRuleset) -> tuple[Any, Any]:
+    """Customers per category over `base` (consumed server-side), and the same with the
+    matched rule and every condition boolean computed and summed."""
+    decided = base.add_columns(compiled.category().label("category")).subquery("c")
+    by_category = select(decided.c.category, func.count()).group_by(decided.c.category)
+    leaves = compiled.leaf_columns()
+    full = base.add_columns(
+        compiled.category().label("category"), compiled.matched_rule().label("rule"), *leaves
+    ).subquery("e")
+    with_leaves = select(
+        full.c.category,
+        func.count(),
+        func.count(full.c.rule),
+        *(func.sum(cast(full.c[leaf.name], Integer)) for leaf in leaves),
+    ).group_by(full.c.category)
+    return by_category, with_leaves
+
+
 async def main(url: str, tenant_id: uuid.UUID, as_of: date, rows: int, repeats: int) -> None:
     ruleset: Ruleset = check_ruleset(TEMPLATES["relationship"]["ruleset"], BUILTIN_CATALOG)
     joined, columns = customer_columns(tenant_id, as_of, BUILTIN_CATALOG)
@@ -151,18 +167,8 @@ async def main(url: str, tenant_id: uuid.UUID, as_of: date, rows: int, repeats: 
     sample_query = base.add_columns(
         *(columns[f].label(f) for f in FIELDS), compiled.category().label("category")
     ).limit(rows)
-    just_category = base.add_columns(compiled.category().label("category")).subquery("c")
-    by_category = select(just_category.c.category, func.count()).group_by(just_category.c.category)
+    by_category, with_leaves = _distributions(base, compiled)
     leaves = compiled.leaf_columns()
-    everything = base.add_columns(
-        compiled.category().label("category"), compiled.matched_rule().label("rule"), *leaves
-    ).subquery("e")
-    with_leaves = select(
-        everything.c.category,
-        func.count(),
-        func.count(everything.c.rule),
-        *(func.sum(cast(everything.c[leaf.name], Integer)) for leaf in leaves),
-    ).group_by(everything.c.category)
 
     engine = create_async_engine(url, poolclass=NullPool)
     async with engine.connect() as conn:
@@ -180,18 +186,7 @@ async def main(url: str, tenant_id: uuid.UUID, as_of: date, rows: int, repeats: 
         over = compile_ruleset(
             ruleset, {f: values_table.c[f] for f in FIELDS}, as_of, BUILTIN_CATALOG
         )
-        decided = select(over.category().label("category")).subquery("d")
-        over_category = select(decided.c.category, func.count()).group_by(decided.c.category)
-        over_leaves = over.leaf_columns()
-        full = select(
-            over.category().label("category"), over.matched_rule().label("rule"), *over_leaves
-        ).subquery("f")
-        over_with_leaves = select(
-            full.c.category,
-            func.count(),
-            func.count(full.c.rule),
-            *(func.sum(cast(full.c[leaf.name], Integer)) for leaf in over_leaves),
-        ).group_by(full.c.category)
+        over_category, over_with_leaves = _distributions(select(values_table.c.customer_id), over)
         sql_seconds, over_distribution = await _best(conn, over_category, repeats)
         leaves_seconds, _ = await _best(conn, over_with_leaves, repeats)
         await conn.rollback()
@@ -307,20 +302,8 @@ async def main(url: str, tenant_id: uuid.UUID, as_of: date, rows: int, repeats: 
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url")
-    parser.add_argument("--tenant-id", help="default: tenant `demo` of bench/load_demo.py")
-    parser.add_argument(
-        "--as-of", help="default: today, the as-of date bench/load_demo.py loads for"
-    )
+    parser = demo_arguments(__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    url = args.database_url
-    server = None
-    if url is None:
-        server = EmbeddedPostgres(DATA / "bench_demo")
-        url = server.url("bench_demo")
-    tenant = uuid.UUID(args.tenant_id) if args.tenant_id else asyncio.run(demo_tenant(url))
-    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    url, tenant, as_of, server = demo_database(args)
     asyncio.run(main(url, tenant, as_of, args.rows, args.repeats))
