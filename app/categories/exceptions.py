@@ -4,6 +4,7 @@ from typing import Any
 
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.i18n import Text
+from app.rules.exceptions import UsedByPublishedRules
 
 
 def field_error(loc: list[str | int], message: Text | str, kind: str) -> list[dict[str, Any]]:
@@ -162,16 +163,8 @@ class CustomersHoldSeveral(Conflict):
         )
 
 
-class CategoryUsedByRules(Conflict):
+class CategoryUsedByRules(UsedByPublishedRules):
     """A published rule assigns customers to the category (or defaults to it)."""
 
     def __init__(self, rules: list[dict[str, object]]) -> None:
-        names = ", ".join(f"v{r['version']}:{r['rule_key']}" for r in rules)
-        super().__init__(
-            Text(
-                f"已发布的规则仍在使用该分类({names}),请先发布不再引用它的规则集版本",
-                f"Published rules still use this category ({names}); publish a ruleset "
-                "version without them first",
-            ),
-            extra={"rules": rules},
-        )
+        super().__init__(Text("分类", "category"), rules)

@@ -13,6 +13,7 @@ from app.core.i18n import Text
 from app.fields.catalog import FieldCatalog, FieldDef
 from app.fields.schemas import CustomFieldCreate, CustomFieldUpdate
 from app.models import Customer, CustomField
+from app.rules.exceptions import UsedByPublishedRules
 
 AUDIT_FIELDS = ("key", "type", "label_zh", "label_en", "description", "unit", "enum_values")
 
@@ -143,13 +144,7 @@ async def delete_custom_field(
     catalog = await tenant_catalog(session, principal.tenant_id)
     rules = await rules_using_field(session, principal.tenant_id, key, catalog)
     if rules:
-        names = ", ".join(f"v{r['version']}:{r['rule_key']}" for r in rules)
-        raise Conflict(
-            Text(
-                f"已发布的规则仍在使用该字段({names})", f"Published rules use this field ({names})"
-            ),
-            extra={"rules": rules},
-        )
+        raise UsedByPublishedRules(Text("字段", "field"), rules)
     before = snapshot(field, AUDIT_FIELDS)
     cleared = await session.execute(
         update(Customer)
