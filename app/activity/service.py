@@ -108,7 +108,7 @@ async def upsert_activity(
     created = updated = 0
     if arrays["external_id"]:
         created, updated = await _write(session, principal, kind, arrays, at_column, on_column)
-        await record_event(
+        record_event(
             session, principal, entity_type=kind.name, entity_id="bulk", action="bulk_upsert",
             after={"created": created, "updated": updated, "failed": len(errors)},
         )  # fmt: skip

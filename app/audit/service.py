@@ -16,7 +16,7 @@ def snapshot(entity: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     return jsonable_encoder({name: getattr(entity, name) for name in fields})
 
 
-async def record_event(
+def record_event(
     session: AsyncSession,
     principal: Principal,
     *,
@@ -26,7 +26,8 @@ async def record_event(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add an audit event for a mutation by `principal`; committed with the change."""
+    """Add an audit event for a mutation by `principal`; written with the change when the
+    session flushes (the events of one unit of work go in one INSERT)."""
     event = AuditEvent(
         tenant_id=principal.tenant_id,
         actor=principal.actor,
@@ -39,5 +40,4 @@ async def record_event(
         request_id=current_request_id.get(),
     )
     session.add(event)
-    await session.flush()
     return event

@@ -123,7 +123,7 @@ async def audit_category(
             "change_request_id": str(request.id),
             "submitted_by": request.submitted_by,
         }
-    await record_event(
+    record_event(
         session,
         principal,
         entity_type="category",

@@ -100,7 +100,7 @@ async def create_tree(
     )
     await session.flush()
     await session.refresh(tree)
-    await record_event(
+    record_event(
         session,
         principal,
         entity_type="category_tree",
@@ -155,7 +155,7 @@ async def update_tree(
     tree.version += 1
     await session.flush()
     await session.refresh(tree)
-    await record_event(
+    record_event(
         session,
         principal,
         entity_type="category_tree",
@@ -188,7 +188,7 @@ async def delete_tree(
     before = snapshot(tree, TREE_AUDIT_FIELDS)
     session.expunge(tree)
     await repository.delete_tree(session, principal.tenant_id, tree.id)
-    await record_event(
+    record_event(
         session,
         principal,
         entity_type="category_tree",

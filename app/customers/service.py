@@ -59,7 +59,7 @@ async def create_customer(
     session.add(customer)
     await session.flush()
     await session.refresh(customer)
-    await record_event(
+    record_event(
         session, principal, entity_type="customer", entity_id=customer.id, action="create",
         after=snapshot(customer, AUDIT_FIELDS),
     )  # fmt: skip
@@ -107,7 +107,7 @@ async def update_customer(
     customer.version += 1
     await session.flush()
     await session.refresh(customer)
-    await record_event(
+    record_event(
         session, principal, entity_type="customer", entity_id=customer.id, action="update",
         before=before, after=snapshot(customer, AUDIT_FIELDS),
     )  # fmt: skip
@@ -123,7 +123,7 @@ async def delete_customer(
     before = snapshot(customer, AUDIT_FIELDS)
     await session.delete(customer)
     await session.flush()
-    await record_event(
+    record_event(
         session, principal, entity_type="customer", entity_id=customer_id, action="delete",
         before=before,
     )  # fmt: skip
@@ -169,7 +169,7 @@ async def bulk_upsert_customers(
             inserted = (await session.scalars(statement)).all()
             created += sum(1 for flag in inserted if flag)
             updated += sum(1 for flag in inserted if not flag)
-    await record_event(
+    record_event(
         session, principal, entity_type="customer", entity_id="bulk", action="bulk_upsert",
         after={"created": created, "updated": updated, "failed": len(errors)},
     )  # fmt: skip

@@ -90,7 +90,7 @@ async def create_custom_field(
     session.add(field)
     await session.flush()
     await session.refresh(field)
-    await record_event(
+    record_event(
         session, principal, entity_type="custom_field", entity_id=field.key, action="create",
         after=snapshot(field, AUDIT_FIELDS),
     )  # fmt: skip
@@ -125,7 +125,7 @@ async def update_custom_field(
     field.version += 1
     await session.flush()
     await session.refresh(field)
-    await record_event(
+    record_event(
         session, principal, entity_type="custom_field", entity_id=key, action="update",
         before=before, after=snapshot(field, AUDIT_FIELDS),
     )  # fmt: skip
@@ -153,7 +153,7 @@ async def delete_custom_field(
     )
     await session.delete(field)
     await session.flush()
-    await record_event(
+    record_event(
         session, principal, entity_type="custom_field", entity_id=key, action="delete",
         before=before, after={"values_removed": cleared.rowcount},
     )  # fmt: skip

@@ -65,7 +65,7 @@ async def replace_industries(
                 ]
             )
         )
-    await record_event(
+    record_event(
         session, principal, entity_type="industries", entity_id=str(principal.tenant_id),
         action="replace", before={"codes": before}, after={"codes": sorted(codes)},
     )  # fmt: skip

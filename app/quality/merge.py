@@ -171,11 +171,11 @@ async def merge_customers(
     await session.refresh(survivor)
 
     for duplicate_id, duplicate_before in zip(ids, before_duplicates, strict=True):
-        await record_event(
+        record_event(
             session, principal, entity_type="customer", entity_id=duplicate_id,
             action="merge", before=duplicate_before, after={"merged_into": str(survivor_id)},
         )  # fmt: skip
-    await record_event(
+    record_event(
         session, principal, entity_type="customer", entity_id=survivor_id, action="merge",
         before=before,
         after={**snapshot(survivor, AUDIT_FIELDS), "merged_from": [str(i) for i in ids],

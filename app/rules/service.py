@@ -123,7 +123,7 @@ async def create_ruleset(
     session.add(ruleset)
     await session.flush()
     await session.refresh(ruleset)
-    await record_event(
+    record_event(
         session, principal, entity_type="ruleset", entity_id=ruleset.id, action="create",
         after=snapshot(ruleset, ("tree_id", "name", "description")),
     )  # fmt: skip
@@ -158,7 +158,7 @@ async def create_version(
     session.add(version)
     await session.flush()
     await session.refresh(version)
-    await record_event(
+    record_event(
         session, principal, entity_type="ruleset_version", entity_id=version.id, action="create",
         after=snapshot(version, VERSION_AUDIT_FIELDS),
     )  # fmt: skip
@@ -186,7 +186,7 @@ async def update_draft(
     version.version += 1
     await session.flush()
     await session.refresh(version)
-    await record_event(
+    record_event(
         session, principal, entity_type="ruleset_version", entity_id=version.id, action="update",
         before=before, after=snapshot(version, VERSION_AUDIT_FIELDS),
     )  # fmt: skip
@@ -247,7 +247,7 @@ async def apply_publish(
     version.version += 1
     await session.flush()
     await session.refresh(version)
-    await record_event(
+    record_event(
         session, principal, entity_type="ruleset_version", entity_id=version.id,
         action="publish", after=snapshot(version, VERSION_AUDIT_FIELDS),
     )  # fmt: skip

@@ -92,7 +92,7 @@ async def issue_api_key(
         delegating=delegating,
         created_by=principal.actor,
     )
-    await record_event(
+    record_event(
         session,
         principal,
         entity_type="api_key",
@@ -114,7 +114,7 @@ async def revoke_api_key(session: AsyncSession, principal: Principal, key_id: uu
     key.revoked_at = datetime.now(UTC)
     key.revoked_by = principal.actor
     await session.flush()
-    await record_event(
+    record_event(
         session,
         principal,
         entity_type="api_key",
@@ -137,7 +137,7 @@ async def update_tenant(
     tenant.version += 1
     await session.flush()
     await session.refresh(tenant)
-    await record_event(
+    record_event(
         session,
         principal,
         entity_type="tenant",

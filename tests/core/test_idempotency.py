@@ -39,9 +39,10 @@ def work_app(settings: Settings, database: Database) -> Any:
     ) -> Any:
         if (replayed := await idempotency.replay(principal, body)) is not None:
             return replayed
-        event = await record_event(
+        event = record_event(
             session, principal, entity_type="work", entity_id=body.label, action="start"
         )
+        await session.flush()  # for event.id
         await asyncio.sleep(0.05)  # widen the window for concurrent twins
         return await idempotency.remember(202, {"work_id": str(event.id), "label": body.label})
 

@@ -160,7 +160,7 @@ async def set_assignment(
             reason=body.reason,
         )
     after = await repository.current(session, principal.tenant_id, tree.id, customer_id)
-    await record_event(
+    record_event(
         session,
         principal,
         entity_type="assignment",
@@ -211,7 +211,7 @@ async def remove_assignment(
         session, principal, tree, moves, to, source=MANUAL, reason=reason
     )
     after = await repository.current(session, principal.tenant_id, tree.id, customer_id)
-    await record_event(
+    record_event(
         session,
         principal,
         entity_type="assignment",
@@ -281,7 +281,7 @@ async def bulk_assign(
         failed=len(errors),
         errors=errors,
     )
-    await record_event(
+    record_event(
         session,
         principal,
         entity_type="assignment",

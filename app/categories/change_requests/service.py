@@ -93,7 +93,7 @@ async def submit(
     session.add(request)
     await session.flush()
     await session.refresh(request)
-    await record_event(
+    record_event(
         session,
         principal,
         entity_type="change_request",
@@ -143,7 +143,7 @@ async def approve(
     request.result = result
     await session.flush()
     await session.refresh(request)
-    await record_event(
+    record_event(
         session,
         principal,
         entity_type="change_request",
@@ -167,7 +167,7 @@ async def reject(
     request.reason = reason
     await session.flush()
     await session.refresh(request)
-    await record_event(
+    record_event(
         session,
         principal,
         entity_type="change_request",
