@@ -159,10 +159,13 @@ def metric_columns(orders: Any, interactions: Any, complaints: Any, as_of: date)
     for name in ("complaints_6m", "major_complaints_6m"):
         columns[name] = func.coalesce(complaints.c[name], 0)
     since = func.coalesce(Customer.cooperation_since, orders.c.first_order_date)
-    age = func.age(as_of_value, since)
-    # date_part (float8) rather than extract (numeric): whole numbers either way, and
-    # float arithmetic is cheaper for a million customers.
-    whole_months = cast(func.date_part("year", age) * 12 + func.date_part("month", age), Integer)
+    # The months of age(as_of, since), without age(): the months between the two, less
+    # one when since's day of the month is later than as_of's (checked equal to age()
+    # for every pair of days from 2023 to 2026); about half the cost over 1M customers.
+    # date_part (float8) rather than extract (numeric): cheaper, and whole numbers anyway.
+    since_month = cast(func.date_part("year", since) * 12 + func.date_part("month", since), Integer)
+    later_day = cast(func.date_part("day", since) > as_of.day, Integer)
+    whole_months = literal(as_of.year * 12 + as_of.month) - since_month - later_day
     columns["cooperation_months"] = case(
         (since.is_(None), None), (since > as_of_value, 0), else_=whole_months
     )

@@ -1,5 +1,6 @@
 """Metrics as of a date: the window rule pinned at its edges, zeros not nulls."""
 
+import random
 from datetime import date, timedelta
 from typing import Any
 
@@ -124,6 +125,36 @@ async def test_cooperation_months_count_from_the_start_or_the_first_order(
     await api.patch(f"/api/v1/customers/{customer_id}", json={"cooperation_since": None})
     await _orders(api, ("2023-01-15", "1.00", "completed"))
     assert (await _metrics(api, customer_id, "2024-03-31"))["cooperation_months"] == 14
+
+
+async def test_cooperation_months_are_the_months_of_postgresqls_age(
+    api: httpx.AsyncClient, database: Any
+) -> None:
+    # Month ends, leap days and the same day of the month, then random pairs.
+    since_days = ["2020-02-29", "2021-01-31", "2023-03-30", "2023-03-31", "2024-01-15"]
+    as_of_days = ["2024-02-28", "2024-02-29", "2024-03-30", "2024-03-31", "2025-02-28"]
+    rng = random.Random(4)
+    for _ in range(12):
+        since = date(2015, 1, 1) + timedelta(days=rng.randrange(3650))
+        since_days.append(since.isoformat())
+        as_of_days.append((since + timedelta(days=rng.randrange(1200))).isoformat())
+    age_months = text(
+        "SELECT (date_part('year', age(CAST(:a AS date), CAST(:s AS date))) * 12"
+        " + date_part('month', age(CAST(:a AS date), CAST(:s AS date))))::int"
+    )
+    async with database.engine.connect() as conn:
+        for i, since in enumerate(since_days):
+            response = await api.post(
+                "/api/v1/customers",
+                json={"code": f"COOP{i}", "name": f"合作公司{i}", "cooperation_since": since},
+            )
+            customer_id = response.json()["id"]
+            for as_of in as_of_days:
+                expected = 0 if as_of < since else await conn.scalar(
+                    age_months, {"a": date.fromisoformat(as_of), "s": date.fromisoformat(since)}
+                )  # fmt: skip
+                metrics = await _metrics(api, customer_id, as_of)
+                assert metrics["cooperation_months"] == expected, (since, as_of)
 
 
 async def test_as_of_must_be_a_date(api: httpx.AsyncClient) -> None:
