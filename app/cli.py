@@ -19,7 +19,7 @@ from rich.console import Console
 from app.core.db import Database
 from app.core.logging import configure_logging
 from app.core.settings import Settings, get_settings
-from app.demo import DemoDataExists, load_demo
+from app.demo.tenant import prepare_demo_tenant
 from app.jobs.handlers import load_handlers
 from app.jobs.worker import Worker
 from app.main import create_app, ensure_migrated, open_database
@@ -162,32 +162,30 @@ def demo(
     ] = 2000,
     seed: Annotated[int, typer.Option(help="Same seed, same data")] = 0,
 ) -> None:
-    """Start the database, create tenant `demo` with demo data and an admin key, print the
-    URL and the key, and serve."""
+    """Start the database, create tenant `demo` with demo data, an admin key and the seed
+    templates (trees, categories, published rulesets), print the URL and the key, and
+    serve."""
     settings = get_settings().model_copy(update={"migrate_on_start": True})
 
     async def prepare(database: Database) -> str:
         async with database.sessionmaker() as session, session.begin():
-            tenant = await tenant_repository.tenant_by_slug(session, "demo")
-            if tenant is None:
-                tenant = await tenant_service.create_tenant(session, "demo", "演示企业")
-            try:
-                summary = await load_demo(
-                    session, tenant.id, customers=customers, seed=seed,
-                    time_zone=tenant.time_zone,
-                    progress=lambda done: err.print(f"  {done:,}/{customers:,} customers"),
-                )  # fmt: skip
-            except DemoDataExists:
-                err.print("tenant demo already has customers; demo data not loaded again")
-            else:
-                err.print(
-                    f"loaded {summary.customers:,} customers, {summary.orders:,} orders, "
-                    f"{summary.interactions:,} interactions, {summary.complaints:,} complaints "
-                    f"in {summary.seconds:.1f} s"
-                )
-        secret = await _issue_key(database, "demo", Role.ADMIN, "demo admin", True)
-        assert secret is not None
-        return secret
+            demo = await prepare_demo_tenant(
+                session, customers=customers, seed=seed,
+                progress=lambda done: err.print(f"  {done:,}/{customers:,} customers"),
+            )  # fmt: skip
+        if demo.summary is None:
+            err.print("tenant demo already has customers; demo data not loaded again")
+        else:
+            s = demo.summary
+            err.print(
+                f"loaded {s.customers:,} customers, {s.orders:,} orders, "
+                f"{s.interactions:,} interactions, {s.complaints:,} complaints "
+                f"in {s.seconds:.1f} s"
+            )
+        if demo.templates:
+            err.print(f"installed templates (trees with published rulesets): "
+                      f"{', '.join(demo.templates)}")  # fmt: skip
+        return demo.secret
 
     secret = asyncio.run(_with_database(settings, prepare, keep_embedded=True))
     url = f"http://{host}:{port}"

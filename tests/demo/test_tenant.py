@@ -1,0 +1,35 @@
+"""`crm-classifier demo` prepares tenant `demo`: data once, an admin key, every template."""
+
+import httpx
+
+from app.core.db import Database
+from app.demo.tenant import prepare_demo_tenant
+from app.rules.templates import TEMPLATES
+
+
+async def test_the_demo_tenant_has_its_data_and_every_template_once(
+    database: Database, client: httpx.AsyncClient
+) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        first = await prepare_demo_tenant(session, customers=30, seed=3)
+    async with database.sessionmaker() as session, session.begin():
+        again = await prepare_demo_tenant(session, customers=30, seed=3)
+    assert first.summary is not None
+    assert first.summary.customers == 30
+    assert again.summary is None  # the data is not loaded twice
+    assert first.templates == [t["name"] for t in TEMPLATES.values()]
+    assert again.templates == []
+
+    headers = {"Authorization": f"Bearer {again.secret}"}
+    rulesets = (await client.get("/api/v1/rulesets", headers=headers)).json()["items"]
+    assert len(rulesets) == len(TEMPLATES)
+    trees = (await client.get("/api/v1/category-trees", headers=headers)).json()["items"]
+    assert sorted(t["key"] for t in trees) == sorted(t["key"] for t in TEMPLATES.values())
+    # A template's published ruleset previews over the demo customers.
+    preview = await client.post(
+        f"/api/v1/rulesets/{rulesets[0]['id']}/versions/1/preview",
+        json={"scope": {"type": "all"}},
+        headers=headers,
+    )
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["total"] == 30
