@@ -1,38 +1,21 @@
-"""Writing activity in bulk: one set-based upsert per request, idempotent by external_id."""
+"""Writing activity in bulk: one set-based upsert per batch, idempotent by external_id."""
 
-from collections.abc import Callable
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    Boolean,
-    Date,
-    DateTime,
-    Numeric,
-    String,
-    Uuid,
-    func,
-    literal,
-    literal_column,
-    select,
-)
-from sqlalchemy import (
-    Text as SqlText,
-)
-from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import TypeEngine
 
+from app.activity.repository import ActivityTable, Written, write_rows
 from app.activity.schemas import ActivityItem, ComplaintIn, InteractionIn, OrderIn
 from app.audit.service import record_event
 from app.core.auth import Principal
 from app.core.bulk import BulkResult, ItemError, finish, item_error, validate_items
 from app.core.i18n import Text
 from app.customers.repository import ids_by_code
-from app.models import Complaint, Interaction, Order
-from app.models.base import Base
 
 
 def local_instant(value: date | datetime, zone: ZoneInfo) -> tuple[datetime, date]:
@@ -45,123 +28,104 @@ def local_instant(value: date | datetime, zone: ZoneInfo) -> tuple[datetime, dat
 
 @dataclass(frozen=True)
 class ActivityKind:
-    """How one kind of activity maps from its item model to its table."""
+    """One kind of activity: the bulk API's item model and the table it is written to."""
 
-    name: str
+    name: str  # the audit events' entity type
     model: type[ActivityItem]
-    table: type[Base]
-    when: str  # the item field holding the date or date-time
-    columns: dict[str, TypeEngine[Any]]  # table column -> SQL type, besides the fixed ones
-    row: Callable[[Any], dict[str, Any]]  # item -> values of `columns`
+    table: ActivityTable
+
+    def row(self, item: Any, zone: ZoneInfo) -> tuple[Any, ...]:
+        """The staged row of a validated item (`ActivityTable.row_columns`)."""
+        instant, day = local_instant(getattr(item, self.table.when), zone)
+        own = attrgetter(*(name for name, _ in self.table.columns))(item)
+        return (item.external_id, item.customer_code, instant, day, *own)
 
 
-ORDERS = ActivityKind(
-    "order", OrderIn, Order, "ordered_at",
-    {"amount": Numeric(18, 2), "status": String()},
-    lambda item: {"amount": item.amount, "status": item.status},
-)  # fmt: skip
-INTERACTIONS = ActivityKind(
-    "interaction", InteractionIn, Interaction, "occurred_at",
-    {"channel": String(), "direction": String(), "replied": Boolean(),
-     "is_inquiry": Boolean(), "summary": SqlText()},
-    lambda item: {"channel": item.channel, "direction": item.direction, "replied": item.replied,
-                  "is_inquiry": item.is_inquiry, "summary": item.summary},
-)  # fmt: skip
-COMPLAINTS = ActivityKind(
-    "complaint", ComplaintIn, Complaint, "occurred_at",
-    {"severity": String(), "summary": SqlText()},
-    lambda item: {"severity": item.severity, "summary": item.summary},
-)  # fmt: skip
+ORDERS = ActivityKind("order", OrderIn, ActivityTable(
+    "orders", "ordered_at", (("amount", "numeric(18,2)"), ("status", "text")),
+))  # fmt: skip
+INTERACTIONS = ActivityKind("interaction", InteractionIn, ActivityTable(
+    "interactions", "occurred_at",
+    (("channel", "text"), ("direction", "text"), ("replied", "bool"), ("is_inquiry", "bool"),
+     ("summary", "text")),
+))  # fmt: skip
+COMPLAINTS = ActivityKind("complaint", ComplaintIn, ActivityTable(
+    "complaints", "occurred_at", (("severity", "text"), ("summary", "text")),
+))  # fmt: skip
 
 
 async def upsert_activity(
     session: AsyncSession, principal: Principal, kind: ActivityKind, items: list[dict[str, Any]]
 ) -> BulkResult:
-    """Validate items one by one, resolve customer codes in one query, and write all good
-    items with a single `INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE`."""
+    """Validate items one by one and write all good ones with one set-based upsert that
+    also resolves their customer codes; an unknown code or a repeated external_id fails
+    only its item."""
     good, errors = validate_items(items, kind.model)
-    codes = await ids_by_code(
-        session, principal.tenant_id, {item.customer_code for _, item in good}
-    )
+    good = await _first_of_each_external_id(session, principal.tenant_id, good, errors)
     zone = ZoneInfo(principal.tenant_time_zone)
-    at_column = kind.when
-    on_column = at_column.replace("_at", "_on")
-    arrays: dict[str, list[Any]] = {
-        name: [] for name in ("external_id", "customer_id", at_column, on_column, *kind.columns)
-    }
-    seen: set[str] = set()
-    for index, item in good:
-        problem = _problem(index, item, codes, seen)
-        if problem is not None:
-            errors.append(problem)
-            continue
-        seen.add(item.external_id)
-        instant, day = local_instant(getattr(item, at_column), zone)
-        for name, value in (
-            ("external_id", item.external_id),
-            ("customer_id", codes[item.customer_code]),
-            (at_column, instant),
-            (on_column, day),
-            *kind.row(item).items(),
-        ):
-            arrays[name].append(value)
-    created = updated = 0
-    if arrays["external_id"]:
-        created, updated = await _write(session, principal, kind, arrays, at_column, on_column)
-        record_event(
-            session, principal, entity_type=kind.name, entity_id="bulk", action="bulk_upsert",
-            after={"created": created, "updated": updated, "failed": len(errors)},
-        )  # fmt: skip
-    return finish(len(items), created, updated, errors)
+    rows = [kind.row(item, zone) for _, item in good]
+    written = await write_activity(session, principal, kind, rows, refused=len(errors))
+    for position in written.unknown:
+        index, item = good[position]
+        errors.append(_unknown_customer(index, item.customer_code))
+    return finish(len(items), written.created, written.updated, errors)
 
 
-def _problem(
-    index: int, item: ActivityItem, codes: dict[str, Any], seen: set[str]
-) -> ItemError | None:
-    if item.customer_code not in codes:
-        message = Text(
-            f"客户编号 {item.customer_code} 不存在", f"No customer with code {item.customer_code}"
-        )
-        return item_error(index, "customer_code", message, "unknown_customer")
-    if item.external_id in seen:
-        message = Text("本次请求中 external_id 重复", "Duplicate external_id in this request")
-        return item_error(index, "external_id", message, "duplicate_external_id")
-    return None
-
-
-async def _write(
+async def write_activity(
     session: AsyncSession,
     principal: Principal,
     kind: ActivityKind,
-    arrays: dict[str, list[Any]],
-    at_column: str,
-    on_column: str,
-) -> tuple[int, int]:
-    types: dict[str, TypeEngine[Any]] = {
-        "external_id": String(),
-        "customer_id": Uuid(),
-        at_column: DateTime(timezone=True),
-        on_column: Date(),
-        **kind.columns,
-    }
-    names = list(arrays)
-    # Every value is a bound array parameter; unnest turns them back into rows.
-    rows = (
-        func.unnest(*(literal(arrays[n], ARRAY(types[n])) for n in names))
-        .table_valued(*names)
-        .render_derived(name="item")
+    rows: list[tuple[Any, ...]],
+    *,
+    dry_run: bool = False,
+    refused: int = 0,
+) -> Written:
+    """Upsert staged rows (external ids unique among them) and audit the batch; rows
+    whose customer code is unknown come back by position. `refused` counts the items the
+    caller already turned away, for the audit event. A dry run writes nothing."""
+    written = await write_rows(session, principal.tenant_id, kind.table, rows, dry_run=dry_run)
+    if not dry_run and (written.created or written.updated):
+        record_event(
+            session, principal, entity_type=kind.name, entity_id="bulk", action="bulk_upsert",
+            after={"created": written.created, "updated": written.updated,
+                   "failed": refused + len(written.unknown)},
+        )  # fmt: skip
+    return written
+
+
+async def _first_of_each_external_id(
+    session: AsyncSession,
+    tenant_id: Any,
+    good: list[tuple[int, ActivityItem]],
+    errors: list[ItemError],
+) -> list[tuple[int, ActivityItem]]:
+    """Items whose external_id repeats an earlier item's fail, unless that earlier item
+    failed for its unknown customer code (then the first one with a known code is kept).
+    Only repeated ids need their codes looked up here; the upsert resolves the rest."""
+    counts = Counter(item.external_id for _, item in good)
+    repeated = {external_id for external_id, count in counts.items() if count > 1}
+    if not repeated:
+        return good
+    known = await ids_by_code(
+        session, tenant_id, {item.customer_code for _, item in good if item.external_id in repeated}
     )
-    # The id is generated per row here: the model's Python-side default would be evaluated
-    # once for the whole INSERT … SELECT.
-    source = select(func.gen_random_uuid(), literal(principal.tenant_id, Uuid()), *rows.c)
-    statement = insert(kind.table).from_select(["id", "tenant_id", *names], source)
-    statement = statement.on_conflict_do_update(
-        index_elements=["tenant_id", "external_id"],
-        set_={
-            **{n: statement.excluded[n] for n in names if n != "external_id"},
-            "updated_at": func.now(),
-        },
-    ).returning(literal_column("xmax = 0"))
-    flags = (await session.scalars(statement)).all()
-    created = sum(1 for flag in flags if flag)
-    return created, len(flags) - created
+    kept, seen = [], set()
+    for index, item in good:
+        if item.external_id in repeated:
+            if item.customer_code not in known:
+                errors.append(_unknown_customer(index, item.customer_code))
+                continue
+            if item.external_id in seen:
+                errors.append(item_error(index, "external_id", _REPEATED, "duplicate_external_id"))
+                continue
+            seen.add(item.external_id)
+        kept.append((index, item))
+    return kept
+
+
+_REPEATED = Text("本次请求中 external_id 重复", "Duplicate external_id in this request")
+
+
+def _unknown_customer(index: int, code: str) -> ItemError:
+    message = Text(f"客户编号 {code} 不存在", f"No customer with code {code}")
+    return item_error(index, "customer_code", message, "unknown_customer")

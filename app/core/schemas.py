@@ -57,7 +57,8 @@ class RequestBody(BaseModel):
 body_text_checked: ContextVar[bool] = ContextVar("body_text_checked", default=False)
 
 
-def _bad_text(text: str) -> bool:
+def is_unstorable_text(text: str) -> bool:
+    """Whether PostgreSQL cannot store this text (a NUL, or a lone UTF-16 surrogate)."""
     return "\x00" in text or (not text.isascii() and _SURROGATE.search(text) is not None)
 
 
@@ -70,7 +71,7 @@ def has_unstorable_text(value: Any) -> bool:
         item = stack.pop()
         kind = type(item)
         if kind is str:
-            if _bad_text(item):
+            if is_unstorable_text(item):
                 return True
         elif kind is dict:
             stack.extend(item.keys())
@@ -85,7 +86,7 @@ def unstorable_text_at(value: Any) -> tuple[str | int, ...]:
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
     while stack:
         item, path = stack.pop()
-        if isinstance(item, str) and _bad_text(item):
+        if isinstance(item, str) and is_unstorable_text(item):
             return path
         if isinstance(item, dict):
             stack.extend((key, path) for key in item)

@@ -4,7 +4,7 @@ Everything here is synchronous and touches no database, so the job can prepare t
 batch in a thread while the current one is being written.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -13,33 +13,45 @@ from app.imports.columns import EntitySpec
 from app.imports.reader import Row
 from app.imports.rows import Header, RowError, convert, duplicate_error, is_blank
 
+# (row, cells, item, errors) -> what the batch holds for the row, or None (errors added)
+Stage = Callable[[int, Sequence[Any], dict[str, Any], list[RowError]], Any]
+
 
 @dataclass
 class Batch:
-    """Up to N records of the file, ready for the bulk service."""
+    """Up to N records of the file, ready to be written."""
 
     consumed: int = 0  # records read, blank ones included (the resume position counts these)
-    items: list[dict[str, Any]] = field(default_factory=list)
+    # Per row to write: the bulk item (customers) or the staged row (activity).
+    items: list[Any] = field(default_factory=list)
     sources: list[tuple[int, Sequence[Any]]] = field(default_factory=list)  # per item
     errors: list[RowError] = field(default_factory=list)
-    failed: int = 0  # rows refused before reaching the service
+    failed: int = 0  # rows refused before reaching the writer
 
 
 class BatchReader:
     """Reads batches from the rows after the header; remembers keys across batches so a
-    code repeated anywhere later in the file is reported on the later row."""
+    code repeated anywhere later in the file is reported on the later row.
 
-    def __init__(self, spec: EntitySpec, header: Header, rows: Iterator[Row]) -> None:
+    `stage`, when given, turns each item that passed the checks into what the batch
+    holds for it (the activity writer's row); it runs after the duplicate check, so a key
+    counts as seen even when its row fails later.
+    """
+
+    def __init__(
+        self, spec: EntitySpec, header: Header, rows: Iterator[Row], stage: Stage | None = None
+    ) -> None:
         self.spec = spec
         self.header = header
         self.rows = rows
+        self.stage = stage
         self.first_row_of: dict[str, int] = {}
         self.data_rows = 0  # non-blank rows read so far
 
     def next_batch(self, size: int) -> Batch:
         """The next `size` records (fewer at the end of the file, none after it)."""
         batch = Batch()
-        spec, header, first_row_of = self.spec, self.header, self.first_row_of
+        spec, header, first_row_of, stage = self.spec, self.header, self.first_row_of, self.stage
         key_field = spec.key
         for row, cells in islice(self.rows, size):
             batch.consumed += 1
@@ -57,6 +69,11 @@ class BatchReader:
                 batch.failed += 1
                 continue
             first_row_of[key] = row
+            if stage is not None:
+                item = stage(row, cells, item, batch.errors)
+                if item is None:
+                    batch.failed += 1
+                    continue
             batch.items.append(item)
             batch.sources.append((row, cells))
         return batch

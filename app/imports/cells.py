@@ -102,27 +102,33 @@ def date(value: Any) -> str:
 _WITH_TIME: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
 
 
-def moment(value: Any) -> str:
-    """A date, or a date-time when the cell carries a time of day (沟通时间 14:30).
+def moment(value: Any) -> dt.date | dt.datetime:
+    """A day, or a date-time when the cell carries a time of day (沟通时间 14:30).
 
-    A date-time without offset is read in the tenant's time zone by the activity API.
+    A date-time without offset is read in the tenant's time zone when written. A time of
+    exactly midnight means the day alone, as the bulk API reads `2024-03-05T00:00:00`.
     """
     if isinstance(value, str):
         return _moment_text(value)
-    if isinstance(value, dt.datetime) and value.time() != dt.time():
-        return value.isoformat()
-    return date(value)
+    if isinstance(value, dt.datetime):
+        return value if value.time() != dt.time() else value.date()
+    return parse_date(value)
 
 
 @lru_cache(maxsize=8192)
-def _moment_text(value: str) -> str:
+def _moment_text(value: str) -> dt.date | dt.datetime:
     folded = unicodedata.normalize("NFKC", value).strip()
     if _WITH_TIME.match(folded):
         try:
-            return dt.datetime.fromisoformat(folded).isoformat()
+            found = dt.datetime.fromisoformat(folded)
         except ValueError:
             pass  # parse_date below reports it with the standard message
-    return _date_text(value).isoformat()
+        else:
+            offset = found.utcoffset()
+            # An offset with seconds (+05:30:15) is no time zone anyone writes.
+            if offset is None or offset % dt.timedelta(minutes=1) == dt.timedelta(0):
+                return found if found.time() != dt.time() else found.date()
+    return _date_text(value)
 
 
 def integer(value: Any) -> int:

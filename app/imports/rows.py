@@ -185,6 +185,14 @@ def service_errors(
     return out
 
 
+def unknown_customer_error(
+    spec: EntitySpec, header: Header, row: int, cells: Sequence[Any]
+) -> RowError:
+    """The error of a row whose customer code matched no customer (nor a merged code)."""
+    refused = ItemError(index=0, errors=[{"loc": ["customer_code"], "type": "unknown_customer"}])
+    return service_errors(spec, header, refused, row, cells)[0]
+
+
 def _model_level_field(msg: str, header: Header, cells: Sequence[Any]) -> str | None:
     # Checks over a whole item have no field in their loc: the size that contradicts
     # the head count, and text PostgreSQL cannot store (NUL) — point at the cell.

@@ -1,10 +1,15 @@
 """The import job: read the stored file, normalise and validate rows, write in batches.
 
-Each batch is one transaction holding its rows (through the same bulk services the API
-uses), its row errors, the import's counters and the job's checkpoint (records done), so
-after a crash the next attempt resumes exactly after the last committed batch and no
-row is imported or reported twice. A dry run writes each batch inside a savepoint that
-is rolled back: the counts are those the real import would produce.
+Each batch is one transaction holding its rows, its row errors, the import's counters
+and the job's checkpoint (records done), so after a crash the next attempt resumes
+exactly after the last committed batch and no row is imported or reported twice.
+
+Customers go through the bulk service the API uses. Orders, interactions and complaints
+are staged straight from the normalised cells (`activity_rows`) and written by the
+activity writer: COPY into a staging table and one set-based upsert per batch, which
+also finds the rows whose customer code is unknown. A dry run counts what the batch would
+do without writing (activity) or writes it inside a savepoint that is rolled back
+(customers): the counts are those the real import would produce.
 
 While the database writes a batch, the next one is read, normalised and validated, so
 Python's work and PostgreSQL's overlap.
@@ -18,17 +23,19 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activity.service import COMPLAINTS, INTERACTIONS, ORDERS, upsert_activity
+from app.activity.service import COMPLAINTS, INTERACTIONS, ORDERS, write_activity
 from app.core.auth import Principal
 from app.core.bulk import BulkResult, ItemError
 from app.core.errors import InvalidInput
 from app.core.request_context import current_request_id
 from app.customers.service import bulk_upsert_customers
 from app.imports import repository
+from app.imports.activity_rows import ActivityRows
 from app.imports.batches import Batch, BatchReader
 from app.imports.columns import SPECS, EntitySpec
 from app.imports.reader import FileProblem, Row, copy_to_disk, open_rows
@@ -39,13 +46,14 @@ from app.imports.rows import (
     missing_columns_error,
     resolve_header,
     service_errors,
+    unknown_customer_error,
 )
 from app.imports.service import JOB_KIND
 from app.jobs import queue
 from app.jobs.worker import JobContext, job_handler
 from app.models import Import, Role, Tenant
 
-BATCH_ROWS = 5000
+BATCH_ROWS = 20_000
 _ACTIVITY = {"orders": ORDERS, "interactions": INTERACTIONS, "complaints": COMPLAINTS}
 
 
@@ -106,7 +114,11 @@ class _ImportJob:
             return await self.fail(missing_columns_error(self.spec, header), header.issues)
         total = max(estimate - header.row, 0) if estimate is not None else None
         done = (self.ctx.checkpoint or {}).get("rows_done", 0)
-        reader = BatchReader(self.spec, header, rows)
+        stage = None
+        if self.record.entity in _ACTIVITY:
+            zone = ZoneInfo(self.principal.tenant_time_zone)
+            stage = ActivityRows(self.spec, header, _ACTIVITY[self.record.entity], zone).stage
+        reader = BatchReader(self.spec, header, rows, stage)
         if self.resumed:
             reader.skip(done)
         else:
@@ -198,19 +210,18 @@ class _ImportJob:
         errors, failed = list(batch.errors), batch.failed
         created = updated = 0
         async with self._transaction() as session:
-            # The services look customers up with `code = ANY($1)`. asyncpg prepares
-            # statements, and after five runs PostgreSQL may switch to a generic plan, in
-            # which an array parameter is searched linearly for every row: with stale
-            # statistics (customers loaded just before the orders) that costs seconds per
-            # batch. A custom plan hashes the array.
-            await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            # The batch commits with its checkpoint, and WAL is replayed in order: a crash
+            # can only lose the newest batches whole, checkpoint included, and the next
+            # attempt redoes exactly those. So waiting for the disk at every commit buys
+            # nothing here.
+            await session.execute(text("SET LOCAL synchronous_commit = off"))
             if batch.items:
-                result = await self._upsert(session, batch.items)
-                created, updated = result.created, result.updated
-                for refused in result.errors:
-                    row, cells = batch.sources[refused.index]
-                    errors.extend(service_errors(self.spec, header, refused, row, cells))
-                failed += len(result.errors)
+                if self.record.entity == "customers":
+                    created, updated, refused = await self._upsert_customers(session, header, batch)
+                else:
+                    created, updated, refused = await self._write_activity(session, header, batch)
+                errors.extend(refused)
+                failed += len(refused)
             errors.sort(key=lambda e: e.row)
             if after is not None:
                 await after  # raises (and so rolls this batch back) if that one failed
@@ -218,24 +229,46 @@ class _ImportJob:
         self.ctx.job.checkpoint = {"rows_done": done}
         return done
 
-    async def _upsert(self, session: AsyncSession, items: list[dict[str, Any]]) -> BulkResult:
+    async def _write_activity(
+        self, session: AsyncSession, header: Header, batch: Batch
+    ) -> tuple[int, int, list[RowError]]:
+        written = await write_activity(
+            session, self.principal, _ACTIVITY[self.record.entity], batch.items,
+            dry_run=self.record.dry_run, refused=batch.failed,
+        )  # fmt: skip
+        unknown = [
+            unknown_customer_error(self.spec, header, *batch.sources[position])
+            for position in written.unknown
+        ]
+        return written.created, written.updated, unknown
+
+    async def _upsert_customers(
+        self, session: AsyncSession, header: Header, batch: Batch
+    ) -> tuple[int, int, list[RowError]]:
+        # The service looks customers up with `code = ANY($1)`. asyncpg prepares
+        # statements, and after five runs PostgreSQL may switch to a generic plan, in
+        # which an array parameter is searched linearly for every row: with stale
+        # statistics (customers loaded just before) that costs seconds per batch. A
+        # custom plan hashes the array.
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         # A savepoint per batch: a dry run always rolls it back, and a batch the service
         # refused as a whole leaves nothing behind (not even its audit event).
         savepoint = await session.begin_nested()
         try:
-            if self.record.entity == "customers":
-                result = await bulk_upsert_customers(session, self.principal, items)
-            else:
-                kind = _ACTIVITY[self.record.entity]
-                result = await upsert_activity(session, self.principal, kind, items)
+            result = await bulk_upsert_customers(session, self.principal, batch.items)
         except InvalidInput as refused:
             await savepoint.rollback()
-            return _all_refused(len(items), refused)
-        if self.record.dry_run:
-            await savepoint.rollback()
+            result = _all_refused(len(batch.items), refused)
         else:
-            await savepoint.commit()
-        return result
+            if self.record.dry_run:
+                await savepoint.rollback()
+            else:
+                await savepoint.commit()
+        errors = []
+        for failed in result.errors:
+            row, cells = batch.sources[failed.index]
+            errors.extend(service_errors(self.spec, header, failed, row, cells))
+        return result.created, result.updated, errors
 
     async def _record(
         self,

@@ -46,20 +46,20 @@ async def test_a_job_that_crashed_after_a_batch_resumes_after_it(
     accepted = await upload(api, "orders", orders_file(10))
     import_id = accepted.json()["id"]
     monkeypatch.setattr(tasks, "BATCH_ROWS", 4)
-    real_upsert = tasks.upsert_activity
+    real_write = tasks.write_activity
 
-    async def crash_on_second_batch(*args: Any) -> Any:
-        items = args[-1]
-        if any(item["external_id"] == "SO-5" for item in items):  # rows 6–9
+    async def crash_on_second_batch(*args: Any, **options: Any) -> Any:
+        rows = args[-1]  # staged rows start with the external id
+        if any(row[0] == "SO-5" for row in rows):  # rows 6–9
             raise RuntimeError("worker lost its database connection")
-        return await real_upsert(*args)
+        return await real_write(*args, **options)
 
-    monkeypatch.setattr(tasks, "upsert_activity", crash_on_second_batch)
+    monkeypatch.setattr(tasks, "write_activity", crash_on_second_batch)
     await run_jobs(database)
     job = await _job_of(database, import_id)
     assert (job.status, job.checkpoint) == ("queued", {"rows_done": 4})
     assert await _orders(database, job.tenant_id) == 4
-    monkeypatch.setattr(tasks, "upsert_activity", real_upsert)  # the next worker is healthy
+    monkeypatch.setattr(tasks, "write_activity", real_write)  # the next worker is healthy
     async with database.sessionmaker() as session, session.begin():
         await session.execute(update(Job).where(Job.id == job.id).values(run_after=func.now()))
     await run_jobs(database)
