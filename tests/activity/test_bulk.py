@@ -1,12 +1,15 @@
 """Activity in bulk: idempotent by external_id, codes resolved, local days, bad items kept out."""
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.core.db import Database
-from app.models import Interaction, Order
+from app.models import Customer, Interaction, Order
 from tests.conftest import TenantKeys
 from tests.core.test_errors import assert_problem
 
@@ -141,3 +144,62 @@ async def test_activity_is_tenant_scoped(client: httpx.AsyncClient, make_tenant:
         headers=ours.headers(),
     )
     assert_problem(response, 422)
+
+
+async def test_a_repeated_external_id_keeps_the_first_item_whose_customer_is_known(
+    api: httpx.AsyncClient, tenant: TenantKeys, database: Database
+) -> None:
+    await _customers(api, "C1")
+    items: list[dict[str, Any]] = [
+        {"external_id": "A", "customer_code": "NOPE", "amount": "1.00", "ordered_at": "2026-01-01"},
+        {"external_id": "A", "customer_code": "C1", "amount": "2.00", "ordered_at": "2026-01-01"},
+        {"external_id": "A", "customer_code": "C1", "amount": "3.00", "ordered_at": "2026-01-01"},
+        {"external_id": "B", "customer_code": "NOPE", "amount": "4.00", "ordered_at": "2026-01-01"},
+        {"external_id": "C", "customer_code": "C1", "amount": "5.00", "ordered_at": "2026-01-01"},
+    ]
+    result = (await api.post("/api/v1/orders/bulk", json={"items": items})).json()
+    assert (result["created"], result["updated"], result["failed"]) == (2, 0, 3)
+    assert [(e["index"], e["errors"][0]["type"]) for e in result["errors"]] == [
+        (0, "unknown_customer"), (2, "duplicate_external_id"), (3, "unknown_customer"),
+    ]  # fmt: skip
+    assert [(o.external_id, str(o.amount)) for o in await _orders(database, tenant)] == [
+        ("A", "2.00"), ("C", "5.00"),
+    ]  # fmt: skip
+
+
+async def test_a_merged_code_records_activity_on_the_customer_it_was_merged_into(
+    api: httpx.AsyncClient, tenant: TenantKeys, database: Database
+) -> None:
+    await _customers(api, "C1", "C2")
+    survivor, duplicate = [
+        (await api.get(f"/api/v1/customers/by-code/{code}")).json()["id"] for code in ("C1", "C2")
+    ]
+    merged = await api.post(
+        f"/api/v1/customers/{survivor}/merge", json={"duplicate_ids": [duplicate]}
+    )
+    assert merged.status_code == 200, merged.text
+    order = {"external_id": "M", "customer_code": "C2", "amount": "1", "ordered_at": "2026-01-01"}
+    result = (await api.post("/api/v1/orders/bulk", json={"items": [order]})).json()
+    assert (result["created"], result["errors"]) == (1, [])
+    [stored] = await _orders(database, tenant)
+    assert str(stored.customer_id) == survivor
+
+
+async def test_an_order_cannot_name_another_tenants_customer_even_in_sql(
+    make_tenant: Any, database: Database, client: httpx.AsyncClient
+) -> None:
+    ours, theirs = await make_tenant(), await make_tenant()
+    await client.post(
+        "/api/v1/customers", json={"code": "C1", "name": "n"}, headers=theirs.headers()
+    )
+    async with database.sessionmaker() as session:
+        customer_id = await session.scalar(
+            select(Customer.id).where(Customer.tenant_id == theirs.id, Customer.code == "C1")
+        )
+        day = date(2026, 1, 1)
+        session.add(
+            Order(tenant_id=ours.id, customer_id=customer_id, external_id="X", amount=1,
+                  ordered_at=datetime(2026, 1, 1, tzinfo=UTC), ordered_on=day)
+        )  # fmt: skip
+        with pytest.raises(IntegrityError, match="fk_orders_tenant_id_customers"):
+            await session.commit()
