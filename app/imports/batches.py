@@ -75,7 +75,9 @@ class BatchReader:
                     batch.failed += 1
                     continue
             batch.items.append(item)
-            batch.sources.append((row, cells))
+            # As a tuple of plain values the source is dropped from the cycle collector's
+            # watch at its next pass; a list would be rescanned for as long as it is kept.
+            batch.sources.append((row, tuple(cells)))
         return batch
 
     def skip(self, records: int) -> None:
