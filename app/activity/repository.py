@@ -74,11 +74,14 @@ async def write_rows(
     if not rows:
         return Written(0, 0, [])
     connection = await session.connection()
+    statements = _statements(table)
+    # Through SQLAlchemy, which begins the transaction on the connection if nothing has
+    # yet (the table lives until the end of it); a second batch in the same transaction
+    # finds the table of the first, hence the DROP.
+    for statement in statements.create:
+        await connection.exec_driver_sql(statement)
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None
-    statements = _statements(table)
-    # A second batch in the same transaction finds the table of the first.
-    await raw.execute(statements.create)
     ids = time_ordered_ids(len(rows))
     await raw.copy_records_to_table(
         table.staging,
@@ -95,7 +98,7 @@ async def write_rows(
 
 @dataclass(frozen=True)
 class _Statements:
-    create: str
+    create: tuple[str, str]
     upsert: str
     count: str
 
@@ -114,8 +117,8 @@ def _statements(table: ActivityTable) -> _Statements:
     # COPY data and the tenant is the bound parameter $1.
     staging = f"pg_temp.{table.staging}"
     create = (
-        f"DROP TABLE IF EXISTS {staging}; "
-        f"CREATE TEMP TABLE {table.staging} ({staged}) ON COMMIT DROP"
+        f"DROP TABLE IF EXISTS {staging}",
+        f"CREATE TEMP TABLE {table.staging} ({staged}) ON COMMIT DROP",
     )
     # A code is a customer's current code, else one merged into another customer: the
     # same precedence as `ids_by_code`.

@@ -23,6 +23,7 @@ from app.imports.rows import Header, RowError, service_errors
 
 # The years the API accepts (app.core.schemas.DateOrDateTime).
 _YEARS: Final = range(1900, 3000)
+_NO_LIMIT: Final = 1 << 62
 
 
 class ActivityRows:
@@ -55,8 +56,11 @@ class ActivityRows:
     def _checked(self, item: dict[str, Any]) -> tuple[Any, ...] | None:
         limits = self.text_limits
         for name, value in item.items():
-            if type(value) is str and (len(value) > limits.get(name, len(value))
-                                       or is_unstorable_text(value)):  # fmt: skip
+            if type(value) is str and (
+                "\x00" in value
+                or (not value.isascii() and is_unstorable_text(value))
+                or len(value) > limits.get(name, _NO_LIMIT)
+            ):
                 return None
         when = item[self.when]
         if type(when) is date:
@@ -71,9 +75,10 @@ class ActivityRows:
             instant_and_day = local_instant(when, self.zone)
         else:
             return None
+        get = item.get
         return (
             item["external_id"], item["customer_code"], *instant_and_day,
-            *[item.get(name, default) for name, default in self.own],
+            *[get(name, default) for name, default in self.own],
         )  # fmt: skip
 
 

@@ -60,17 +60,27 @@ def text(value: Any) -> str | None:
 
 
 # Plain decimals are by far the most common amount cells; for them `parse_amount` does
-# NFKC, a regex with units and currency marks, and a 64-digit context. This shortcut
-# gives exactly its result (same Decimal, same 2-place quantisation) for ASCII digits
-# with at most 2 decimals and at most 15 integer digits, and defers everything else.
+# NFKC, a regex with units and currency marks, and a 64-digit context. These shortcuts
+# give exactly its result (same Decimal, same 2-place quantisation) for ASCII digits with
+# at most 2 decimals and at most 15 integer digits, and defer everything else. With
+# exactly 2 decimals (125000.00, what exports write) the Decimal is already quantised.
 _PLAIN_AMOUNT: Final = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,2})?")
 _CENT: Final = Decimal("0.01")
 
 
 def amount(value: Any) -> Decimal:
     """Money in 元: 125000.00, ¥125,000, 12.5万, 12.5万元, 1,250,000元, full-width digits."""
-    if isinstance(value, str) and _PLAIN_AMOUNT.fullmatch(value):
-        return Decimal(value).quantize(_CENT)
+    if isinstance(value, str):
+        if (
+            3 < len(value) <= 18
+            and value[-3] == "."
+            and value.isascii()
+            and value[:-3].isdigit()
+            and value[-2:].isdigit()
+        ):
+            return Decimal(value)
+        if _PLAIN_AMOUNT.fullmatch(value):
+            return Decimal(value).quantize(_CENT)
     return parse_amount(value)
 
 
