@@ -1,6 +1,7 @@
 """Activity in bulk: idempotent by external_id, codes resolved, local days, bad items kept out."""
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -8,6 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.activity.repository import write_rows
+from app.activity.service import ORDERS
 from app.core.db import Database
 from app.models import Customer, Interaction, Order
 from tests.conftest import TenantKeys
@@ -203,3 +206,17 @@ async def test_an_order_cannot_name_another_tenants_customer_even_in_sql(
         )  # fmt: skip
         with pytest.raises(IntegrityError, match="fk_orders_tenant_id_customers"):
             await session.commit()
+
+
+async def test_the_writer_works_as_the_first_statement_of_a_transaction(
+    api: httpx.AsyncClient, tenant: TenantKeys, database: Database
+) -> None:
+    # The staging table lives until the end of the transaction, which SQLAlchemy begins
+    # lazily: created over the raw connection first, it would vanish at once.
+    await _customers(api, "C1")
+    instant = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [("F1", "C1", instant, date(2026, 1, 1), Decimal("1.00"), "paid")]
+    async with database.sessionmaker() as session, session.begin():
+        written = await write_rows(session, tenant.id, ORDERS.table, rows)
+    assert (written.created, written.updated, written.unknown) == (1, 0, [])
+    assert [o.external_id for o in await _orders(database, tenant)] == ["F1"]
