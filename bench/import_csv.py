@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.core.db import Database
 from app.core.settings import Settings
+from app.imports.tasks import BATCH_ROWS
 from app.jobs.handlers import load_handlers
 from app.jobs.worker import Worker
 from app.main import create_app
@@ -169,7 +170,8 @@ async def _bench(args: argparse.Namespace) -> None:
             f"({python_cpu / rows * 1e6:.0f} µs/row), "
             f"PostgreSQL backends {pg_cpu:.1f} s ({pg_cpu / rows * 1e6:.0f} µs/row); on 2 "
             f"cores the floor is {(python_cpu + pg_cpu) / 2:.1f} s if both overlapped perfectly",
-            f"{args.customers:,} customers; worker and API in one process, batches of 5,000; "
+            f"{args.customers:,} customers; worker and API in one process, batches of "
+            f"{BATCH_ROWS:,}; "
             f"load average {load_before:.1f} when the job started (other work on the machine)",
         ],
         postgres=postgres,
