@@ -1,7 +1,7 @@
-"""Cutting a file's rows into batches of normalised items (runs in a worker thread).
+"""Cutting a file's rows into batches of normalised items.
 
-Everything here is synchronous and touches no database, so the job can prepare the next
-batch in a thread while the current one is being written.
+Everything here is synchronous and touches no database, so the job prepares the next
+batch on the event loop while PostgreSQL writes the current one.
 """
 
 from collections.abc import Callable, Iterator, Sequence
