@@ -46,8 +46,10 @@ class Customer(UUIDPrimaryKey, TenantScoped, Timestamps, Versioned, Base):
 
     __table_args__ = (
         UniqueConstraint("tenant_id", "code"),
-        # The target of activity's (tenant_id, customer_id) foreign keys.
-        UniqueConstraint("tenant_id", "id"),
+        # The target of activity's (tenant_id, customer_id) foreign keys; carrying
+        # cooperation_since lets metrics over every customer read the customers in id
+        # order from the index alone.
+        UniqueConstraint("tenant_id", "id", postgresql_include=["cooperation_since"]),
         CheckConstraint("size IN ('small', 'medium', 'large')", name="size_known"),
         CheckConstraint("stage IN ('potential', 'signed')", name="stage_known"),
         CheckConstraint("employees >= 0", name="employees_not_negative"),
