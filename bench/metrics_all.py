@@ -22,6 +22,7 @@ import asyncio
 import sys
 import time
 import uuid
+from contextlib import nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,18 +50,11 @@ async def _time(conn: AsyncConnection, statement: Any, repeats: int, bulk: bool)
     """Best of `repeats` wall-clock seconds, with the planner settings for many customers
     (as the service runs such statements) or as configured."""
     best = float("inf")
-    async with conn.begin():
-        if bulk:
-            async with planned_for_many_customers(conn):
-                for _ in range(repeats):
-                    started = time.perf_counter()
-                    await conn.execute(statement)
-                    best = min(best, time.perf_counter() - started)
-        else:
-            for _ in range(repeats):
-                started = time.perf_counter()
-                await conn.execute(statement)
-                best = min(best, time.perf_counter() - started)
+    async with conn.begin(), planned_for_many_customers(conn) if bulk else nullcontext():
+        for _ in range(repeats):
+            started = time.perf_counter()
+            await conn.execute(statement)
+            best = min(best, time.perf_counter() - started)
     return best
 
 

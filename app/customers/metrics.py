@@ -8,8 +8,9 @@ Activity after `as_of` is ignored. Counts and sums are 0, never null; `last_*` d
 never any.
 
 `metrics_query` is the one implementation: the metrics endpoint selects one customer from
-it, classification runs select every customer from it (three hash aggregates over the
-activity tables joined to customers, each activity table read once).
+it, statements over many customers select every customer from it (three aggregates over
+the activity tables joined to customers, each activity table read once; planned for many
+customers by `planned_for_many_customers`).
 """
 
 import calendar
@@ -160,8 +161,9 @@ def metric_columns(orders: Any, interactions: Any, complaints: Any, as_of: date)
         columns[name] = func.coalesce(complaints.c[name], 0)
     since = func.coalesce(Customer.cooperation_since, orders.c.first_order_date)
     # The months of age(as_of, since), without age(): the months between the two, less
-    # one when since's day of the month is later than as_of's (checked equal to age()
-    # for every pair of days from 2023 to 2026); about half the cost over 1M customers.
+    # one when since's day of the month is later than as_of's (checked equal to age() for
+    # every since from 2023-01-01 and as_of from 2024-02-29 to 2026-12-31, and by a test);
+    # about half the cost over 1M customers.
     # date_part (float8) rather than extract (numeric): cheaper, and whole numbers anyway.
     since_month = cast(func.date_part("year", since) * 12 + func.date_part("month", since), Integer)
     later_day = cast(func.date_part("day", since) > as_of.day, Integer)
@@ -191,9 +193,10 @@ def metrics_from(
 
 # Over many customers, the activity is best aggregated from the (tenant, customer, day)
 # indexes in customer order and merged with the customers (GroupAggregate + Merge Join):
-# measured at 1M customers it takes about two thirds of the time of hashing ~800,000
-# groups of ten aggregates each (bench/metrics_all.py). The planner's estimates favour
-# hashing, so statements over many customers say so (transaction-local, restored after).
+# measured at 1M customers with the indexes cached, 6.5–6.7 s against 9.0–9.5 s for
+# hashing ~800,000 groups of ten aggregates each (bench/metrics_all.py; from a cold cache
+# it is the slower, see bench/RESULTS.md). The planner's estimates favour hashing, so
+# statements over many customers say so (transaction-local, restored after).
 BULK_PLANNER_SETTINGS = {"enable_hashagg": "off", "enable_hashjoin": "off"}
 
 
@@ -201,16 +204,17 @@ BULK_PLANNER_SETTINGS = {"enable_hashagg": "off", "enable_hashjoin": "off"}
 async def planned_for_many_customers(conn: AsyncConnection) -> AsyncIterator[None]:
     """Run the statements inside with the planner settings for metrics over many
     customers, in the current transaction; the settings before are restored after."""
-    before = {
-        name: await conn.scalar(select(func.current_setting(name)))
-        for name in BULK_PLANNER_SETTINGS
-    }
-    for name, value in BULK_PLANNER_SETTINGS.items():
-        await conn.execute(select(func.set_config(name, value, True)))
+    names = list(BULK_PLANNER_SETTINGS)
+    before = (await conn.execute(select(*(func.current_setting(n) for n in names)))).one()
+    await _set_local(conn, BULK_PLANNER_SETTINGS)
     yield
     # (After an error the transaction is lost, and its local settings with it.)
-    for name, value in before.items():
-        await conn.execute(select(func.set_config(name, value, True)))
+    await _set_local(conn, dict(zip(names, before, strict=True)))
+
+
+async def _set_local(conn: AsyncConnection, settings: dict[str, str]) -> None:
+    """Transaction-local settings, in one round trip."""
+    await conn.execute(select(*(func.set_config(n, v, True) for n, v in settings.items())))
 
 
 def metrics_query(

@@ -57,9 +57,7 @@ class ActivityRows:
         limits = self.text_limits
         for name, value in item.items():
             if type(value) is str and (
-                "\x00" in value
-                or (not value.isascii() and is_unstorable_text(value))
-                or len(value) > limits.get(name, _NO_LIMIT)
+                is_unstorable_text(value) or len(value) > limits.get(name, _NO_LIMIT)
             ):
                 return None
         when = item[self.when]

@@ -133,19 +133,8 @@ def gap_function(op: str, threshold: object) -> GapFunction:
     elif op == "between" and isinstance(threshold, tuple):
         low, high = threshold
     strict_low, strict_high = op == "gt", op == "lt"
-    numeric = all(type(b) in _NUMBERS for b in (low, high) if b is not None)
 
     def distance(actual: object, as_of: date) -> tuple[Decimal | int, Direction] | None:
-        if numeric and type(actual) in _NUMBERS:  # the common case, said fast
-            if low is not None and actual < low:  # type: ignore[operator]
-                return low - actual, "raise"  # type: ignore[operator]
-            if high is not None and actual > high:  # type: ignore[operator]
-                return actual - high, "lower"  # type: ignore[operator]
-            if strict_low and actual == low:
-                return actual - low, "raise"  # type: ignore[operator]  # missed exactly
-            if strict_high and actual == high:
-                return actual - high, "lower"  # type: ignore[operator]
-            return None
         if window and isinstance(actual, date):
             return None  # a day count is no threshold for a date
         if low is not None and _below(actual, low):

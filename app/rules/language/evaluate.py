@@ -182,8 +182,10 @@ class Evaluator:
         self.catalog = catalog
         self.leaves: list[PreparedLeaf] = []
         self.plans: list[Plan] = []
-        # Each field is read and converted once per customer, however many leaves use it.
-        self._fields: list[tuple[str, Callable[[object], object]]] = []
+        # Each field is read and converted once per customer, however many leaves use it:
+        # a leaf's slot is its field's place in `keys` and `converters`.
+        keys: list[str] = []
+        converters: list[Callable[[object], object]] = []
         slots: dict[str, int] = {}
         margin = ruleset.borderline_margin
         for rule_index, rule in enumerate(ruleset.rules):
@@ -194,8 +196,9 @@ class Evaluator:
                 if definition is None:
                     raise ValueError(f"unknown field {leaf.field!r}; validate the ruleset first")
                 if leaf.field not in slots:
-                    slots[leaf.field] = len(self._fields)
-                    self._fields.append((leaf.field, partial(actual, definition.type)))
+                    slots[leaf.field] = len(keys)
+                    keys.append(leaf.field)
+                    converters.append(partial(actual, definition.type))
                 threshold = operand(definition, leaf.op, leaf.value)
                 self.leaves.append(
                     PreparedLeaf(
@@ -204,10 +207,9 @@ class Evaluator:
                     )
                 )  # fmt: skip
             self.plans.append(plan_for(rule.when, first))
-        self._keys = tuple(key for key, _ in self._fields)
-        self._converters = tuple(convert for _, convert in self._fields)
+        self.keys = tuple(keys)
+        self._converters = tuple(converters)
         self.slots = tuple(p.slot for p in self.leaves)
-        self.field_count = len(self._fields)
         self._tests = tuple(p.test for p in self.leaves)
         self.shapes: dict[tuple[bool, ...], Shape] = {}
         self._max_shapes = max_shapes
@@ -217,7 +219,7 @@ class Evaluator:
     def evaluate(self, values: Mapping[str, object], as_of: date) -> Evaluation:
         """Evaluate for one customer's `values` (field key → value; missing means null)."""
         # map() with operator.call keeps these loops in C: this runs per customer.
-        converted = list(map(call, self._converters, map(values.get, self._keys)))
+        converted = list(map(call, self._converters, map(values.get, self.keys)))
         actuals = tuple(map(converted.__getitem__, self.slots))
         results = tuple(map(call, self._tests, actuals, repeat(as_of)))
         shape = self.shapes.get(results)

@@ -71,9 +71,10 @@ def explain(
         plan = words.plan(evaluation)
     values = _Values(evaluation, words)
     phrase = words.phrase
+    shape = evaluation.shape
     sentences = [
         words.separator.join([phrase(leaf, negated, values) for leaf, negated in leaves])
-        for leaves in plan.reasons
+        for leaves in shape.reasons
     ]
     if not sentences:
         text = words.no_match
@@ -83,11 +84,11 @@ def explain(
         # collect: several rules matched; say which sentence belongs to which rule.
         text = " / ".join(
             f"{words.rule_names[i]}{words.colon}{s}"
-            for i, s in zip(plan.matched, sentences, strict=True)
+            for i, s in zip(shape.matched, sentences, strict=True)
         )
     outcome = words.outcome
     conditions = [outcome(leaf, values, passed) for leaf, passed in plan.conditions]
-    why_not = [said.render(values, leaf) for said, leaf in plan.why_not]
+    why_not = [said.render(words, values, leaf) for said, leaf in plan.why_not]
     return Rationale(
         rule=None if plan.rule is None else dict(plan.rule),
         text=text,
@@ -198,6 +199,11 @@ class _LeafWords:
     index: int
     path: Loc
 
+    def say(self, negated: bool, actual: str) -> str:
+        """The condition in words, given the actual value as said."""
+        before, after, with_actual = self.phrase[negated]
+        return f"{before}{actual}{after}" if with_actual else before
+
 
 class _Words:
     def __init__(self, evaluator: Evaluator, catalog: FieldCatalog, locale: Locale) -> None:
@@ -211,7 +217,6 @@ class _Words:
         self.rule_refs = [{"key": rule.key, "name": rule.name} for rule in rules]
         self.rule_leaves: list[list[int]] = [[] for _ in rules]
         self.leaves: list[_LeafWords] = []
-        self.thresholds = [p.threshold for p in evaluator.leaves]
         self.plans: dict[tuple[bool, ...], _Plan] = {}
         for p in evaluator.leaves:
             self.rule_leaves[p.rule_index].append(p.index)
@@ -264,9 +269,7 @@ class _Words:
         key = -leaf - 1 if negated else leaf
         said = values.phrases.get(key)
         if said is None:
-            before, after, with_actual = self.leaves[leaf].phrase[negated]
-            said = f"{before}{values.text(leaf)}{after}" if with_actual else before
-            values.phrases[key] = said
+            said = values.phrases[key] = self.leaves[leaf].say(negated, values.text(leaf))
         return said
 
     def outcome(self, leaf: int, values: _Values, passed: bool) -> dict[str, object]:
@@ -298,11 +301,11 @@ class _Words:
                 leaf, negated = first
                 # A why-not condition is unmet by construction; a gap is said only then.
                 unmet = results[leaf] == negated
-                why_not.append((self._why_not_words(rule_index, leaf, negated, unmet), leaf))
+                threshold = evaluation.evaluator.leaves[leaf].threshold
+                words = self._why_not_words(rule_index, leaf, negated, unmet, threshold)
+                why_not.append((words, leaf))
         matched = shape.matched
         plan = _Plan(
-            shape.reasons,
-            matched,
             tuple((leaf, results[leaf]) for i in matched for leaf in self.rule_leaves[i]),
             tuple(why_not),
             self.rule_refs[matched[0]] if matched else None,
@@ -312,12 +315,10 @@ class _Words:
         return plan
 
     def _why_not_words(
-        self, rule_index: int, leaf: int, negated: bool, unmet: bool
+        self, rule_index: int, leaf: int, negated: bool, unmet: bool, threshold: object
     ) -> _WhyNotWords:
         name, words, en = self.rule_names[rule_index], self.leaves[leaf], self.en
-        before, after, with_actual = words.phrase[negated]
         op = words.effective_op[negated]
-        threshold = words.threshold
         head = f"{name}: " if en else f"{name}:"
         endings = (
             (" not met", " not met, short by ", " not met, over by ", " not met, off by ")
@@ -326,10 +327,9 @@ class _Words:
         )
         rule = self.rule_refs[rule_index]
         return _WhyNotWords(
-            rule["key"], rule["name"], words.field, words.label, op, threshold, unmet,
-            f"{head}{words.label} has no data" if en else f"{head}{words.label} 无数据",
-            gap_function(op, self.thresholds[leaf]),
-            words.format, f"{head}{before}", after, with_actual, *endings, " days" if en else " 天",
+            rule["key"], rule["name"], words.field, words.label, op, words.threshold, negated,
+            unmet, f"{head}{words.label} has no data" if en else f"{head}{words.label} 无数据",
+            gap_function(op, threshold), words.format, head, *endings, " days" if en else " 天",
         )  # fmt: skip
 
 
@@ -344,7 +344,7 @@ class _Values:
         self._actuals = evaluation.actuals
         self._slots = evaluation.evaluator.slots
         self._leaves = words.leaves
-        fields = evaluation.evaluator.field_count
+        fields = len(evaluation.evaluator.keys)
         self._texts: list[str | None] = [None] * fields
         self._json: list[object] = [_UNSET] * fields
         # a leaf's condition as said (key `leaf`, or `-leaf - 1` under a `not`)
@@ -380,21 +380,20 @@ class _WhyNotWords:
     field: str
     label: str
     op: str
-    threshold: object
+    threshold: object  # as in JSON
+    negated: bool
     unmet: bool
     no_data: str
     gap: GapFunction
     format: Callable[[object], str]
-    before: str
-    after: str
-    with_actual: bool  # is_null says no actual value: "所属行业 为空"
+    head: str  # "核心客户:"
     unmet_text: str
     short_by: str
     over_by: str
     off_by: str
     days: str
 
-    def render(self, values: _Values, leaf: int) -> dict[str, object]:
+    def render(self, words: _Words, values: _Values, leaf: int) -> dict[str, object]:
         evaluation = values.evaluation
         actual = evaluation.actuals[leaf]
         missed = None
@@ -403,9 +402,8 @@ class _WhyNotWords:
         else:
             if self.unmet:
                 missed = self.gap(actual, evaluation.as_of)
-            condition = (
-                f"{self.before}{values.text(leaf)}{self.after}" if self.with_actual else self.before
-            )
+            # (said once here: a why-not condition is seldom said anywhere else)
+            condition = self.head + words.leaves[leaf].say(self.negated, values.text(leaf))
             if missed is None:
                 text = f"{condition}{self.unmet_text}"
             elif isinstance(actual, date):
@@ -433,16 +431,15 @@ class _RuleOnly:
     rule: dict[str, str | None]
     text: str
 
-    def render(self, values: _Values, leaf: int) -> dict[str, object]:
+    def render(self, words: _Words, values: _Values, leaf: int) -> dict[str, object]:
         return {"rule": dict(self.rule), "text": self.text}
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """What a rationale says for one pattern of leaf results, but for the values."""
+    """What a rationale says for one pattern of leaf results, but for the values (the
+    matched rules and their deciding leaves are the evaluation's shape)."""
 
-    reasons: tuple[tuple[tuple[int, bool], ...], ...]
-    matched: tuple[int, ...]
     conditions: tuple[tuple[int, bool], ...]  # (leaf, passed) of the matched rules' leaves
     why_not: tuple[tuple[_WhyNotWords | _RuleOnly, int], ...]
     rule: dict[str, str | None] | None
