@@ -18,6 +18,7 @@ from rich.console import Console
 
 from app.core.db import Database
 from app.core.logging import configure_logging
+from app.core.openapi import write_examples
 from app.core.settings import Settings, get_settings
 from app.demo.tenant import prepare_demo_tenant
 from app.jobs.handlers import load_handlers
@@ -219,8 +220,6 @@ def openapi_examples(
     directory: Annotated[Path, typer.Option(help="Where to write")] = Path("openapi-examples"),
 ) -> None:
     """Write every example of the OpenAPI spec to one JSON file per example."""
-    from app.core.openapi import write_examples
-
     written = write_examples(create_app(get_settings()).openapi(), directory)
     err.print(f"wrote {len(written)} example files to {directory}")
 

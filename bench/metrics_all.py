@@ -33,7 +33,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.customers.metrics import (
+from app.facts.metrics import (
     BULK_PLANNER_SETTINGS,
     metrics_query,
     months_before,

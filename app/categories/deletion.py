@@ -66,7 +66,7 @@ async def _check_delete(
         raise CategoryHasChildren(holdings.children)
     rules = await rules_referencing_category(session, category, published_only=True)
     if rules:
-        raise CategoryUsedByRules([r.model_dump(mode="json") for r in rules])
+        raise CategoryUsedByRules(rules)
     target = await reassign_target(session, category, reassign_to)
     await check_reassign_target_fits(session, category, target)
     return Deletion(target=target, would_move=holdings.customers_direct)

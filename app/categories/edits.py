@@ -332,7 +332,7 @@ async def update_category(
     if tree.requires_approval and values:
         rules = await rules_referencing_category(session, category)
         before = {k: getattr(category, k) for k in values}
-        diff = diff_of(category, before, values, rules=[r.model_dump(mode="json") for r in rules])
+        diff = diff_of(category, before, values, rules=[r.to_json() for r in rules])
         payload = changes.model_dump(mode="json", exclude_unset=True)
         return await file_change_request(
             session, principal, "category.update", tree, category, payload, diff, note

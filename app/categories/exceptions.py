@@ -4,7 +4,7 @@ from typing import Any
 
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.i18n import Text
-from app.rules.exceptions import UsedByPublishedRules
+from app.facts.references import RuleReference, UsedByPublishedRules
 
 
 def field_error(loc: list[str | int], message: Text | str, kind: str) -> list[dict[str, Any]]:
@@ -166,5 +166,5 @@ class CustomersHoldSeveral(Conflict):
 class CategoryUsedByRules(UsedByPublishedRules):
     """A published rule assigns customers to the category (or defaults to it)."""
 
-    def __init__(self, rules: list[dict[str, object]]) -> None:
+    def __init__(self, rules: list[RuleReference]) -> None:
         super().__init__(Text("分类", "category"), rules)

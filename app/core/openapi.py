@@ -13,7 +13,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
 
+from app.core.bulk import ITEM_MODELS
 from app.core.errors import PROBLEM_MEDIA_TYPE, Problem
 
 _ERROR_DESCRIPTIONS = {
@@ -104,10 +106,6 @@ def install_openapi(app: FastAPI) -> None:
 
 def _add_bulk_item_schemas(spec: dict[str, Any]) -> None:
     # Bulk bodies reference their item model by name; nothing else would put it in the spec.
-    from pydantic.json_schema import models_json_schema
-
-    from app.core.bulk import ITEM_MODELS
-
     _, top = models_json_schema(
         [(model, "validation") for model in ITEM_MODELS],
         ref_template="#/components/schemas/{model}",

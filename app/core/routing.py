@@ -8,6 +8,7 @@ from fastapi.routing import APIRoute
 
 from app.core.errors import InvalidInput, UnsupportedMediaType
 from app.core.i18n import Text
+from app.core.json_depth import json_nesting_depth
 
 
 def _is_json(content_type: str) -> bool:
@@ -59,8 +60,6 @@ class NestingGuardedRoute(ApiRoute):
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
-            from app.rules.language.limits import json_nesting_depth
-
             if request.method in ("POST", "PUT", "PATCH"):
                 depth = json_nesting_depth(await request.body(), stop_after=self.max_nesting)
                 if depth > self.max_nesting:

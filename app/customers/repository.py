@@ -1,7 +1,6 @@
 """Queries for customers (always within one tenant)."""
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, String, func, literal, literal_column, or_, select
@@ -9,17 +8,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import PageParams, keyset_page
+from app.customers.schemas import CustomerFilter
+from app.facts.columns import CustomerCondition
 from app.models import Customer, CustomerAlias
-
-
-@dataclass(frozen=True)
-class CustomerFilter:
-    industry: str | None = None  # a prefix of the hierarchical code
-    size: str | None = None
-    region: str | None = None
-    stage: str | None = None
-    tag: str | None = None
-    q: str | None = None  # text search on name and code
 
 
 def _codes_table(values: list[str]) -> Any:
@@ -35,7 +26,7 @@ def _like_escape(text: str) -> str:
 
 
 def filtered(
-    tenant_id: uuid.UUID, where: CustomerFilter, condition: Any = None
+    tenant_id: uuid.UUID, where: CustomerFilter, condition: CustomerCondition | None = None
 ) -> Select[tuple[Customer]]:
     """Customers of a tenant matching a filter and optionally a compiled rule condition
     (`CustomerCondition`, whose FROM may join the metrics)."""
@@ -73,7 +64,7 @@ async def page_of_customers(
     tenant_id: uuid.UUID,
     where: CustomerFilter,
     page: PageParams,
-    condition: Any = None,
+    condition: CustomerCondition | None = None,
 ) -> tuple[list[Customer], str | None]:
     return await keyset_page(
         session, filtered(tenant_id, where, condition), [Customer.created_at, Customer.id], page
@@ -130,3 +121,17 @@ async def ids_by_code(
         )
         found.update({code: id_ for code, id_ in aliased.all()})
     return found
+
+
+async def ids_matching(
+    session: AsyncSession, tenant_id: uuid.UUID, condition: CustomerCondition, limit: int
+) -> list[uuid.UUID]:
+    """Ids of the tenant's customers matching a compiled condition, in id order."""
+    statement = (
+        select(Customer.id)
+        .select_from(condition.from_clause)
+        .where(Customer.tenant_id == tenant_id, condition.where)
+        .order_by(Customer.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(statement))

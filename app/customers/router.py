@@ -13,14 +13,14 @@ from app.core.openapi import documented
 from app.core.pagination import Page, PageQuery
 from app.core.routing import ApiRoute
 from app.core.schemas import IsoDate
-from app.customers import repository, service
-from app.customers.repository import CustomerFilter
+from app.customers import service
 from app.customers.schemas import (
     CUSTOMER_CREATE_EXAMPLE,
     CUSTOMER_EXAMPLE,
     METRICS_EXAMPLE,
     CustomerBulk,
     CustomerCreate,
+    CustomerFilter,
     CustomerMetrics,
     CustomerOut,
     CustomerUpdate,
@@ -81,15 +81,8 @@ async def list_customers(
 ) -> Page[CustomerOut]:
     """Customers, oldest first, filtered by industry (prefix of the hierarchical code),
     size, region, stage, tag, text in name or code, and any rule condition (`when`)."""
-    condition = None
-    if when is not None:
-        condition = await service.customer_condition(session, principal, when, as_of)
-    rows, next_cursor = await repository.page_of_customers(
-        session,
-        principal.tenant_id,
-        CustomerFilter(industry, size, region, stage, tag, q),
-        page,
-        condition,
+    rows, next_cursor = await service.list_customers(
+        session, principal, CustomerFilter(industry, size, region, stage, tag, q), page, when, as_of
     )
     return Page(items=[CustomerOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
@@ -147,9 +140,7 @@ async def get_customer_by_code(
     principal: ViewerKey, session: Session, code: str, response: Response
 ) -> CustomerOut:
     """The customer with this code (客户编号), or the one a merged code now belongs to."""
-    customer = await repository.customer_by_code(session, principal.tenant_id, code)
-    if customer is None:
-        raise service.CustomerNotFound
+    customer = await service.get_customer_by_code(session, principal, code)
     set_etag(response, customer.version)
     return CustomerOut.model_validate(customer)
 

@@ -1,6 +1,7 @@
 """Customers as the API shows and accepts them."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -227,3 +228,15 @@ METRICS_EXAMPLE = {
         "cooperation_months": 44,
     },
 }
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    """What a customer list is filtered by (besides a rule condition)."""
+
+    industry: str | None = None  # a prefix of the hierarchical code
+    size: str | None = None
+    region: str | None = None
+    stage: str | None = None
+    tag: str | None = None
+    q: str | None = None  # text search on name and code

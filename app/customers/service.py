@@ -2,9 +2,8 @@
 
 import uuid
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, literal_column
 from sqlalchemy.dialects.postgresql import insert
@@ -16,12 +15,14 @@ from app.core.bulk import BulkResult, finish, item_error, validate_items
 from app.core.errors import Conflict, NotFound
 from app.core.etag import check_if_match
 from app.core.i18n import Text
+from app.core.pagination import PageParams
 from app.customers import repository
-from app.customers.metrics import METRIC_NAMES, metrics_query
-from app.customers.schemas import CustomerCreate, CustomerFields, CustomerUpdate
+from app.customers.schemas import CustomerCreate, CustomerFields, CustomerFilter, CustomerUpdate
+from app.facts.conditions import customer_condition
+from app.facts.metrics import METRIC_NAMES, metrics_query
+from app.facts.today import tenant_today
 from app.fields.custom import AttributeTypes, attribute_types
 from app.models import Customer
-from app.rules.columns import CustomerCondition, compile_customer_condition
 
 AUDIT_FIELDS = (
     "code", "name", "industry", "employees", "size", "annual_revenue", "region", "stage",
@@ -63,6 +64,45 @@ async def create_customer(
         session, principal, entity_type="customer", entity_id=customer.id, action="create",
         after=snapshot(customer, AUDIT_FIELDS),
     )  # fmt: skip
+    return customer
+
+
+async def list_customers(
+    session: AsyncSession,
+    principal: Principal,
+    where: CustomerFilter,
+    page: PageParams,
+    when: str | None = None,
+    as_of: date | None = None,
+) -> tuple[list[Customer], str | None]:
+    """A page of the tenant's customers matching `where` and, if given, the rule
+    condition `when` as of `as_of` (422 at `query.when` when it is not valid)."""
+    condition = None
+    if when is not None:
+        condition = await customer_condition(session, principal, when, as_of)
+    return await repository.page_of_customers(session, principal.tenant_id, where, page, condition)
+
+
+async def customers_matching(
+    session: AsyncSession,
+    principal: Principal,
+    when: Any,
+    as_of: date | None,
+    *,
+    loc: tuple[str, ...],
+    limit: int,
+) -> list[uuid.UUID]:
+    """Ids of the customers matching a rule condition (text or JSON), in id order, at
+    most `limit` (422 at `loc` when the condition is not valid)."""
+    condition = await customer_condition(session, principal, when, as_of, loc)
+    return await repository.ids_matching(session, principal.tenant_id, condition, limit)
+
+
+async def get_customer_by_code(session: AsyncSession, principal: Principal, code: str) -> Customer:
+    """The customer with this code, or the one a merged code now belongs to; else 404."""
+    customer = await repository.customer_by_code(session, principal.tenant_id, code)
+    if customer is None:
+        raise CustomerNotFound
     return customer
 
 
@@ -181,25 +221,7 @@ async def customer_metrics(
 ) -> tuple[date, dict[str, Any]]:
     """One customer's metrics as of a date (default: today in the tenant's time zone)."""
     await get_customer(session, principal, customer_id)
-    day = as_of or datetime.now(ZoneInfo(principal.tenant_time_zone)).date()
+    day = as_of or tenant_today(principal)
     statement, _ = metrics_query(principal.tenant_id, day, [customer_id])
     row = (await session.execute(statement)).mappings().one()
     return day, {name: row[name] for name in METRIC_NAMES}
-
-
-async def customer_condition(
-    session: AsyncSession,
-    principal: Principal,
-    when: Any,
-    as_of: date | None,
-    loc: tuple[str, ...] = ("query", "when"),
-) -> CustomerCondition:
-    """A condition (text or JSON) as SQL over the tenant's customers (422 at `loc`)."""
-    from app.fields.service import tenant_catalog
-    from app.rules.reading import read_condition, today_for
-
-    catalog = await tenant_catalog(session, principal.tenant_id)
-    node = read_condition(when, catalog, loc)
-    return compile_customer_condition(
-        node, principal.tenant_id, as_of or today_for(principal), catalog
-    )

@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from app.customers.metrics import months_before
 from app.demo.draws import Draws, random_uuid, seeded_random
 from app.demo.profiles import CustomerPlan
 from app.demo.vocabulary import (
@@ -28,6 +27,7 @@ from app.demo.vocabulary import (
     OUTBOUND_SUMMARIES,
     UNREPLIED_SUMMARIES,
 )
+from app.facts.metrics import months_before
 
 ORDER_COLUMNS: Final = (
     "id", "tenant_id", "customer_id", "external_id", "amount", "ordered_at", "ordered_on",

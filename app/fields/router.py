@@ -2,14 +2,15 @@
 
 from fastapi import APIRouter, Response
 
+from app.catalog import FieldDef, operators_for
 from app.core.auth import EditorKey, ViewerKey
 from app.core.deps import Session
 from app.core.etag import IfMatch, set_etag
 from app.core.i18n import current_locale
 from app.core.openapi import documented
 from app.core.routing import ApiRoute
+from app.facts.fields import custom_fields, tenant_catalog
 from app.fields import service
-from app.fields.catalog import FieldDef, operators_for
 from app.fields.schemas import (
     CUSTOM_FIELD_EXAMPLE,
     FIELD_EXAMPLE,
@@ -50,7 +51,7 @@ async def list_fields(principal: ViewerKey, session: Session) -> FieldList:
     """Every field a rule may reference — customer profile fields, metrics computed from
     activity as of a date, and the tenant's custom fields — with type, unit, allowed
     values, labels (zh-CN/en), description and the operators that apply."""
-    catalog = await service.tenant_catalog(session, principal.tenant_id)
+    catalog = await tenant_catalog(session, principal.tenant_id)
     return FieldList(items=[_field_out(f) for f in catalog])
 
 
@@ -63,7 +64,7 @@ async def list_fields(principal: ViewerKey, session: Session) -> FieldList:
 )
 async def list_custom_fields(principal: ViewerKey, session: Session) -> CustomFieldList:
     """The tenant's custom fields, by key."""
-    fields = await service.custom_fields(session, principal.tenant_id)
+    fields = await custom_fields(session, principal.tenant_id)
     return CustomFieldList(items=[CustomFieldOut.model_validate(f) for f in fields])
 
 

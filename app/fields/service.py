@@ -6,14 +6,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import record_event, snapshot
+from app.catalog import FieldCatalog
 from app.core.auth import Principal
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.etag import check_if_match
 from app.core.i18n import Text
-from app.fields.catalog import FieldCatalog, FieldDef
+from app.facts.fields import as_field_def, custom_fields, tenant_catalog
+from app.facts.references import UsedByPublishedRules, rules_using_field
 from app.fields.schemas import CustomFieldCreate, CustomFieldUpdate
 from app.models import Customer, CustomField
-from app.rules.exceptions import UsedByPublishedRules
 
 AUDIT_FIELDS = ("key", "type", "label_zh", "label_en", "description", "unit", "enum_values")
 
@@ -24,33 +25,6 @@ class CustomFieldNotFound(NotFound):
 
 class CustomFieldExists(Conflict):
     default_detail = Text("字段键已存在", "A field with this key already exists")
-
-
-def as_field_def(field: CustomField) -> FieldDef:
-    """A custom field as the rule language sees it."""
-    return FieldDef(
-        key=field.key,
-        kind="custom",
-        type=field.type,  # type: ignore[arg-type]
-        unit=field.unit,  # type: ignore[arg-type]
-        label_zh=field.label_zh,
-        label_en=field.label_en or field.label_zh,
-        description_zh=field.description or "",
-        description_en=field.description or "",
-        enum_values=tuple(field.enum_values) if field.enum_values else None,
-    )
-
-
-async def custom_fields(session: AsyncSession, tenant_id: uuid.UUID) -> list[CustomField]:
-    rows = await session.scalars(
-        select(CustomField).where(CustomField.tenant_id == tenant_id).order_by(CustomField.key)
-    )
-    return list(rows)
-
-
-async def tenant_catalog(session: AsyncSession, tenant_id: uuid.UUID) -> FieldCatalog:
-    """Built-in fields plus the tenant's custom fields."""
-    return FieldCatalog(as_field_def(f) for f in await custom_fields(session, tenant_id))
 
 
 async def _field(
@@ -139,10 +113,8 @@ async def delete_custom_field(
     returns how many customers had a value."""
     field = await _field(session, principal.tenant_id, key, for_update=True)
     check_if_match(if_match, field.version)
-    from app.rules.service import rules_using_field
-
     catalog = await tenant_catalog(session, principal.tenant_id)
-    rules = await rules_using_field(session, principal.tenant_id, key, catalog)
+    rules = await rules_using_field(session, catalog, principal.tenant_id, key)
     if rules:
         raise UsedByPublishedRules(Text("字段", "field"), rules)
     before = snapshot(field, AUDIT_FIELDS)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, FromClause, Row, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog import BUILTIN_FIELDS
 from app.core.auth import Principal
 from app.core.i18n import Text
 from app.core.pagination import Page, PageParams
@@ -22,7 +23,6 @@ from app.customers.normalise import (
     size_from_employees,
     validate_uscc,
 )
-from app.fields.catalog import BUILTIN_FIELDS
 from app.quality import repository
 from app.quality.checks import (
     industry_is_unknown,

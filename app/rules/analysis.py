@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from app.catalog import FieldCatalog
 from app.core.i18n import Text
-from app.fields.catalog import FieldCatalog
 from app.rules.language.parse_json import condition_to_json
 from app.rules.language.tree import All, Leaf, Rule, Ruleset, iter_leaves
 from app.rules.language.values import operand

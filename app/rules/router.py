@@ -6,7 +6,7 @@ from app.core.auth import ViewerKey
 from app.core.deps import Session
 from app.core.openapi import documented
 from app.core.routing import NestingGuardedRoute
-from app.rules import reading
+from app.rules import evaluation
 from app.rules.schemas import (
     EVALUATE_REQUEST_EXAMPLE,
     EVALUATE_RESULT_EXAMPLE,
@@ -34,5 +34,7 @@ async def evaluate_rules(
     typed in by hand — no stored customer needed. Answers the category, the matched rule,
     the rationale sentence, every condition with its threshold and actual value, and for
     the rules before the match the first condition that failed (why not)."""
-    result = await reading.evaluate_body(session, principal, body.ruleset, body.values, body.as_of)
+    result = await evaluation.evaluate_body(
+        session, principal, body.ruleset, body.values, body.as_of
+    )
     return EvaluateResult.model_validate(result)

@@ -9,20 +9,21 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import record_event, snapshot
+from app.catalog import FieldCatalog
 from app.categories.change_requests.registry import ensure_unchanged, register_change_kind
 from app.categories.change_requests.service import submit
+from app.categories.definitions import create_tree_from_definition
 from app.categories.service import get_tree
 from app.core.auth import Principal
 from app.core.errors import Conflict, NotFound
 from app.core.etag import check_if_match
 from app.core.i18n import Text
-from app.fields.catalog import FieldCatalog
-from app.fields.service import tenant_catalog
+from app.facts.conditions import read_ruleset
+from app.facts.fields import tenant_catalog
 from app.models import CategoryTree, ChangeRequest
 from app.models.rules import Ruleset, RulesetVersion
 from app.rules import repository
 from app.rules.language.tree import Ruleset as RuleTree
-from app.rules.reading import read_ruleset
 
 VERSION_AUDIT_FIELDS = ("number", "status", "body", "note")
 
@@ -271,30 +272,11 @@ async def _approve_publish(
 register_change_kind("ruleset.publish", _approve_publish)
 
 
-async def rules_using_field(
-    session: AsyncSession, tenant_id: uuid.UUID, key: str, catalog: FieldCatalog
-) -> list[dict[str, Any]]:
-    """Published rules whose conditions reference field `key` (for refusing its deletion)."""
-    from app.rules.language.parse_json import read_ruleset as parse_ruleset
-    from app.rules.language.tree import iter_leaves
-
-    found = []
-    for ruleset, version in await repository.published_versions(session, tenant_id):
-        parsed, _ = parse_ruleset(version.body, catalog)
-        for rule in parsed.rules if parsed is not None else ():
-            if any(leaf.field == key for leaf in iter_leaves(rule.when)):
-                found.append({"ruleset_id": str(ruleset.id), "version": version.number,
-                              "rule_key": rule.key})  # fmt: skip
-    return found
-
-
 async def install_template(
     session: AsyncSession, principal: Principal, template: dict[str, Any]
 ) -> tuple[CategoryTree, Ruleset, RulesetVersion]:
     """Tree, categories with playbooks, ruleset and published version 1, in the caller's
     transaction."""
-    from app.categories.service import create_tree_from_definition
-
     tree = await create_tree_from_definition(session, principal, template)
     ruleset = await create_ruleset(
         session, principal, tree.id, template["name"], template["description"]

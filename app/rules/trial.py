@@ -9,34 +9,16 @@ from typing import Any
 from sqlalchemy import and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog import FieldCatalog
 from app.core.errors import InvalidInput
 from app.core.i18n import Text, current_locale
 from app.customers.repository import ids_by_code
-from app.fields.catalog import FieldCatalog
-from app.models import Assignment, Category, Customer
-from app.rules.columns import customer_columns, materialise_values
+from app.facts.values import customer_values, materialise_values
+from app.models import Assignment, Category
 from app.rules.language.compile_sql import compile_condition, compile_ruleset
 from app.rules.language.evaluate import Evaluator
 from app.rules.language.explain import explain
 from app.rules.language.tree import Condition, Ruleset, iter_leaves
-
-
-async def customer_values(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    customer_ids: list[uuid.UUID],
-    as_of: date,
-    catalog: FieldCatalog,
-) -> dict[uuid.UUID, dict[str, Any]]:
-    """Every catalog field's value for some customers, computed in SQL (one query)."""
-    joined, columns = customer_columns(tenant_id, as_of, catalog, customer_ids)
-    statement = (
-        select(Customer.id.label("customer_id"), *(c.label(k) for k, c in columns.items()))
-        .select_from(joined)
-        .where(Customer.tenant_id == tenant_id, Customer.id.in_(customer_ids))
-    )
-    rows = (await session.execute(statement)).mappings()
-    return {row["customer_id"]: {k: row[k] for k in columns} for row in rows}
 
 
 async def backtest(

@@ -11,9 +11,10 @@ from app.core.etag import IfMatch, set_etag
 from app.core.openapi import documented
 from app.core.pagination import Page, PageQuery
 from app.core.routing import NestingGuardedRoute
+from app.facts.conditions import read_condition
+from app.facts.today import tenant_today
 from app.rules import repository, service, trial
 from app.rules.analysis import diff, lint
-from app.rules.reading import read_condition, today_for
 from app.rules.samples import samples_from_file
 from app.rules.schemas import (
     EVALUATE_REQUEST_EXAMPLE,
@@ -282,7 +283,7 @@ async def backtest_version(
     result = await trial.backtest(
         session, principal.tenant_id, read.rules, read.catalog,
         _samples(body),
-        body.as_of or today_for(principal), body.min_accuracy,
+        body.as_of or tenant_today(principal), body.min_accuracy,
     )  # fmt: skip
     return BacktestResult.model_validate(result)
 
@@ -322,6 +323,6 @@ async def preview_version(
         scope = read_condition(body.scope.when, read.catalog, ("body", "scope", "when"))
     result = await trial.preview(
         session, principal.tenant_id, read.tree.id, read.rules, read.catalog,
-        body.as_of or today_for(principal), scope,
+        body.as_of or tenant_today(principal), scope,
     )  # fmt: skip
     return PreviewResult.model_validate(result)

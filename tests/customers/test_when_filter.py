@@ -2,8 +2,8 @@
 
 import httpx
 
-from app.fields.catalog import BUILTIN_CATALOG
-from app.rules.columns import customer_columns
+from app.catalog import BUILTIN_CATALOG
+from app.facts.columns import customer_columns
 from tests.core.test_errors import assert_problem
 
 

@@ -11,7 +11,6 @@ from sqlalchemy import delete, func, select, text
 
 from app.core.db import Database
 from app.customers.industries import STANDARD_INDUSTRIES
-from app.customers.metrics import metrics_query, months_before
 from app.customers.normalise import (
     NormalisationError,
     normalise_company_name,
@@ -19,6 +18,7 @@ from app.customers.normalise import (
     validate_uscc,
 )
 from app.demo import DemoDataExists, DemoSummary, generate_demo, load_demo
+from app.facts.metrics import metrics_query, months_before
 from app.models import Complaint, Customer, Industry, Interaction, Order
 from tests.conftest import TenantKeys
 

@@ -2,7 +2,7 @@
 
 import httpx
 
-from app.customers.metrics import METRIC_NAMES
+from app.facts.metrics import METRIC_NAMES
 from tests.core.test_errors import assert_problem
 
 

@@ -34,7 +34,7 @@ from app.core.errors import InvalidInput, PreconditionFailed
 from app.core.etag import check_if_match
 from app.core.i18n import Text
 from app.core.pagination import Page, PageParams
-from app.customers.service import CustomerNotFound
+from app.customers.service import CustomerNotFound, customers_matching
 from app.models import Assignment, Category, CategoryTree
 
 MANUAL = "manual"
@@ -359,22 +359,8 @@ async def _matching(
     session: AsyncSession, principal: Principal, body: BulkAssign
 ) -> list[uuid.UUID]:
     """Ids of the customers a bulk `filter` selects (422 beyond the bulk limit)."""
-    from sqlalchemy import select
-
-    from app.customers.service import customer_condition
-    from app.models import Customer
-
-    condition = await customer_condition(
-        session, principal, body.filter, body.as_of, loc=("body", "filter")
-    )
-    ids = list(
-        await session.scalars(
-            select(Customer.id)
-            .select_from(condition.from_clause)
-            .where(Customer.tenant_id == principal.tenant_id, condition.where)
-            .order_by(Customer.id)
-            .limit(MAX_CUSTOMERS + 1)
-        )
+    ids = await customers_matching(
+        session, principal, body.filter, body.as_of, loc=("body", "filter"), limit=MAX_CUSTOMERS + 1
     )
     if not ids or len(ids) > MAX_CUSTOMERS:
         found = "no" if not ids else f"more than {MAX_CUSTOMERS}"

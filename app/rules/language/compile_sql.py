@@ -43,7 +43,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.sql.elements import BindParameter, Label
 from sqlalchemy.types import TypeEngine
 
-from app.fields.catalog import BUILTIN_CATALOG, FieldCatalog, FieldDef
+from app.catalog import BUILTIN_CATALOG, FieldCatalog, FieldDef
 from app.rules.language.deciding import Plan, plan_for
 from app.rules.language.tree import Condition, Leaf, Ruleset, iter_leaves
 from app.rules.language.values import Operand, operand

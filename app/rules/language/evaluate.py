@@ -27,7 +27,7 @@ from itertools import repeat
 from operator import call
 from typing import Final
 
-from app.fields.catalog import BUILTIN_CATALOG, FieldCatalog
+from app.catalog import BUILTIN_CATALOG, FieldCatalog
 from app.rules.language.borderline import NearTest, near_test
 from app.rules.language.deciding import (
     Plan,

@@ -14,8 +14,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
+from app.catalog import BUILTIN_CATALOG, FieldCatalog, FieldDef
 from app.core.i18n import Locale
-from app.fields.catalog import BUILTIN_CATALOG, FieldCatalog, FieldDef
 from app.rules.language.deciding import GapFunction, gap_function
 from app.rules.language.evaluate import Evaluation, Evaluator, PreparedLeaf
 from app.rules.language.outcomes import NEGATED_OPS

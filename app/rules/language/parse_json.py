@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Literal
 
+from app.catalog import BUILTIN_CATALOG, FieldCatalog
 from app.core.i18n import Text
-from app.fields.catalog import BUILTIN_CATALOG, FieldCatalog
 from app.rules.language.errors import RuleError, RulesetInvalid, RuleSyntaxError
 from app.rules.language.limits import MAX_CONDITIONS, MAX_DEPTH
 from app.rules.language.parse_text import parse_text

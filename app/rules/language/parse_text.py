@@ -21,8 +21,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final
 
+from app.catalog import BUILTIN_CATALOG, FieldCatalog, FieldDef
 from app.core.i18n import Text
-from app.fields.catalog import BUILTIN_CATALOG, FieldCatalog, FieldDef
 from app.rules.language.errors import RuleSyntaxError
 from app.rules.language.lexer import Lexer, Token
 from app.rules.language.limits import MAX_DEPTH

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Final
 
-from app.fields.catalog import FieldCatalog
+from app.catalog import FieldCatalog
 from app.rules.language.lexer import KEYWORDS
 from app.rules.language.tree import All, Any, Condition, Leaf, Not, Value
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Final
 
+from app.catalog import BUILTIN_CATALOG, OPERATORS, FieldCatalog, operators_for
 from app.core.i18n import Text
-from app.fields.catalog import BUILTIN_CATALOG, OPERATORS, FieldCatalog, operators_for
 from app.rules.language.errors import RuleError, RulesetInvalid, error_at
 from app.rules.language.limits import MAX_CONDITIONS, MAX_DEPTH
 from app.rules.language.parse_json import condition_from_json, read_ruleset

@@ -13,8 +13,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
+from app.catalog import FieldDef, FieldType
 from app.core.i18n import Text
-from app.fields.catalog import FieldDef, FieldType
 from app.rules.language.tree import Loc, Value
 
 # Plain decimal notation only: "1e9" or "0x10" in a money field is more likely a mistake

@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from app.fields.catalog import FieldCatalog, FieldDef, operators_for
+from app.catalog import FieldCatalog, FieldDef, operators_for
 from app.rules.language.tree import All, Condition, Leaf, Not, Rule, Ruleset
 from app.rules.language.tree import Any as AnyOf
 

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.fields.catalog import BUILTIN_FIELDS
+from app.catalog import BUILTIN_FIELDS
 from app.rules.language.evaluate import evaluate
 from app.rules.language.explain import explain, format_value
 from app.rules.language.tree import Ruleset

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from app.fields.catalog import FieldCatalog, FieldDef
+from app.catalog import FieldCatalog, FieldDef
+from app.core.json_depth import json_nesting_depth
 from app.rules.language.errors import RulesetInvalid
-from app.rules.language.limits import json_nesting_depth
 from app.rules.language.parse_json import read_ruleset
 from app.rules.language.validate import check_condition, check_ruleset
 

@@ -1,61 +1,20 @@
-"""Reading request bodies into the rule language (422 at JSON paths), and evaluating
-rulesets for inline values."""
+"""Evaluating a ruleset body for values typed in by hand (rule editors)."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog import FieldCatalog
 from app.core.auth import Principal
 from app.core.errors import InvalidInput
 from app.core.i18n import Text, current_locale
-from app.fields.catalog import FieldCatalog
-from app.fields.service import tenant_catalog
-from app.rules.language.errors import RulesetInvalid
+from app.facts.conditions import read_ruleset
+from app.facts.fields import tenant_catalog
+from app.facts.today import tenant_today
 from app.rules.language.evaluate import Evaluator
 from app.rules.language.explain import explain
-from app.rules.language.tree import Condition, Ruleset
-from app.rules.language.validate import check_condition, check_ruleset
 from app.rules.language.values import ValueProblem, scalar
-
-
-def today_for(principal: Principal) -> date:
-    """Today in the tenant's time zone (the default `as_of`)."""
-    return datetime.now(ZoneInfo(principal.tenant_time_zone)).date()
-
-
-def read_ruleset(
-    body: dict[str, Any],
-    catalog: FieldCatalog,
-    *,
-    categories: set[str] | None = None,
-    multi_assign: bool = False,
-    loc: tuple[str, ...] = ("body",),
-) -> Ruleset:
-    """A validated ruleset, or 422 listing every problem at its JSON path under `loc`."""
-    try:
-        return check_ruleset(body, catalog, categories, multi_assign)
-    except RulesetInvalid as invalid:
-        count = len(invalid.errors)
-        text = Text(f"规则集有 {count} 处错误", f"The ruleset has {count} problem(s)")
-        raise _at(invalid, loc, text) from invalid
-
-
-def read_condition(data: Any, catalog: FieldCatalog, loc: tuple[str, ...]) -> Condition:
-    """A validated condition (JSON or text), or 422 with errors at their path under `loc`."""
-    try:
-        return check_condition(data, catalog)
-    except RulesetInvalid as invalid:
-        raise _at(invalid, loc, Text("条件无效", "Invalid condition")) from invalid
-
-
-def _at(invalid: RulesetInvalid, loc: tuple[str, ...], text: Text) -> InvalidInput:
-    """A 422 listing every problem, each at its JSON path under `loc`."""
-    errors = [error.to_dict() for error in invalid.errors]
-    for error in errors:
-        error["loc"] = [*loc, *error["loc"]]
-    return InvalidInput(text, errors=errors)
 
 
 def typed_values(values: dict[str, Any], catalog: FieldCatalog) -> dict[str, Any]:
@@ -93,7 +52,7 @@ async def evaluate_body(
     catalog = await tenant_catalog(session, principal.tenant_id)
     ruleset = read_ruleset(ruleset_body, catalog, loc=("body", "ruleset"))
     evaluation = Evaluator(ruleset, catalog).evaluate(
-        typed_values(values, catalog), as_of or today_for(principal)
+        typed_values(values, catalog), as_of or tenant_today(principal)
     )
     rationale = explain(evaluation, catalog, current_locale.get())
     rule = evaluation.rule

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from app.customers.metrics import (
+from app.facts.metrics import (
     BULK_PLANNER_SETTINGS,
     months_before,
     planned_for_many_customers,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.fields.catalog import (
+from app.catalog import (
     BUILTIN_CATALOG,
     BUILTIN_FIELDS,
     FIELD_TYPES,

@@ -7,33 +7,15 @@ previews and classification runs alike.
 """
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Date,
-    MetaData,
-    Numeric,
-    String,
-    Table,
-    Text,
-    Uuid,
-    cast,
-    func,
-    insert,
-    select,
-)
+from sqlalchemy import BigInteger, Boolean, Date, Numeric, String, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.types import TypeEngine
 
-from app.customers.metrics import metrics_from, planned_for_many_customers
-from app.fields.catalog import FieldCatalog, FieldType
+from app.catalog import FieldCatalog
+from app.facts.metrics import metrics_from
 from app.models import Customer
 from app.rules.language.compile_sql import compile_condition
 from app.rules.language.tree import Condition, iter_leaves
@@ -111,57 +93,3 @@ def compile_customer_condition(
     else:
         joined, columns = Customer.__table__, _customer_row_columns(catalog)
     return CustomerCondition(compile_condition(node, columns, as_of, catalog), joined)
-
-
-_SQL_TYPES: dict[FieldType, TypeEngine[Any]] = {
-    "number": Numeric(),
-    "integer": BigInteger(),
-    "date": Date(),
-    "string": Text(),
-    "enum": Text(),
-    "boolean": Boolean(),
-    "string_list": ARRAY(Text()),
-}
-
-
-async def materialise_values(
-    conn: AsyncConnection,
-    tenant_id: uuid.UUID,
-    as_of: date,
-    catalog: FieldCatalog,
-    fields: Iterable[str],
-    customer_ids: list[uuid.UUID] | None = None,
-) -> Table:
-    """The values of `fields` as of `as_of` for every customer of the tenant (or those of
-    `customer_ids`), computed once into a temporary table (`customer_id` and one typed
-    column per field, dropped at commit).
-
-    For work that reads the same values more than once — several rulesets of one run,
-    or a distribution and its transitions — so the activity is aggregated once; the
-    returned table's columns are a `columns` mapping for the rule compiler. Field keys
-    must be in the catalog (they name the columns; nothing else reaches the DDL).
-    """
-    keys = list(dict.fromkeys(fields))
-    definitions = [catalog.get(key) for key in keys]
-    if any(d is None for d in definitions):
-        raise ValueError(f"unknown fields in {keys!r}")
-    joined, columns = customer_columns(tenant_id, as_of, catalog, customer_ids)
-    table = Table(
-        f"rule_values_{uuid.uuid4().hex[:12]}",
-        MetaData(),
-        Column("customer_id", Uuid(), nullable=False),
-        *(Column(d.key, _SQL_TYPES[d.type]) for d in definitions if d is not None),
-        prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
-    )
-    await conn.run_sync(table.create)
-    rows = (
-        select(Customer.id, *(columns[key] for key in keys))
-        .select_from(joined)
-        .where(Customer.tenant_id == tenant_id)
-    )
-    if customer_ids is not None:
-        rows = rows.where(Customer.id.in_(customer_ids))
-    async with planned_for_many_customers(conn):
-        await conn.execute(insert(table).from_select(["customer_id", *keys], rows))
-    return table
