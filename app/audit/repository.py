@@ -1,23 +1,13 @@
 """Queries over the audit log."""
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.schemas import AuditFilter
 from app.core.pagination import PageParams, keyset_page
 from app.models import AuditEvent
-
-
-@dataclass(frozen=True)
-class AuditFilter:
-    entity_type: str | None = None
-    entity_id: str | None = None
-    actor: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
 
 
 async def list_events(

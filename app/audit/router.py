@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.audit.repository import AuditFilter, list_events
-from app.audit.schemas import AUDIT_EVENT_EXAMPLE, AuditEventOut
+from app.audit.schemas import AUDIT_EVENT_EXAMPLE, AuditEventOut, AuditFilter
+from app.audit.service import list_events
 from app.core.auth import ViewerKey
 from app.core.deps import Session
 from app.core.openapi import documented
@@ -39,7 +39,7 @@ async def list_audit_events(
     time range (`since` inclusive, `until` exclusive)."""
     rows, next_cursor = await list_events(
         session,
-        principal.tenant_id,
+        principal,
         AuditFilter(entity_type, entity_id, actor, since, until),
         page,
     )

@@ -1,6 +1,7 @@
 """Audit events as the API shows them."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,3 +37,14 @@ AUDIT_EVENT_EXAMPLE = {
     "after": {"name": "ERP 同步", "role": "editor", "delegating": False},
     "request_id": "3f9a1c0d2e4b4f6a8b7c6d5e4f3a2b1c",
 }
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which events to list (every filter optional)."""
+
+    entity_type: str | None = None
+    entity_id: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None

@@ -6,7 +6,10 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import repository
+from app.audit.schemas import AuditFilter
 from app.core.auth import Principal
+from app.core.pagination import PageParams
 from app.core.request_context import current_request_id
 from app.models import AuditEvent
 
@@ -41,3 +44,10 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+async def list_events(
+    session: AsyncSession, principal: Principal, where: AuditFilter, page: PageParams
+) -> tuple[list[AuditEvent], str | None]:
+    """One page of the tenant's events, newest first."""
+    return await repository.list_events(session, principal.tenant_id, where, page)

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
-from app.categories import deletion, edits, moves, repository, service
+from app.categories import deletion, edits, moves, service
 from app.categories.change_requests.schemas import ChangeRequestOut, accepted_example
 from app.categories.dependencies import CategoryFromPath, TreeFromPath
 from app.categories.impact import category_impact
@@ -81,7 +81,7 @@ async def list_category_trees(
     principal: ViewerKey, session: Session, page: PageQuery
 ) -> Page[TreeOut]:
     """The tenant's category trees (分类维度), oldest first."""
-    rows, next_cursor = await repository.page_of_trees(session, principal.tenant_id, page)
+    rows, next_cursor = await service.list_trees(session, principal, page)
     return Page(items=[service.tree_out(r) for r in rows], next_cursor=next_cursor)
 
 

@@ -53,6 +53,13 @@ DEFAULT_NAME, DEFAULT_NAME_EN = "默认分类", "Default"
 # --- trees ------------------------------------------------------------------------------
 
 
+async def list_trees(
+    session: AsyncSession, principal: Principal, page: PageParams
+) -> tuple[list[CategoryTree], str | None]:
+    """One page of the tenant's category trees, oldest first."""
+    return await repository.page_of_trees(session, principal.tenant_id, page)
+
+
 async def get_tree(session: AsyncSession, principal: Principal, tree_id: uuid.UUID) -> CategoryTree:
     """A tree of the caller's tenant, else 404."""
     tree = await repository.tree(session, principal.tenant_id, tree_id)

@@ -18,6 +18,7 @@ from app.core.auth import Principal
 from app.core.errors import Conflict, NotFound
 from app.core.etag import check_if_match
 from app.core.i18n import Text
+from app.core.pagination import PageParams
 from app.facts.conditions import read_ruleset
 from app.facts.fields import tenant_catalog
 from app.models import CategoryTree, ChangeRequest
@@ -44,6 +45,43 @@ class VersionNotDraft(Conflict):
     default_detail = Text(
         "已发布或已停用的版本不可修改,请新建版本", "Only drafts can change; create a new version"
     )
+
+
+@dataclass(frozen=True)
+class RulesetNumbers:
+    """A ruleset with the numbers of its published and latest versions."""
+
+    ruleset: Ruleset
+    published_version: int | None
+    latest_version: int | None
+
+
+async def with_version_numbers(
+    session: AsyncSession, principal: Principal, rulesets: list[Ruleset]
+) -> list[RulesetNumbers]:
+    """Each ruleset with its published and latest version numbers (one query)."""
+    numbers = await repository.version_numbers(
+        session, principal.tenant_id, [r.id for r in rulesets]
+    )
+    return [RulesetNumbers(r, *numbers.get(r.id, (None, None))) for r in rulesets]
+
+
+async def list_rulesets(
+    session: AsyncSession, principal: Principal, tree_id: uuid.UUID | None, page: PageParams
+) -> tuple[list[RulesetNumbers], str | None]:
+    """One page of the tenant's rulesets (optionally of one tree)."""
+    rows, next_cursor = await repository.page_of_rulesets(
+        session, principal.tenant_id, tree_id, page
+    )
+    return await with_version_numbers(session, principal, rows), next_cursor
+
+
+async def list_versions(
+    session: AsyncSession, principal: Principal, ruleset_id: uuid.UUID
+) -> list[RulesetVersion]:
+    """Every version of a ruleset, oldest first (404 for an unknown ruleset)."""
+    ruleset = await get_ruleset(session, principal, ruleset_id)
+    return await repository.versions(session, principal.tenant_id, ruleset.id)
 
 
 async def get_ruleset(

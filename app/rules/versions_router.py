@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
-from app.core.auth import EditorKey, ViewerKey
+from app.core.auth import EditorKey, Principal, ViewerKey
 from app.core.deps import Session
 from app.core.etag import IfMatch, set_etag
 from app.core.openapi import documented
@@ -13,7 +13,8 @@ from app.core.pagination import Page, PageQuery
 from app.core.routing import NestingGuardedRoute
 from app.facts.conditions import read_condition
 from app.facts.today import tenant_today
-from app.rules import repository, service, trial
+from app.models.rules import Ruleset
+from app.rules import service, trial
 from app.rules.analysis import diff, lint
 from app.rules.samples import samples_from_file
 from app.rules.schemas import (
@@ -38,15 +39,17 @@ RULES_BODY = EVALUATE_REQUEST_EXAMPLE["ruleset"]
 Number = Annotated[int, Path(ge=1, le=2_147_483_647, description="Version number")]
 
 
-async def _out(session: Any, tenant_id: uuid.UUID, rulesets: list[Any]) -> list[RulesetOut]:
-    numbers = await repository.version_numbers(session, tenant_id, [r.id for r in rulesets])
-    out = []
-    for r in rulesets:
-        published, latest = numbers.get(r.id, (None, None))
-        fields = {k: getattr(r, k) for k in ("id", "tree_id", "name", "description",
-                                             "created_at", "updated_at")}  # fmt: skip
-        out.append(RulesetOut(**fields, published_version=published, latest_version=latest))
-    return out
+def _out(summary: service.RulesetNumbers) -> RulesetOut:
+    r = summary.ruleset
+    return RulesetOut(
+        id=r.id, tree_id=r.tree_id, name=r.name, description=r.description,
+        created_at=r.created_at, updated_at=r.updated_at,
+        published_version=summary.published_version, latest_version=summary.latest_version,
+    )  # fmt: skip
+
+
+async def _one(session: Session, principal: Principal, ruleset: Ruleset) -> RulesetOut:
+    return _out((await service.with_version_numbers(session, principal, [ruleset]))[0])
 
 
 @router.get(
@@ -60,10 +63,8 @@ async def list_rulesets(
     principal: ViewerKey, session: Session, page: PageQuery, tree_id: uuid.UUID | None = None
 ) -> Page[RulesetOut]:
     """The tenant's rulesets (one per tree), with their published and latest version."""
-    rows, next_cursor = await repository.page_of_rulesets(
-        session, principal.tenant_id, tree_id, page
-    )
-    return Page(items=await _out(session, principal.tenant_id, rows), next_cursor=next_cursor)
+    rows, next_cursor = await service.list_rulesets(session, principal, tree_id, page)
+    return Page(items=[_out(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.post(
@@ -80,7 +81,7 @@ async def create_ruleset(principal: EditorKey, session: Session, body: RulesetCr
     ruleset = await service.create_ruleset(
         session, principal, body.tree_id, body.name, body.description
     )
-    return (await _out(session, principal.tenant_id, [ruleset]))[0]
+    return await _one(session, principal, ruleset)
 
 
 @router.get(
@@ -91,7 +92,7 @@ async def create_ruleset(principal: EditorKey, session: Session, body: RulesetCr
 async def get_ruleset(principal: ViewerKey, session: Session, ruleset_id: uuid.UUID) -> RulesetOut:
     """One ruleset with its published and latest version numbers."""
     ruleset = await service.get_ruleset(session, principal, ruleset_id)
-    return (await _out(session, principal.tenant_id, [ruleset]))[0]
+    return await _one(session, principal, ruleset)
 
 
 @router.get(
@@ -105,8 +106,7 @@ async def list_versions(
     principal: ViewerKey, session: Session, ruleset_id: uuid.UUID
 ) -> VersionList:
     """Every version, oldest first."""
-    ruleset = await service.get_ruleset(session, principal, ruleset_id)
-    rows = await repository.versions(session, principal.tenant_id, ruleset.id)
+    rows = await service.list_versions(session, principal, ruleset_id)
     return VersionList(items=[VersionOut.model_validate(v) for v in rows])
 
 

@@ -11,7 +11,7 @@ from app.core.etag import IfMatch, set_etag
 from app.core.openapi import documented
 from app.core.pagination import Page, PageQuery
 from app.core.routing import ApiRoute
-from app.tenants import repository, service
+from app.tenants import service
 from app.tenants.schemas import (
     API_KEY_EXAMPLE,
     TENANT_EXAMPLE,
@@ -34,7 +34,7 @@ router = APIRouter(prefix="/api/v1", route_class=ApiRoute)
 async def get_tenant(principal: ViewerKey, session: Session, response: Response) -> TenantOut:
     """The tenant the calling key belongs to, with its time zone (used for `as_of`
     defaults and schedules) and default locale. The `ETag` header guards updates."""
-    tenant = await repository.tenant(session, principal.tenant_id)
+    tenant = await service.get_tenant(session, principal)
     set_etag(response, tenant.version)
     return TenantOut.model_validate(tenant)
 
@@ -83,8 +83,8 @@ async def list_api_keys(
     include_revoked: Annotated[bool, Query(description="Also list revoked keys")] = False,
 ) -> Page[ApiKeyOut]:
     """The tenant's keys, oldest first, without secrets."""
-    rows, next_cursor = await repository.list_api_keys(
-        session, principal.tenant_id, page, include_revoked=include_revoked
+    rows, next_cursor = await service.list_api_keys(
+        session, principal, page, include_revoked=include_revoked
     )
     return Page(items=[ApiKeyOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 

@@ -11,6 +11,7 @@ from app.core.auth import KEY_PREFIX, Principal, hash_key
 from app.core.errors import Conflict, NotFound
 from app.core.etag import check_if_match
 from app.core.i18n import Text
+from app.core.pagination import PageParams
 from app.industries.service import seed_standard_industries
 from app.models import ApiKey, Role, Tenant
 from app.tenants import repository
@@ -27,6 +28,20 @@ class TenantExists(Conflict):
 
 class ApiKeyNotFound(NotFound):
     default_detail = Text("找不到该 API 密钥", "No such API key")
+
+
+async def get_tenant(session: AsyncSession, principal: Principal) -> Tenant:
+    """The caller's tenant."""
+    return await repository.tenant(session, principal.tenant_id)
+
+
+async def list_api_keys(
+    session: AsyncSession, principal: Principal, page: PageParams, *, include_revoked: bool
+) -> tuple[list[ApiKey], str | None]:
+    """One page of the tenant's keys, oldest first (revoked ones only if asked)."""
+    return await repository.list_api_keys(
+        session, principal.tenant_id, page, include_revoked=include_revoked
+    )
 
 
 async def create_tenant(

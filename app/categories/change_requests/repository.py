@@ -1,21 +1,13 @@
 """Queries over change requests (always within one tenant)."""
 
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.categories.change_requests.schemas import ChangeRequestFilter
 from app.core.pagination import PageParams, keyset_page
 from app.models import ChangeRequest
-
-
-@dataclass(frozen=True)
-class ChangeRequestFilter:
-    status: str | None = None
-    tree_id: uuid.UUID | None = None
-    submitted_by: str | None = None
-    kind: str | None = None
 
 
 async def change_request(

@@ -5,13 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.categories.change_requests import repository, service
-from app.categories.change_requests.repository import ChangeRequestFilter
+from app.categories.change_requests import service
 from app.categories.change_requests.schemas import (
     APPROVED_EXAMPLE,
     CHANGE_REQUEST_EXAMPLE,
     REJECTED_EXAMPLE,
     ApproveBody,
+    ChangeRequestFilter,
     ChangeRequestOut,
     RejectBody,
     Status,
@@ -47,9 +47,9 @@ async def list_change_requests(
 ) -> Page[ChangeRequestOut]:
     """Change requests of the tenant, newest first, filtered by status (`pending` for
     the review inbox, 审核中心), tree, submitter and kind."""
-    rows, next_cursor = await repository.page_of_change_requests(
+    rows, next_cursor = await service.list_change_requests(
         session,
-        principal.tenant_id,
+        principal,
         ChangeRequestFilter(status, tree_id, submitted_by, kind),
         page,
     )

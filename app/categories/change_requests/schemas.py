@@ -1,6 +1,7 @@
 """Change requests (审核) as the API shows and accepts them."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -144,3 +145,13 @@ def accepted_example(kind: str) -> dict[str, Any]:
         return value
 
     return without_nulls(FILED_EXAMPLES[kind])
+
+
+@dataclass(frozen=True)
+class ChangeRequestFilter:
+    """Which change requests to list (every filter optional)."""
+
+    status: str | None = None
+    tree_id: uuid.UUID | None = None
+    submitted_by: str | None = None
+    kind: str | None = None

@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.service import record_event
 from app.categories.change_requests import repository
 from app.categories.change_requests.registry import applier_for
+from app.categories.change_requests.schemas import ChangeRequestFilter
 from app.core.auth import Principal
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.i18n import Text
+from app.core.pagination import PageParams
 from app.models import ChangeRequest
 
 AUDIT_FIELDS = (
@@ -102,6 +104,13 @@ async def submit(
         after={**_state(request), "diff": diff},
     )
     return request
+
+
+async def list_change_requests(
+    session: AsyncSession, principal: Principal, where: ChangeRequestFilter, page: PageParams
+) -> tuple[list[ChangeRequest], str | None]:
+    """One page of the tenant's change requests, newest first."""
+    return await repository.page_of_change_requests(session, principal.tenant_id, where, page)
 
 
 async def get_change_request(

@@ -1,0 +1,1 @@
+"""Imports of customers and activity from CSV/XLSX, as background jobs."""
