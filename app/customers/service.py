@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.service import record_event, snapshot
 from app.core.auth import Principal
 from app.core.bulk import BulkResult, finish, item_error, validate_items
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.etag import check_if_match
 from app.core.i18n import Text
 from app.core.pagination import PageParams
@@ -21,7 +21,7 @@ from app.customers.schemas import CustomerCreate, CustomerFields, CustomerFilter
 from app.facts.conditions import customer_condition
 from app.facts.metrics import METRIC_NAMES, metrics_query
 from app.facts.today import tenant_today
-from app.fields.custom import AttributeTypes, attribute_types
+from app.fields.custom import AttributeTypes, InvalidAttribute, attribute_types
 from app.models import Customer
 
 AUDIT_FIELDS = (
@@ -49,6 +49,16 @@ def _values(fields: CustomerFields, types: AttributeTypes) -> dict[str, Any]:
     return values
 
 
+def _body_values(fields: CustomerFields, types: AttributeTypes) -> dict[str, Any]:
+    """`_values` of a request body: a bad attribute is a 422 at its path."""
+    try:
+        return _values(fields, types)
+    except InvalidAttribute as exc:
+        raise InvalidInput(exc.text, errors=[
+            {"loc": ["body", "attributes", exc.key], "msg": exc.text, "type": "attribute"}
+        ]) from None  # fmt: skip
+
+
 async def create_customer(
     session: AsyncSession, principal: Principal, body: CustomerCreate
 ) -> Customer:
@@ -56,7 +66,7 @@ async def create_customer(
     types = await attribute_types(session, principal.tenant_id)
     if await repository.customer_by_code(session, principal.tenant_id, body.code) is not None:
         raise CustomerCodeTaken
-    customer = Customer(tenant_id=principal.tenant_id, **_values(body, types))
+    customer = Customer(tenant_id=principal.tenant_id, **_body_values(body, types))
     session.add(customer)
     await session.flush()
     await session.refresh(customer)
@@ -129,7 +139,7 @@ async def update_customer(
     customer = await get_customer(session, principal, customer_id, for_update=True)
     check_if_match(if_match, customer.version)
     types = await attribute_types(session, principal.tenant_id)
-    values = _values(changes, types)
+    values = _body_values(changes, types)
     new_code = values.get("code")
     if new_code not in (None, customer.code) and await repository.customer_by_code(
         session, principal.tenant_id, new_code
@@ -190,8 +200,8 @@ async def bulk_upsert_customers(
         seen.add(item.code)
         try:
             values = _values(item, types)
-        except ValueError as exc:
-            errors.append(item_error(index, "attributes", Text(str(exc), str(exc)), "attribute"))
+        except InvalidAttribute as exc:
+            errors.append(item_error(index, "attributes", exc.text, "attribute"))
             continue
         groups[frozenset(values)].append(values)
     created = updated = 0

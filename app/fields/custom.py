@@ -8,7 +8,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.i18n import Text
 from app.models import CustomField
+from app.rules.language.values import INTEGER_MAX, INTEGER_MIN, NUMBER_DIGITS
+
+
+class InvalidAttribute(ValueError):
+    """An attribute that does not fit its custom field; `key` names it."""
+
+    def __init__(self, key: str, text: Text) -> None:
+        super().__init__(text.en)
+        self.key = key
+        self.text = text
 
 
 class AttributeTypes:
@@ -18,19 +29,26 @@ class AttributeTypes:
         self.fields = fields
 
     def validate(self, attributes: dict[str, Any]) -> dict[str, Any]:
-        """Attributes with values normalised to their JSON form; ValueError names the key."""
+        """Attributes with values normalised to their JSON form; InvalidAttribute names the
+        key."""
         clean: dict[str, Any] = {}
         for key, value in attributes.items():
             field = self.fields.get(key)
             if field is None:
-                raise ValueError(f"unknown custom field {key!r} (define it under /fields/custom)")
+                raise InvalidAttribute(key, Text(
+                    f"未定义的自定义字段 {key!r}(请先在 /fields/custom 中定义)",
+                    f"unknown custom field {key!r} (define it under /fields/custom)",
+                ))  # fmt: skip
             clean[key] = None if value is None else _coerce(field, value)
         return clean
 
 
 def _coerce(field: CustomField, value: Any) -> Any:
     kind = field.type
-    problem = ValueError(f"custom field {field.key!r} expects {kind}, got {value!r}")
+    problem = InvalidAttribute(field.key, Text(
+        f"自定义字段 {field.key!r} 应为 {kind},收到 {value!r:.100}",
+        f"custom field {field.key!r} expects {kind}, got {value!r:.100}",
+    ))  # fmt: skip
     if kind in ("number", "integer"):
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise problem
@@ -38,11 +56,16 @@ def _coerce(field: CustomField, value: Any) -> Any:
             number = Decimal(str(value))
         except InvalidOperation:
             raise problem from None
-        if not number.is_finite():
+        if not number.is_finite() or (kind == "integer" and number != number.to_integral_value()):
             raise problem
+        # Within what rules compare the field as (bigint; NUMBER_DIGITS digits), so a stored
+        # value can never break a query or a rationale. Digits first: int() stays cheap.
+        limit = NUMBER_DIGITS if kind == "number" else 19
+        if number.adjusted() >= limit or (
+            kind == "integer" and not INTEGER_MIN <= int(number) <= INTEGER_MAX
+        ):
+            raise _out_of_range(field.key, kind)
         if kind == "integer":
-            if number != number.to_integral_value():
-                raise problem
             return int(number)
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == "date":
@@ -58,7 +81,11 @@ def _coerce(field: CustomField, value: Any) -> Any:
         return value if isinstance(value, str) and len(value) <= 1000 else _fail(problem)
     if kind == "enum":
         if value not in (field.enum_values or []):
-            raise ValueError(f"custom field {field.key!r} must be one of {field.enum_values}")
+            allowed = ", ".join(field.enum_values or [])
+            raise InvalidAttribute(field.key, Text(
+                f"自定义字段 {field.key!r} 应为以下之一:{allowed}",
+                f"custom field {field.key!r} must be one of: {allowed}",
+            ))  # fmt: skip
         return value
     if kind == "string_list":
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -67,7 +94,17 @@ def _coerce(field: CustomField, value: Any) -> Any:
     raise problem
 
 
-def _fail(problem: ValueError) -> Any:
+def _out_of_range(key: str, kind: str) -> InvalidAttribute:
+    if kind == "integer":
+        zh, en = f"{INTEGER_MIN} 到 {INTEGER_MAX}", f"{INTEGER_MIN} to {INTEGER_MAX}"
+    else:
+        zh, en = f"整数部分最多 {NUMBER_DIGITS} 位", f"at most {NUMBER_DIGITS} digits"
+    return InvalidAttribute(key, Text(
+        f"自定义字段 {key!r} 超出范围({zh})", f"custom field {key!r} is out of range ({en})"
+    ))  # fmt: skip
+
+
+def _fail(problem: InvalidAttribute) -> Any:
     raise problem
 
 

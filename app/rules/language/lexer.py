@@ -30,6 +30,7 @@ _QUOTES: Final = {'"': '"', "'": "'", "“": "”", "「": "」"}
 _ESCAPES: Final = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "/": "/"}
 _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}(?![\d.])")
 _NUMBER: Final = re.compile(r"-?\d+(\.\d+)?")
+_LONGEST_INT: Final = 40
 _MULTIPLIERS: Final = {"万": 10_000, "亿": 100_000_000}
 # Longest first: 个月 before 个. 年 is years of a months field (× 12).
 _UNITS: Final = (
@@ -175,7 +176,10 @@ class Lexer:
         assert match is not None  # the caller saw a digit
         self.pos = match.end()
         text = match.group()
-        number: int | Decimal = Decimal(text) if "." in text else int(text)
+        # A run of digits too long for int() (Python refuses 4,300) is a Decimal, which the
+        # field's range check then refuses with the node's path.
+        whole = "." not in text and len(text) <= _LONGEST_INT
+        number: int | Decimal = int(text) if whole else Decimal(text)
         multiplier = _MULTIPLIERS.get(src[self.pos : self.pos + 1])
         if multiplier is not None:
             self.pos += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Final
 
 from app.catalog import FieldDef, FieldType
@@ -23,6 +23,16 @@ _NUMBER_TEXT: Final = re.compile(r"-?\d+(\.\d+)?")
 _DATE_TEXT: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 # within_last_days larger than this is surely a typo, and keeps date arithmetic in range.
 MAX_WINDOW_DAYS: Final = 36_600
+# What an integer field holds: PostgreSQL's bigint, as which SQL compares it.
+INTEGER_MIN: Final = -(2**63)
+INTEGER_MAX: Final = 2**63 - 1
+# What a number field holds: far beyond any amount in CNY or any ratio a float can say
+# (0.1 + 0.2 has 17 places), yet bounded, so every "万元" of it stays exact in Decimal's
+# 28 digits and SQL never sees a vast scale.
+NUMBER_DIGITS: Final = 18
+NUMBER_PLACES: Final = 20
+_SMALLEST_PLACE: Final = Decimal(1).scaleb(-NUMBER_PLACES)
+_EXACT: Final = Context(prec=NUMBER_DIGITS + NUMBER_PLACES)
 
 Operand = Decimal | int | date | str | bool | None
 TypedValue = Operand | tuple[Operand, ...]
@@ -39,7 +49,56 @@ class ValueProblem(ValueError):
 
 
 def to_decimal(value: object) -> Decimal:
-    """A number (int, Decimal, finite float, or a decimal string) as an exact Decimal."""
+    """A number (int, Decimal, finite float, or a decimal string) as an exact Decimal,
+    within what a number field holds (NUMBER_DIGITS before the point, NUMBER_PLACES after)."""
+    number = _exact(value)
+    if number.adjusted() >= NUMBER_DIGITS:
+        raise ValueProblem("number_range", Text(
+            f"数值过大:整数部分最多 {NUMBER_DIGITS} 位",
+            f"too large: at most {NUMBER_DIGITS} digits before the decimal point",
+        ))  # fmt: skip
+    if _decimal_places(number) > NUMBER_PLACES:
+        raise ValueProblem("number_places", Text(
+            f"小数最多 {NUMBER_PLACES} 位", f"at most {NUMBER_PLACES} decimal places"
+        ))  # fmt: skip
+    if number.as_tuple().exponent < -NUMBER_PLACES:  # type: ignore[operator]  # finite
+        # Only trailing zeros lie beyond: drop them, so SQL never sees a vast scale.
+        return number.quantize(_SMALLEST_PLACE, context=_EXACT)
+    return number
+
+
+def to_int(value: object) -> int:
+    """A whole number (also 10.0 or "10") as int, within bigint."""
+    if type(value) is int:
+        whole = value
+    else:
+        try:
+            number = _exact(value)
+        except ValueProblem:
+            raise ValueProblem("int_type", Text("应为整数", "must be a whole number")) from None
+        if number != number.to_integral_value():
+            raise ValueProblem("int_type", Text("应为整数", "must be a whole number"))
+        # Digits first: int() of a Decimal of 100,000 digits would be slow for nothing.
+        whole = int(number) if number.adjusted() < 20 else INTEGER_MAX + 1
+    if not INTEGER_MIN <= whole <= INTEGER_MAX:
+        raise ValueProblem("integer_range", Text(
+            f"超出整数范围({INTEGER_MIN} 到 {INTEGER_MAX})",
+            f"out of range for an integer ({INTEGER_MIN} to {INTEGER_MAX})",
+        ))  # fmt: skip
+    return whole
+
+
+def _decimal_places(number: Decimal) -> int:
+    """Digits after the point that are not trailing zeros (exact, unlike normalize(),
+    which rounds to the context's precision)."""
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    zeros = len(digits) - len(bytes(digits).rstrip(b"\x00"))
+    return max(0, -(exponent + zeros)) if any(digits) else 0
+
+
+def _exact(value: object) -> Decimal:
+    """Any finite number as an exact Decimal, however large."""
     if isinstance(value, bool):
         raise _expected_number()
     if isinstance(value, int):
@@ -59,17 +118,6 @@ def to_decimal(value: object) -> Decimal:
         except InvalidOperation:  # pragma: no cover - the pattern admits only valid text
             raise _expected_number() from None
     raise _expected_number()
-
-
-def to_int(value: object) -> int:
-    """A whole number (also 10.0 or "10") as int."""
-    try:
-        number = to_decimal(value)
-    except ValueProblem:
-        raise ValueProblem("int_type", Text("应为整数", "must be a whole number")) from None
-    if number != number.to_integral_value():
-        raise ValueProblem("int_type", Text("应为整数", "must be a whole number"))
-    return int(number)
 
 
 def to_date(value: object) -> date:
