@@ -124,7 +124,26 @@ def _iso_date_text(value: Any) -> Any:
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2200, 12, 31)
+
+
+def _service_day(value: date) -> date:
+    # Metrics reach back 12 months and rules up to 36,600 days from an as_of; near year 1
+    # that leaves the calendar, and far-off days are typos anyway.
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        # "中文 / English", as the import report splits our own validators' messages.
+        raise ValueError(
+            f"日期须在 {EARLIEST_DAY} 至 {LATEST_DAY} 之间 / "
+            f"the date must be between {EARLIEST_DAY} and {LATEST_DAY}"
+        )
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text), AfterValidator(_service_day)]
+"""A day as `YYYY-MM-DD` from 1900-01-01 to 2200-12-31: every `as_of` and every stored
+day of a customer (`cooperation_since`) is one, so date arithmetic never leaves the
+calendar."""
 
 
 def _iso_string_only(value: Any) -> Any:
