@@ -89,13 +89,12 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            if b"%00" in scope.get("query_string", b"").lower():
+            if (nul_in := _nul_in(scope)) is not None:
+                # PostgreSQL cannot store NUL, so no parameter with one can name anything.
                 await problem_response(
                     422,
-                    detail=Text(
-                        "查询参数不能包含 NUL 字符", "Query parameters must not contain NUL"
-                    ).get(),
-                    errors=[{"loc": ["query"], "msg": "NUL character", "type": "nul_character"}],
+                    detail=_NUL_DETAIL[nul_in].get(),
+                    errors=[{"loc": [nul_in], "msg": "NUL character", "type": "nul_character"}],
                 )(scope, receive, send_with_request_id)
                 return
             declared = headers.get("content-length")
@@ -154,6 +153,22 @@ class RequestContextMiddleware:
             return message
 
         return receive_limited
+
+
+_NUL_DETAIL = {
+    "path": Text("路径参数不能包含 NUL 字符", "Path parameters must not contain NUL"),
+    "query": Text("查询参数不能包含 NUL 字符", "Query parameters must not contain NUL"),
+}
+
+
+def _nul_in(scope: Scope) -> str | None:
+    """`path` or `query` when that part of the URL holds a NUL (the path arrives decoded,
+    the query string still percent-encoded)."""
+    if "\x00" in scope["path"]:
+        return "path"
+    if b"%00" in scope.get("query_string", b"").lower():
+        return "query"
+    return None
 
 
 def _headers(scope: Scope) -> dict[str, Any]:
