@@ -10,7 +10,6 @@ as JSON with the content in base64 (bounded by the ordinary body limit).
 import base64
 import binascii
 import hashlib
-import json
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -24,6 +23,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.core.errors import BadRequest, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from app.core.i18n import Text
+from app.core.json_body import read_json_body
 from app.core.schemas import RequestBody
 from app.imports.columns import ENTITIES, Entity
 
@@ -234,11 +234,7 @@ async def _read_json(
                 )
             )
     try:
-        body = ImportUpload.model_validate(json.loads(raw))
-    except json.JSONDecodeError as exc:
-        raise _invalid(
-            ["body"], "JSON 格式错误", f"Invalid JSON: {exc.msg}", "json_invalid"
-        ) from None
+        body = ImportUpload.model_validate(read_json_body(bytes(raw)))
     except ValidationError as exc:
         raise InvalidInput(
             Text("请求参数校验失败", "Invalid upload"),

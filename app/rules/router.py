@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from app.core.auth import ViewerKey
 from app.core.deps import Session
 from app.core.openapi import documented
-from app.core.routing import NestingGuardedRoute
+from app.core.routing import ApiRoute
 from app.rules import evaluation
 from app.rules.schemas import (
     EVALUATE_REQUEST_EXAMPLE,
@@ -14,7 +14,7 @@ from app.rules.schemas import (
     EvaluateResult,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["rules"], route_class=NestingGuardedRoute)
+router = APIRouter(prefix="/api/v1", tags=["rules"], route_class=ApiRoute)
 
 
 @router.post(

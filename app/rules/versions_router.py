@@ -10,7 +10,7 @@ from app.core.deps import Session
 from app.core.etag import IfMatch, set_etag
 from app.core.openapi import documented
 from app.core.pagination import Page, PageQuery
-from app.core.routing import NestingGuardedRoute
+from app.core.routing import ApiRoute
 from app.facts.conditions import read_condition
 from app.facts.today import tenant_today
 from app.models.rules import Ruleset
@@ -34,7 +34,7 @@ from app.rules.schemas import (
     VersionOut,
 )
 
-router = APIRouter(prefix="/api/v1/rulesets", tags=["rules"], route_class=NestingGuardedRoute)
+router = APIRouter(prefix="/api/v1/rulesets", tags=["rules"], route_class=ApiRoute)
 RULES_BODY = EVALUATE_REQUEST_EXAMPLE["ruleset"]
 Number = Annotated[int, Path(ge=1, le=2_147_483_647, description="Version number")]
 

@@ -6,7 +6,6 @@ from typing import Any
 import pytest
 
 from app.catalog import FieldCatalog, FieldDef
-from app.core.json_depth import json_nesting_depth
 from app.rules.language.errors import RulesetInvalid
 from app.rules.language.parse_json import read_ruleset
 from app.rules.language.validate import check_condition, check_ruleset
@@ -205,8 +204,3 @@ def test_a_non_object_body_is_an_error_not_a_crash() -> None:
     for data in (None, [], "rules", {"rules": "x"}, {"rules": [1]}):
         _, errors = read_ruleset(data)
         assert errors
-
-
-def test_raw_json_nesting_is_measured_without_parsing() -> None:
-    assert json_nesting_depth(b'{"a": [1, {"b": "[[[["}]}') == 3
-    assert json_nesting_depth("[" * 100_000) > 128
