@@ -6,8 +6,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.categories.exceptions import DepthExceeded, TreeKeyTaken
 from app.categories.definitions import create_tree_from_definition
+from app.categories.exceptions import DepthExceeded, TreeKeyTaken
 from app.core.auth import Principal
 from app.core.db import Database
 from app.models import Role
