@@ -26,6 +26,17 @@ FIELD_TYPES: Final[tuple[FieldType, ...]] = (
     "string_list",
 )
 
+# What an integer field holds: PostgreSQL's bigint, as which SQL compares it.
+INTEGER_MIN: Final = -(2**63)
+INTEGER_MAX: Final = 2**63 - 1
+# What a number field holds: far beyond any amount in CNY or any ratio a float can say
+# (0.1 + 0.2 has 17 places), yet bounded, so every "万元" of it stays exact in Decimal's
+# 28 digits and SQL never sees a vast scale.
+NUMBER_DIGITS: Final = 18
+"""Most digits before the decimal point."""
+NUMBER_PLACES: Final = 20
+"""Most digits after the decimal point (trailing zeros aside)."""
+
 # Every operator of the rule language, in the order editors should offer them.
 OPERATORS: Final[tuple[str, ...]] = (
     "eq",

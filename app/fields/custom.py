@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog import INTEGER_MAX, INTEGER_MIN, NUMBER_DIGITS
 from app.core.i18n import Text
 from app.models import CustomField
-from app.rules.language.values import INTEGER_MAX, INTEGER_MIN, NUMBER_DIGITS
 
 
 class InvalidAttribute(ValueError):

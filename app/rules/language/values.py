@@ -13,7 +13,14 @@ from datetime import date, datetime
 from decimal import Context, Decimal, InvalidOperation
 from typing import Final
 
-from app.catalog import FieldDef, FieldType
+from app.catalog import (
+    INTEGER_MAX,
+    INTEGER_MIN,
+    NUMBER_DIGITS,
+    NUMBER_PLACES,
+    FieldDef,
+    FieldType,
+)
 from app.core.i18n import Text
 from app.rules.language.tree import Loc, Value
 
@@ -23,14 +30,6 @@ _NUMBER_TEXT: Final = re.compile(r"-?\d+(\.\d+)?")
 _DATE_TEXT: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 # within_last_days larger than this is surely a typo, and keeps date arithmetic in range.
 MAX_WINDOW_DAYS: Final = 36_600
-# What an integer field holds: PostgreSQL's bigint, as which SQL compares it.
-INTEGER_MIN: Final = -(2**63)
-INTEGER_MAX: Final = 2**63 - 1
-# What a number field holds: far beyond any amount in CNY or any ratio a float can say
-# (0.1 + 0.2 has 17 places), yet bounded, so every "万元" of it stays exact in Decimal's
-# 28 digits and SQL never sees a vast scale.
-NUMBER_DIGITS: Final = 18
-NUMBER_PLACES: Final = 20
 _SMALLEST_PLACE: Final = Decimal(1).scaleb(-NUMBER_PLACES)
 _EXACT: Final = Context(prec=NUMBER_DIGITS + NUMBER_PLACES)
 

@@ -9,17 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.catalog import INTEGER_MAX, INTEGER_MIN, NUMBER_DIGITS, NUMBER_PLACES
 from app.rules.language.errors import RulesetInvalid
 from app.rules.language.validate import check_condition
-from app.rules.language.values import (
-    INTEGER_MAX,
-    INTEGER_MIN,
-    NUMBER_DIGITS,
-    NUMBER_PLACES,
-    ValueProblem,
-    to_decimal,
-    to_int,
-)
+from app.rules.language.values import ValueProblem, to_decimal, to_int
 
 
 def problems(condition: Any) -> list[dict[str, Any]]:
