@@ -115,6 +115,30 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     await db.dispose()
 
 
+@dataclass
+class OwnDatabase:
+    """A database of one test module, with an app on it."""
+
+    url: str
+    database: Database
+    app: Any
+
+
+@pytest.fixture(scope="module")
+async def own_database(postgres: PostgresServer, request: Any) -> AsyncIterator[OwnDatabase]:
+    """A migrated database for one module alone: for tests whose job workers run in
+    other processes and must see no job of other tests."""
+    from alembic import command
+
+    url = await postgres.fresh_database(request.module.__name__.rsplit(".", 1)[-1])
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    database = Database.connect(url, pool_size=5, max_overflow=5)
+    settings = Settings(database_url=url, log_json=False, api_key_touch_seconds=0)
+    yield OwnDatabase(url, database, create_app(settings, database))
+    await database.dispose()
+    await postgres.drop(url)
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, log_json=False, api_key_touch_seconds=0)
@@ -147,28 +171,31 @@ class TenantKeys:
         return {"Authorization": f"Bearer {self.keys[Role(role)]}", **extra}
 
 
+async def new_tenant(database: Database, **settings: Any) -> TenantKeys:
+    """A tenant with one key per role (and a delegating admin key)."""
+    slug = f"t-{uuid.uuid4().hex[:12]}"
+    async with database.sessionmaker() as session, session.begin():
+        tenant = await tenant_service.create_tenant(session, slug, f"测试租户 {slug}", **settings)
+        made = TenantKeys(tenant.id, slug)
+        for role in Role:
+            key, secret = await tenant_service.create_api_key(
+                session,
+                tenant.id,
+                name=f"{role.value} key",
+                role=role,
+                delegating=role is Role.ADMIN,
+                created_by="test",
+            )
+            made.keys[role], made.key_ids[role] = secret, key.id
+    return made
+
+
 @pytest.fixture
 def make_tenant(database: Database) -> Any:
     """Create a tenant with one key per role (and a delegating admin key)."""
 
     async def make(**settings: Any) -> TenantKeys:
-        slug = f"t-{uuid.uuid4().hex[:12]}"
-        async with database.sessionmaker() as session, session.begin():
-            tenant = await tenant_service.create_tenant(
-                session, slug, f"测试租户 {slug}", **settings
-            )
-            made = TenantKeys(tenant.id, slug)
-            for role in Role:
-                key, secret = await tenant_service.create_api_key(
-                    session,
-                    tenant.id,
-                    name=f"{role.value} key",
-                    role=role,
-                    delegating=role is Role.ADMIN,
-                    created_by="test",
-                )
-                made.keys[role], made.key_ids[role] = secret, key.id
-        return made
+        return await new_tenant(database, **settings)
 
     return make
 

@@ -41,6 +41,30 @@ class Settings(BaseSettings):
     worker_in_process: bool = Field(
         default=True, description="serve runs a background-job worker in its own process"
     )
+    import_max_rows: int = Field(
+        default=1_048_576, ge=1, description="Rows an import reads at most (Excel's own limit)"
+    )
+    import_max_columns: int = Field(
+        default=256, ge=1, le=16_384, description="Cells a row of an import may have at most"
+    )
+    import_max_cell_chars: int = Field(
+        default=32_767, ge=1, description="Characters of one cell at most (Excel's own limit)"
+    )
+    import_max_row_chars: int = Field(
+        default=1_000_000, ge=1, description="Characters of one row at most"
+    )
+    import_xlsx_max_uncompressed_bytes: int = Field(
+        default=1 << 30, ge=1 << 20, description="What an XLSX upload may expand to at most"
+    )
+    import_xlsx_max_ratio: int = Field(
+        default=100, ge=2, description="Compression ratio of an XLSX part (over 1 MiB) at most"
+    )
+    import_xlsx_max_entries: int = Field(
+        default=1000, ge=10, description="Parts (zip entries) of an XLSX upload at most"
+    )
+    import_xlsx_max_shared_strings_bytes: int = Field(
+        default=64 << 20, ge=1 << 20, description="Size of an XLSX's shared-string table at most"
+    )
     api_key_touch_seconds: int = Field(
         default=60, ge=0, description="How often a key's last_used_at is written at most"
     )

@@ -1,27 +1,28 @@
-"""Reading an uploaded file back from its chunks, row by row, in constant memory.
+"""Reading an uploaded file back from its chunks, row by row, in bounded memory.
 
 The chunks are copied to a temporary file first (both readers want a file: the csv
-module reads a text stream over it, openpyxl's read-only mode reads the zip lazily), and
-rows are then streamed from it one at a time.
+module reads a text stream over it, the XLSX reader the zip's directory and members),
+and rows are then streamed from it one at a time, within the import limits
+(app/imports/limits.py): rows, cells per row, characters per cell and per row, and for
+an XLSX what its archive may expand to. Reaching one fails the import (`file_too_large`).
 
 CSV: UTF-8 with or without BOM, else GB18030 (what Chinese Excel's "CSV" export writes),
 and UTF-16 when it has a BOM (Excel's "Unicode text"); the delimiter (, tab ;) is taken
-from the header line. XLSX: openpyxl in read-only mode (SAX-style, constant memory); the
-first sheet that is not the template's 说明 sheet is read.
+from the header line. XLSX: app/imports/xlsx.py, a streaming reader of the first sheet
+that is not the template's 说明 sheet.
 
-Why openpyxl and not python-calamine for XLSX: measured on a 100,000-row orders sheet,
-calamine reads 240,000 rows/s against openpyxl's 15,000, but it materialises the whole
-sheet before the first row (about 90 bytes a cell: 1.2 GB for a full 1,048,576-row,
-13-column customers sheet), while openpyxl's read-only mode parses the XML as a stream in
-constant memory (33 MB peak). An XLSX holds at most 1,048,576 rows, so openpyxl's worst
-case is about a minute of parsing; unbounded memory in a worker is worse. Large exports
-are CSV anyway, which this module reads at well over 100,000 rows/s.
+Why neither openpyxl nor python-calamine for XLSX: neither bounds what it builds from the
+file. openpyxl's read-only mode keeps unknown elements and builds whole cells; calamine
+materialises the sheet as a dense grid before the first row (measured on a 8.0 MB,
+125,000-row customers sheet: bench/RESULTS.md, "XLSX readers").
 """
 
 import codecs
 import contextlib
 import csv
 import uuid
+import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +31,10 @@ from typing import Any
 from sqlalchemy import select
 
 from app.core.db import Database
+from app.imports import xlsx
+from app.imports.limits import ImportLimits, TooLarge
 from app.models import ImportChunk
 
-INSTRUCTION_SHEETS = frozenset({"说明", "填写说明", "instructions", "readme"})
 Row = tuple[int, Sequence[Any]]  # (row number as Excel shows it, cells)
 
 
@@ -116,34 +118,92 @@ def _undecodable() -> FileProblem:
     )
 
 
+class RowStream:
+    """The rows of an open file, numbered as a user sees them, with an estimate of how
+    many there are and the characters of text read so far (batches are cut by it)."""
+
+    def __init__(self, estimate: int | None) -> None:
+        self.estimate = estimate
+        self.chars = 0
+        self.rows: Iterator[Row] = iter(())
+
+    def __iter__(self) -> Iterator[Row]:
+        return self.rows
+
+    def count(self, chars: int) -> None:
+        self.chars += chars
+
+
 @contextlib.contextmanager
-def open_rows(copy: LocalCopy) -> Iterator[tuple[Iterator[Row], int | None]]:
-    """Rows of the file (numbered from 1) and an estimate of how many there are."""
+def open_rows(copy: LocalCopy, limits: ImportLimits) -> Iterator[RowStream]:
+    """The rows of the file, read within `limits` (FileProblem when one is reached)."""
     if copy.file_format == "csv":
         with copy.path.open(encoding=copy.encoding, newline="") as stream:
-            yield _csv_rows(stream), copy.line_breaks
-    else:
-        workbook = _open_workbook(copy.path)
+            rows = RowStream(copy.line_breaks)
+            rows.rows = _csv_rows(stream, limits, rows)
+            yield rows
+        return
+    with copy.path.open("rb") as source:
+        with _xlsx_problems():
+            try:
+                workbook = xlsx.Workbook(source, limits)
+            except xlsx.Malformed as exc:
+                raise _unreadable_xlsx(exc) from None
+            try:
+                sheet = workbook.data_sheet()
+            except LookupError:
+                workbook.close()
+                raise FileProblem(
+                    "no_data_sheet", "XLSX 文件中没有数据工作表", "The XLSX file has no data sheet"
+                ) from None
+            rows = RowStream(workbook.dimension_rows(sheet))
         try:
-            sheet = _data_sheet(workbook)
-            estimate = sheet.max_row
-            # Some writers store a wrong <dimension>; openpyxl would stop reading there.
-            sheet.reset_dimensions()
-            yield _xlsx_rows(sheet), estimate
+            rows.rows = _xlsx_rows(workbook, sheet, rows)
+            yield rows
         finally:
             workbook.close()
 
 
-def _csv_rows(stream: Any) -> Iterator[Row]:
-    first_line = stream.readline()
+def _csv_rows(stream: Any, limits: ImportLimits, counter: RowStream) -> Iterator[Row]:
+    row_limit = limits.max_row_chars
+    first_line = stream.readline(row_limit + 1)
     delimiter = max((",", "\t", ";"), key=first_line.count)
     stream.seek(0)
-    reader = csv.reader(stream, delimiter=delimiter)
-    number = 0
+    number = row_chars = 0
+
+    def lines() -> Iterator[str]:
+        # csv.reader materialises a whole record before anyone sees it: the characters
+        # of a record are counted as its lines are handed over (a line of 26 million
+        # commas stops at the limit instead of becoming a list of 26 million cells).
+        nonlocal row_chars
+        readline = stream.readline
+        while line := readline(row_limit + 1):
+            row_chars += len(line)
+            if row_chars > row_limit:
+                raise TooLarge("row_chars", row_chars, row_limit, row=number + 1)
+            yield line
+
+    csv.field_size_limit(limits.max_cell_chars)
+    reader = csv.reader(lines(), delimiter=delimiter)
+    max_columns, max_rows = limits.max_columns, limits.max_rows
+    records = 0  # not counting empty lines (they cost next to nothing)
     try:
         for number, cells in enumerate(reader, start=1):
+            counter.chars += row_chars
+            row_chars = 0
+            if cells:
+                records += 1
+                if len(cells) > max_columns:
+                    raise TooLarge("columns", len(cells), max_columns, row=number)
+                if records > max_rows:
+                    raise TooLarge("rows", records, max_rows)
             yield number, cells
+    except TooLarge as exc:
+        raise _too_large(exc) from None
     except (csv.Error, UnicodeDecodeError) as exc:
+        if "field limit" in str(exc):
+            too_long = TooLarge("cell_chars", 0, limits.max_cell_chars, row=number + 1)
+            raise _too_large(too_long) from None
         raise FileProblem(
             "malformed_csv",
             f"CSV 格式错误(第 {number + 1} 行附近):{exc}",
@@ -151,36 +211,41 @@ def _csv_rows(stream: Any) -> Iterator[Row]:
         ) from None
 
 
-def _open_workbook(path: Path) -> Any:
-    import openpyxl  # only the jobs that read XLSX pay for importing it
+def _xlsx_rows(workbook: xlsx.Workbook, sheet: xlsx.Sheet, counter: RowStream) -> Iterator[Row]:
+    with _xlsx_problems():
+        yield from workbook.rows(sheet, counter.count)
 
+
+@contextlib.contextmanager
+def _xlsx_problems() -> Iterator[None]:
+    """What reading an XLSX can raise, as the import's file-level problems."""
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # a user's file: any failure to parse it means "unreadable"
+        yield
+    except TooLarge as exc:
+        raise _too_large(exc) from None
+    except xlsx.Malformed as exc:
         raise FileProblem(
-            "unreadable_xlsx",
-            "无法读取 XLSX 文件:文件已损坏,或不是 Excel 工作簿(.xlsx)",
-            f"Cannot read the XLSX file (damaged, or not an .xlsx workbook): {exc}",
+            "malformed_xlsx",
+            f"XLSX 文件内容不符合 Excel 格式,无法读取:{exc}",
+            f"The XLSX file's content is malformed: {exc}",
+        ) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        # a damaged or truncated member, a wrong CRC, an unsupported compression method
+        raise FileProblem(
+            "malformed_xlsx",
+            f"XLSX 文件已损坏,无法读取:{exc}",
+            f"The XLSX file is damaged: {exc}",
         ) from None
 
 
-def _data_sheet(workbook: Any) -> Any:
-    for sheet in workbook.worksheets:
-        if sheet.title.strip().lower() not in INSTRUCTION_SHEETS and hasattr(sheet, "iter_rows"):
-            return sheet
-    raise FileProblem(
-        "no_data_sheet", "XLSX 文件中没有数据工作表", "The XLSX file has no data sheet"
+def _unreadable_xlsx(exc: Exception) -> FileProblem:
+    return FileProblem(
+        "unreadable_xlsx",
+        "无法读取 XLSX 文件:文件已损坏,或不是 Excel 工作簿(.xlsx)",
+        f"Cannot read the XLSX file (damaged, or not an .xlsx workbook): {exc}",
     )
 
 
-def _xlsx_rows(sheet: Any) -> Iterator[Row]:
-    number = 0
-    try:
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, cells
-    except Exception as exc:  # damaged XML or zip members surface as many exception types
-        raise FileProblem(
-            "unreadable_xlsx",
-            f"XLSX 文件损坏(第 {number + 1} 行附近):{exc}",
-            f"The XLSX file is damaged near row {number + 1}: {exc}",
-        ) from None
+def _too_large(exc: TooLarge) -> FileProblem:
+    zh, en = exc.messages()
+    return FileProblem("file_too_large", zh, en)

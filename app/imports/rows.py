@@ -45,6 +45,9 @@ class Header:
     written: dict[str, str] = field(default_factory=dict)  # field -> header as in the file
     issues: list[RowError] = field(default_factory=list)  # ignored columns (not fatal)
     missing: list[Column] = field(default_factory=list)  # required columns absent (fatal)
+    # CSV: the header's number of cells. A row with values beyond it has more cells than
+    # the header (an unquoted "¥3,000,000" splits into three): its values are shifted.
+    width: int | None = None
 
     def label(self, spec: EntitySpec, field_name: str | None) -> str | None:
         """The header a user knows a field by: as written in the file, else the template's."""
@@ -56,9 +59,12 @@ class Header:
         return column.header if column else field_name
 
 
-def resolve_header(spec: EntitySpec, cells: Sequence[Any], row: int) -> Header:
-    """Match header cells to columns; unknown and repeated columns are reported once."""
-    header = Header(row)
+def resolve_header(
+    spec: EntitySpec, cells: Sequence[Any], row: int, *, width: int | None = None
+) -> Header:
+    """Match header cells to columns; unknown and repeated columns are reported once.
+    With `width`, rows with values past that many cells are refused as shifted."""
+    header = Header(row, width=width)
     for position, cell in enumerate(cells):
         written = text(cell)
         if written is None:
@@ -110,6 +116,9 @@ def convert(
     item: dict[str, Any] = {}
     ok = True
     width = len(cells)
+    if header.width is not None and width > header.width and not is_blank(cells[header.width :]):
+        errors.append(too_many_cells_error(row, cells, header.width))
+        return None
     for position, column in header.positions:
         raw = cells[position] if position < width else None
         value = None
@@ -133,6 +142,20 @@ def convert(
             continue  # a blank cell leaves the field as it is
         item[column.field] = value
     return item if ok else None
+
+
+def too_many_cells_error(row: int, cells: Sequence[Any], header_width: int) -> RowError:
+    """A row with more cells than the header: its values cannot be matched to columns."""
+    found = len(cells)
+    while found > header_width and is_blank(cells[found - 1 : found]):
+        found -= 1
+    return RowError(
+        row, None, None, "too_many_columns",
+        f"第 {row} 行有 {found} 列,表头 {header_width} 列,本行未导入"
+        "(含逗号的值须用英文双引号括起,如 \"¥3,000,000\")",
+        f"Row {row} has {found} columns, the header has {header_width}; the row was not "
+        'imported (quote values that contain a comma, e.g. "¥3,000,000")',
+    )  # fmt: skip
 
 
 def duplicate_error(spec: EntitySpec, header: Header, row: int, key: str, first: int) -> RowError:

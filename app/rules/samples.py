@@ -1,5 +1,5 @@
 """Backtest samples from an uploaded CSV or XLSX (客户编号, 期望分类), read with the
-import readers (encoding detection, GB18030, read-only XLSX)."""
+import readers (encoding detection, GB18030, the bounded XLSX reader)."""
 
 import base64
 import binascii
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from app.core.errors import InvalidInput
 from app.core.i18n import Text
+from app.imports.limits import ImportLimits
 from app.imports.reader import FileProblem, LocalCopy, csv_encoding, open_rows
 
 CODE_HEADERS = {"客户编号", "客户代码", "customer_code", "code"}
@@ -42,7 +43,8 @@ def samples_from_file(content_base64: str) -> list[tuple[str, str]]:
                 except UnicodeDecodeError:
                     utf8_ok = False
                 encoding = csv_encoding(path, data[:4], utf8_ok)
-            with open_rows(LocalCopy(path, file_format, encoding, 0)) as (rows, _):
+            copy = LocalCopy(path, file_format, encoding, 0)
+            with open_rows(copy, ImportLimits()) as rows:
                 return _pairs(rows)
         except FileProblem as problem:
             raise _invalid(problem.message_zh, problem.message_en) from None

@@ -1,5 +1,6 @@
 """Rulesets and their versions: create, edit drafts, publish, diff, lint, backtest, preview."""
 
+import asyncio
 import uuid
 from typing import Annotated, Any
 
@@ -280,17 +281,19 @@ async def backtest_version(
     mismatch with its rationale. Samples are listed, or uploaded as a CSV/XLSX file
     (`samples_file`, base64) with the columns 客户编号 and 期望分类."""
     read = await service.rules_of_version(session, principal, ruleset_id, number)
+    samples = await _samples(body)
     result = await trial.backtest(
         session, principal.tenant_id, read.rules, read.catalog,
-        _samples(body),
+        samples,
         body.as_of or tenant_today(principal), body.min_accuracy,
     )  # fmt: skip
     return BacktestResult.model_validate(result)
 
 
-def _samples(body: BacktestRequest) -> list[tuple[str, str]]:
+async def _samples(body: BacktestRequest) -> list[tuple[str, str]]:
     if body.samples_file is not None:
-        return samples_from_file(body.samples_file.content_base64)
+        # Reading a spreadsheet is CPU work: off the event loop.
+        return await asyncio.to_thread(samples_from_file, body.samples_file.content_base64)
     return [(s.customer_code, s.expected) for s in body.samples or []]
 
 
