@@ -7,7 +7,9 @@ standard output so scripts can capture it; everything else goes to standard erro
 
 import asyncio
 import json
+import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -79,7 +81,8 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the HTTP API (with an in-process worker)."""
+    """Serve the HTTP API (and, unless CRMC_WORKER_IN_PROCESS=false, a job worker in a
+    child process it restarts if it dies)."""
     settings = get_settings()
     if migrate is not None:
         settings = settings.model_copy(update={"migrate_on_start": migrate})
@@ -198,7 +201,12 @@ def demo(
 
 
 @cli.command()
-def worker() -> None:
+def worker(
+    supervised: Annotated[
+        bool,
+        typer.Option(hidden=True, help="Stop when standard input closes (serve's worker)"),
+    ] = False,
+) -> None:
     """Run background jobs (imports, classification runs, deliveries) until stopped."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -209,10 +217,29 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        err.print("worker: running jobs; Ctrl-C stops after the current job")
-        await Worker(database).run_forever(stop)
+        if supervised:
+            _stop_at_end_of_input(loop, stop)
+        else:
+            err.print(
+                f"worker: running jobs; Ctrl-C stops (a running job gets "
+                f"{settings.worker_stop_seconds:g} s, then goes back to the queue)"
+            )
+        await Worker(database).run_until_stopped(stop, settings.worker_stop_seconds)
 
     asyncio.run(_with_database(settings, work, migrate=False))
+
+
+def _stop_at_end_of_input(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Set `stop` when standard input closes: serve holds the other end of the pipe, so a
+    worker never outlives its serve, however serve ended."""
+    fd = sys.stdin.fileno()
+
+    def readable() -> None:
+        if not os.read(fd, 4096):
+            loop.remove_reader(fd)
+            stop.set()
+
+    loop.add_reader(fd, readable)
 
 
 @cli.command("openapi-examples")

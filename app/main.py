@@ -1,6 +1,5 @@
 """The application factory: routers, middleware, error handlers, lifespan."""
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,8 +24,7 @@ from app.fields.router import router as fields_router
 from app.health.router import router as health_router
 from app.imports.router import router as imports_router
 from app.industries.router import router as industries_router
-from app.jobs.handlers import load_handlers
-from app.jobs.worker import Worker
+from app.jobs.supervisor import supervised_worker
 from app.quality.router import router as quality_router
 from app.rules.router import router as rules_router
 from app.rules.templates_router import router as templates_router
@@ -78,25 +76,6 @@ async def ensure_migrated(database: Database, url: str, *, allow_upgrade: bool) 
     await upgrade_to_head(url)
 
 
-@asynccontextmanager
-async def in_process_worker(database: Database, *, enabled: bool) -> AsyncIterator[None]:
-    """Run a job worker beside the API for as long as the context is open."""
-    if not enabled:
-        yield
-        return
-    load_handlers()
-    stop = asyncio.Event()
-    task = asyncio.create_task(Worker(database).run_forever(stop), name="job-worker")
-    try:
-        yield
-    finally:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=30)
-        except TimeoutError:
-            task.cancel()
-
-
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the app. Without `database`, the lifespan opens one from the settings."""
     settings = settings or get_settings()
@@ -117,7 +96,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             )
             app.state.database = db
             metrics.watch_pool(db.engine)
-            async with in_process_worker(db, enabled=settings.worker_in_process):
+            url = db.engine.url.render_as_string(hide_password=False)
+            async with supervised_worker(settings, url, enabled=settings.worker_in_process):
                 yield
         finally:
             await db.dispose()

@@ -39,7 +39,14 @@ class Settings(BaseSettings):
         "database, no on CRMC_DATABASE_URL (serve refuses an outdated database)",
     )
     worker_in_process: bool = Field(
-        default=True, description="serve runs a background-job worker in its own process"
+        default=True,
+        description="serve runs a background-job worker in a child process it supervises",
+    )
+    worker_stop_seconds: float = Field(
+        default=10,
+        ge=0,
+        le=600,
+        description="How long a stopping worker lets its job run on before handing it back",
     )
     import_max_rows: int = Field(
         default=1_048_576, ge=1, description="Rows an import reads at most (Excel's own limit)"

@@ -1,8 +1,8 @@
 """Running jobs: handlers by kind, a worker loop with leases, heartbeats and cancellation.
 
-`crm-classifier serve` runs one worker in-process; `crm-classifier worker` runs one on any
-machine. Tests call `Worker(database).run_until_idle()` to run what is queued, without
-sleeping.
+`crm-classifier worker` runs one on any machine; `crm-classifier serve` runs one as its
+supervised child process (app/jobs/supervisor.py). Tests call
+`Worker(database).run_until_idle()` to run what is queued, without sleeping.
 """
 
 import asyncio
@@ -128,6 +128,20 @@ class Worker:
                 )
                 woken.cancel()
         stopping.cancel()
+
+    async def run_until_stopped(self, stop: asyncio.Event, grace_seconds: float) -> None:
+        """Run jobs until `stop` is set; then give the running job `grace_seconds` to
+        finish before handing it back to the queue (it resumes from its checkpoint)."""
+        running = asyncio.create_task(self.run_forever(stop), name="job-worker")
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        try:
+            await asyncio.wait_for(asyncio.shield(running), grace_seconds)
+        except TimeoutError:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
 
     @contextlib.asynccontextmanager
     async def _listening(self) -> Any:

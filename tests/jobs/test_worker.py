@@ -11,7 +11,6 @@ from sqlalchemy import select, update
 from app.core.db import Database
 from app.jobs import queue
 from app.jobs.worker import JobContext, Worker, job_handler
-from app.main import in_process_worker
 from app.models import Job
 from tests.conftest import TenantKeys
 
@@ -173,14 +172,6 @@ async def test_an_idle_worker_is_woken_by_a_new_job_instead_of_waiting_for_its_p
     finally:
         stop.set()
         await asyncio.wait_for(running, timeout=10)
-
-
-async def test_the_in_process_worker_runs_jobs_beside_the_api(
-    database: Database, tenant: TenantKeys
-) -> None:
-    async with in_process_worker(database, enabled=True):
-        job = await _enqueue(database, tenant, "test.echo", payload={"word": "beside"})
-        await _wait_for(database, job.id, lambda j: j.status == "succeeded")
 
 
 async def test_jobs_of_one_tenant_are_invisible_to_cancel_from_another(
