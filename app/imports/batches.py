@@ -16,6 +16,7 @@ from typing import Any
 from app.imports.columns import EntitySpec
 from app.imports.reader import Row, RowStream
 from app.imports.rows import Header, RowError, convert, duplicate_error, is_blank
+from app.imports.seen_keys import SeenKeys
 
 STEP_ROWS = 1000  # rows read between two turns of the event loop
 BATCH_CHARS = 8_000_000  # characters of text a batch holds at most (a few tens of MB)
@@ -53,7 +54,7 @@ class BatchReader:
         self.stream = rows
         self.rows = iter(rows)
         self.stage = stage
-        self.first_row_of: dict[str, int] = {}
+        self.first_row_of = SeenKeys()
         self.data_rows = 0  # non-blank rows read so far
 
     async def read_batch(self, size: int) -> Batch:
@@ -86,12 +87,11 @@ class BatchReader:
                 batch.failed += 1
                 continue
             key = item[key_field]
-            first = first_row_of.get(key)
+            first = first_row_of.first_row(key, row)
             if first is not None:
                 batch.errors.append(duplicate_error(spec, header, row, key, first))
                 batch.failed += 1
                 continue
-            first_row_of[key] = row
             if stage is not None:
                 item = stage(row, cells, item, batch.errors)
                 if item is None:
