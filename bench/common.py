@@ -124,10 +124,11 @@ def timed(label: str, sink: dict[str, float]) -> Any:
     sink[label] = time.perf_counter() - start
 
 
-def serve(url: str, port: int) -> subprocess.Popen[bytes]:
-    """`crm-classifier serve` on 127.0.0.1:port against `url`, waiting until it is ready."""
+def serve(url: str, port: int, *, worker: bool = False) -> subprocess.Popen[bytes]:
+    """`crm-classifier serve` on 127.0.0.1:port against `url` (with its job worker when
+    `worker`), waiting until it is ready."""
     env = {**os.environ, "CRMC_DATABASE_URL": url, "CRMC_LOG_LEVEL": "WARNING",
-           "CRMC_WORKER_IN_PROCESS": "false"}  # fmt: skip
+           "CRMC_WORKER_IN_PROCESS": "true" if worker else "false"}  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
