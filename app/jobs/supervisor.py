@@ -87,6 +87,8 @@ class WorkerSupervisor:
                 self.starts += 1
                 self.started.set()
                 log.info("job worker started (pid %s)", self.process.pid)
+                if self._stopping.is_set():  # stop() came while the process was starting
+                    await self._end(self.process)
                 returncode = await self.process.wait()
             if self._stopping.is_set():
                 return
@@ -101,21 +103,25 @@ class WorkerSupervisor:
     async def stop(self) -> None:
         """Ask the worker to stop (its job goes back to the queue); kill it if it will not."""
         self._stopping.set()
-        process = self.process
-        if process is not None and process.returncode is None:
-            if process.stdin is not None:
-                process.stdin.close()  # end of input: the worker stops
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), self.stop_seconds + 5)
-            except TimeoutError:
-                log.warning("job worker did not stop; killing it")
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
+        if self.process is not None:
+            await self._end(self.process)
         if self._task is not None:
             await self._task
+
+    async def _end(self, process: asyncio.subprocess.Process) -> None:
+        if process.returncode is not None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()  # end of input: the worker stops
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), self.stop_seconds + 5)
+        except TimeoutError:
+            log.warning("job worker did not stop; killing it")
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
 
 
 @contextlib.asynccontextmanager

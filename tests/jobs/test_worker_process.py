@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy import select
 
 from app.imports.service import JOB_KIND
+from app.jobs.supervisor import WorkerSupervisor
 from app.models import Job, Role
 from tests.conftest import REPO, OwnDatabase, new_tenant
 from tests.imports.helpers import csv_bytes
@@ -166,3 +167,24 @@ async def test_a_supervised_worker_stops_when_serve_dies_without_a_word(
         return not _alive(worker)
 
     await _until(gone, "the orphaned worker to stop")
+
+
+async def test_the_supervisor_replaces_a_killed_process_and_ends_the_last_one_when_stopped() -> (
+    None
+):
+    # A stand-in worker: lives until its standard input closes, as the real one does.
+    supervisor = WorkerSupervisor(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], dict(os.environ), stop_seconds=1
+    )
+    supervisor.start()
+    await asyncio.wait_for(supervisor.started.wait(), DEADLINE)
+    assert supervisor.process is not None
+    first = supervisor.process.pid
+    supervisor.started.clear()
+    os.kill(first, signal.SIGKILL)
+    await asyncio.wait_for(supervisor.started.wait(), DEADLINE)
+    second = supervisor.process.pid
+    assert (second != first, supervisor.starts) == (True, 2)
+    await supervisor.stop()
+    assert supervisor.process.returncode is not None
+    assert not _alive(second)
