@@ -1,9 +1,16 @@
 """The rationale of an evaluation in words (分类依据说明), in zh-CN or English.
 
-Money is shown in 万元 with two decimals in Chinese ("65.00万元") and as "CNY 650,000.00"
-in English; counts, days, months and employees carry their units. A rationale is built
-from the ruleset, the customer's values and as_of alone, so a stored run can rebuild it
-exactly instead of storing text for every customer.
+A rationale names the matched rule, says the conditions that decided it ("近12个月交易金额
+65.00万元 ≥ 50.00万元;近6个月互动 12 次 ≥ 10 次"), lists every condition of the matched
+rule(s) with its outcome, and says why each rule tried before it did not match ("核心客户:
+… 不满足,还差 15.00万元"). It is built from the ruleset, the customer's values and as_of
+alone, so a stored run can rebuild it exactly instead of storing text for every customer.
+
+Every word comes from the tables in `words.py`, and every value is said by its field's
+`value_formatter`. One ruleset is said to many customers, so the templates are filled in
+two steps: what is the same for every customer (labels, thresholds, rule names, the words
+around them) once per evaluator and locale, kept in the evaluator's memo; per customer
+only its values, each formatted once and put in the holes left for it.
 """
 
 from __future__ import annotations
@@ -11,36 +18,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Final
 
 from app.catalog import BUILTIN_CATALOG, FieldCatalog, FieldDef
 from app.core.i18n import Locale
-from app.rules.language.deciding import GapFunction, gap_function
+from app.rules.language.deciding import GapFunction, ReasonLeaf, gap_function
 from app.rules.language.evaluate import Evaluation, Evaluator, PreparedLeaf
 from app.rules.language.outcomes import NEGATED_OPS
-from app.rules.language.tree import Loc, Rule
+from app.rules.language.tree import Loc
+from app.rules.language.words import (
+    format_value,
+    plain_number,
+    split_template,
+    value_formatter,
+    words_for,
+)
 
-_SYMBOLS: Final = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
-_CENT: Final = Decimal("0.01")
-_WAN: Final = Decimal(10_000)
-_UNITS: Final = {
-    "count": ("次", ""),
-    "days": ("天", "days"),
-    "months": ("个月", "months"),
-    "employees": ("人", "employees"),
-}
-_LIST_WORDS: Final = {
-    "in": ("属于", "in"), "not_in": ("不属于", "not in"),
-    "contains": ("包含", "contains"), "not_contains": ("不包含", "does not contain"),
-}  # fmt: skip
+__all__ = ["Rationale", "explain", "format_value", "jsonable", "value_formatter"]
+
+RuleRef = dict[str, str | None]  # {"key": …, "name": …}
 
 
 @dataclass(frozen=True, slots=True)
 class Rationale:
     """Why a customer got its category: the rule, the conditions, a sentence, why-not."""
 
-    rule: dict[str, str | None] | None
+    rule: RuleRef | None
     text: str
     conditions: list[dict[str, object]]
     why_not: list[dict[str, object]]
@@ -65,384 +69,17 @@ def explain(
     `conditions` lists every leaf of the matched rule(s) with pass/fail; the sentence
     names the conditions that decided the match, joined by ";" (zh) or "; " (en).
     """
-    words = _words_for(evaluation.evaluator, catalog, locale)
-    plan = words.plans.get(evaluation.results)
-    if plan is None:
-        plan = words.plan(evaluation)
-    values = _Values(evaluation, words)
-    phrase = words.phrase
-    shape = evaluation.shape
-    sentences = [
-        words.separator.join([phrase(leaf, negated, values) for leaf, negated in leaves])
-        for leaves in shape.reasons
-    ]
-    if not sentences:
-        text = words.no_match
-    elif len(sentences) == 1:
-        text = sentences[0]
-    else:
-        # collect: several rules matched; say which sentence belongs to which rule.
-        text = " / ".join(
-            f"{words.rule_names[i]}{words.colon}{s}"
-            for i, s in zip(shape.matched, sentences, strict=True)
-        )
-    outcome = words.outcome
-    conditions = [outcome(leaf, values, passed) for leaf, passed in plan.conditions]
-    why_not = [said.render(words, values, leaf) for said, leaf in plan.why_not]
+    ruleset = _ruleset_words(evaluation.evaluator, catalog, locale)
+    outline = ruleset.outline(evaluation)
+    leaves = ruleset.leaves
+    values = _Values(evaluation, leaves)
     return Rationale(
-        rule=None if plan.rule is None else dict(plan.rule),
-        text=text,
-        conditions=conditions,
-        why_not=why_not,
+        rule=None if outline.rule is None else dict(outline.rule),
+        text=ruleset.sentence(outline, values),
+        conditions=[leaves[leaf].outcome(values, passed) for leaf, passed in outline.conditions],
+        why_not=[why_not.entry(values) for why_not in outline.why_not],
         borderline=evaluation.borderline,
     )
-
-
-def format_value(definition: FieldDef | None, value: object, locale: Locale = "zh-CN") -> str:
-    """A value with its unit as people read it ("65.00万元", "12 次", "CNY 650,000.00")."""
-    en = locale == "en"
-    if value is None:
-        return "no data" if en else "无数据"
-    if isinstance(value, tuple | list):
-        return (", " if en else "、").join(format_value(definition, v, locale) for v in value)
-    if isinstance(value, bool):
-        return ("yes" if value else "no") if en else ("是" if value else "否")
-    if isinstance(value, date):
-        return value.isoformat()
-    if not isinstance(value, int | Decimal):
-        return str(value)
-    unit = definition.unit if definition else None
-    if unit == "CNY":
-        if en:
-            return f"CNY {Decimal(value).quantize(_CENT, ROUND_HALF_UP):,}"
-        return _wan(Decimal(value))
-    number = _plain(value) if isinstance(value, Decimal) else str(value)
-    suffix = {
-        "count": ("次", ""),
-        "days": ("天", "days"),
-        "months": ("个月", "months"),
-        "employees": ("人", "employees"),
-    }.get(unit or "", ("", ""))[1 if en else 0]
-    return f"{number} {suffix}" if suffix else number
-
-
-def _wan(value: Decimal | int) -> str:
-    # str() of a Decimal quantized to cents is plain notation, and a good deal cheaper than
-    # an f-string's format(…, "") of it.
-    return str((value / _WAN).quantize(_CENT, ROUND_HALF_UP)) + "万元"
-
-
-def _plain(value: Decimal) -> str:
-    """A Decimal in plain notation, never scientific ("1E+2" is "100")."""
-    said = str(value)  # plain for the usual exponents, and cheaper than format(…, "f")
-    return format(value, "f") if "E" in said else said
-
-
-def _rule_name(rule: Rule) -> str:
-    return rule.name or rule.key
-
-
-def value_formatter(definition: FieldDef | None, locale: Locale) -> Callable[[object], str]:
-    """`format_value` for one field and locale, with the common cases (money and counts
-    as Decimal or int) worked out once instead of per value."""
-    en = locale == "en"
-    unit = definition.unit if definition else None
-
-    def general(value: object) -> str:
-        return format_value(definition, value, locale)
-
-    if unit == "CNY" and not en:
-
-        def money(value: object) -> str:
-            if type(value) is Decimal or type(value) is int:
-                return _wan(value)
-            return general(value)
-
-        return money
-    suffix = _UNITS.get(unit or "", ("", ""))[1 if en else 0]
-    if unit != "CNY" and suffix:
-        tail = f" {suffix}"
-
-        def counted(value: object) -> str:
-            if type(value) is int:
-                return f"{value}{tail}"
-            return general(value)
-
-        return counted
-    return general
-
-
-# The words of one evaluator's leaves in one locale are built on first use and kept in
-# the evaluator's memo, as long as the evaluator lives.
-def _words_for(evaluator: Evaluator, catalog: FieldCatalog, locale: Locale) -> _Words:
-    if catalog is not evaluator.catalog:
-        return _Words(evaluator, catalog, locale)
-    words = evaluator.memo.get(locale)
-    if not isinstance(words, _Words):
-        words = evaluator.memo[locale] = _Words(evaluator, catalog, locale)
-    return words
-
-
-@dataclass(frozen=True, slots=True)
-class _LeafWords:
-    """What is said about one leaf, everything but its actual value fixed in advance."""
-
-    label: str
-    field: str
-    op: str
-    threshold: object  # as in JSON
-    format: Callable[[object], str]
-    # (text before the actual value, text after, whether the actual value is said),
-    # for the leaf as written and under a `not`.
-    phrase: tuple[tuple[str, str, bool], tuple[str, str, bool]]
-    effective_op: tuple[str, str]
-    index: int
-    path: Loc
-
-    def say(self, negated: bool, actual: str) -> str:
-        """The condition in words, given the actual value as said."""
-        before, after, with_actual = self.phrase[negated]
-        return f"{before}{actual}{after}" if with_actual else before
-
-
-class _Words:
-    def __init__(self, evaluator: Evaluator, catalog: FieldCatalog, locale: Locale) -> None:
-        self.en = en = locale == "en"
-        self.locale: Locale = locale
-        self.separator = "; " if en else ";"
-        self.colon = ": " if en else ":"
-        self.no_match = "No rule matched; default category" if en else "未命中任何规则,归入默认分类"
-        rules = evaluator.ruleset.rules
-        self.rule_names = [_rule_name(rule) for rule in rules]
-        self.rule_refs = [{"key": rule.key, "name": rule.name} for rule in rules]
-        self.rule_leaves: list[list[int]] = [[] for _ in rules]
-        self.leaves: list[_LeafWords] = []
-        self.plans: dict[tuple[bool, ...], _Plan] = {}
-        for p in evaluator.leaves:
-            self.rule_leaves[p.rule_index].append(p.index)
-            self.leaves.append(self._leaf_words(p, catalog.get(p.leaf.field)))
-
-    def _leaf_words(self, p: PreparedLeaf, definition: FieldDef | None) -> _LeafWords:
-        field, op = p.leaf.field, p.leaf.op
-        label = definition.label(self.locale) if definition else field
-        negated = NEGATED_OPS[op]
-        threshold = jsonable(p.threshold)
-        return _LeafWords(
-            label, field, op, threshold, value_formatter(definition, self.locale),
-            (self._phrase(definition, label, op, p.threshold),
-             self._phrase(definition, label, negated, p.threshold)),
-            (op, negated), p.index, p.path,
-        )  # fmt: skip
-
-    def _phrase(
-        self, definition: FieldDef | None, label: str, op: str, t: object
-    ) -> tuple[str, str, bool]:
-        en = self.en
-
-        def value(v: object) -> str:
-            return format_value(definition, v, self.locale)
-
-        if op in _SYMBOLS:
-            return f"{label} ", f" {_SYMBOLS[op]} {value(t)}", True
-        if op == "is_null":
-            return (f"{label} is empty" if en else f"{label} 为空"), "", False
-        if op == "is_not_null":
-            return f"{label} ", (" is not empty" if en else " 非空"), True
-        if op in ("between", "not_between") and isinstance(t, tuple):
-            lo, hi = (value(v) for v in t)
-            if en:
-                return (
-                    f"{label} ",
-                    f" {'not ' if op != 'between' else ''}between {lo} and {hi}",
-                    True,
-                )
-            return f"{label} ", f" {'不' if op != 'between' else ''}在 {lo} 至 {hi} 之间", True
-        if op in ("within_last_days", "not_within_last_days"):
-            no = op != "within_last_days"
-            if en:
-                return f"{label} ", f" {'not ' if no else ''}within last {t} days", True
-            return f"{label} ", f" {'不' if no else ''}在近 {t} 天内", True
-        word = _LIST_WORDS.get(op, (op, op))[1 if en else 0]
-        return f"{label} ", f" {word} {value(t)}", True
-
-    def phrase(self, leaf: int, negated: bool, values: _Values) -> str:
-        key = -leaf - 1 if negated else leaf
-        said = values.phrases.get(key)
-        if said is None:
-            said = values.phrases[key] = self.leaves[leaf].say(negated, values.text(leaf))
-        return said
-
-    def outcome(self, leaf: int, values: _Values, passed: bool) -> dict[str, object]:
-        words = self.leaves[leaf]
-        threshold = words.threshold
-        return {
-            "index": words.index,
-            "path": list(words.path),
-            "field": words.field,
-            "label": words.label,
-            "op": words.op,
-            "threshold": list(threshold) if type(threshold) is list else threshold,
-            "actual": values.json(leaf),
-            "passed": passed,
-            "text": self.phrase(leaf, False, values),
-        }
-
-    def plan(self, evaluation: Evaluation) -> _Plan:
-        """What to say for this evaluation's pattern of leaf results (kept while the
-        evaluator keeps the pattern's shape)."""
-        shape, results = evaluation.shape, evaluation.results
-        why_not: list[tuple[_WhyNotWords | _RuleOnly, int]] = []
-        for rule_index, first in shape.why_not:
-            if first is None:
-                why_not.append(
-                    (_RuleOnly(self.rule_refs[rule_index], self.rule_names[rule_index]), -1)
-                )
-            else:
-                leaf, negated = first
-                # A why-not condition is unmet by construction; a gap is said only then.
-                unmet = results[leaf] == negated
-                threshold = evaluation.evaluator.leaves[leaf].threshold
-                words = self._why_not_words(rule_index, leaf, negated, unmet, threshold)
-                why_not.append((words, leaf))
-        matched = shape.matched
-        plan = _Plan(
-            tuple((leaf, results[leaf]) for i in matched for leaf in self.rule_leaves[i]),
-            tuple(why_not),
-            self.rule_refs[matched[0]] if matched else None,
-        )
-        if evaluation.results in evaluation.evaluator.shapes:
-            self.plans[evaluation.results] = plan
-        return plan
-
-    def _why_not_words(
-        self, rule_index: int, leaf: int, negated: bool, unmet: bool, threshold: object
-    ) -> _WhyNotWords:
-        name, words, en = self.rule_names[rule_index], self.leaves[leaf], self.en
-        op = words.effective_op[negated]
-        head = f"{name}: " if en else f"{name}:"
-        endings = (
-            (" not met", " not met, short by ", " not met, over by ", " not met, off by ")
-            if en
-            else (" 不满足", " 不满足,还差 ", " 不满足,超出 ", " 不满足,相差 ")
-        )
-        rule = self.rule_refs[rule_index]
-        return _WhyNotWords(
-            rule["key"], rule["name"], words.field, words.label, op, words.threshold, negated,
-            unmet, f"{head}{words.label} has no data" if en else f"{head}{words.label} 无数据",
-            gap_function(op, threshold), words.format, head, *endings, " days" if en else " 天",
-        )  # fmt: skip
-
-
-class _Values:
-    """One evaluation's actual values as said and as JSON, each worked out once however
-    many conditions on the same field mention it."""
-
-    __slots__ = ("_actuals", "_json", "_leaves", "_slots", "_texts", "evaluation", "phrases")
-
-    def __init__(self, evaluation: Evaluation, words: _Words) -> None:
-        self.evaluation = evaluation
-        self._actuals = evaluation.actuals
-        self._slots = evaluation.evaluator.slots
-        self._leaves = words.leaves
-        fields = len(evaluation.evaluator.keys)
-        self._texts: list[str | None] = [None] * fields
-        self._json: list[object] = [_UNSET] * fields
-        # a leaf's condition as said (key `leaf`, or `-leaf - 1` under a `not`)
-        self.phrases: dict[int, str] = {}
-
-    def text(self, leaf: int) -> str:
-        slot = self._slots[leaf]
-        said = self._texts[slot]
-        if said is None:
-            said = self._texts[slot] = self._leaves[leaf].format(self._actuals[leaf])
-        return said
-
-    def json(self, leaf: int) -> object:
-        slot = self._slots[leaf]
-        value = self._json[slot]
-        if value is _UNSET:
-            value = jsonable(self._actuals[leaf])
-            if type(value) is not list:  # a list is handed out afresh each time
-                self._json[slot] = value
-        return value
-
-
-_UNSET: Final = object()
-
-
-@dataclass(frozen=True, slots=True)
-class _WhyNotWords:
-    """The fixed parts of a why-not entry (a rule, its first failing leaf, under a `not`
-    or not): its fields and the words around the actual value and the gap."""
-
-    rule_key: str | None
-    rule_name: str | None
-    field: str
-    label: str
-    op: str
-    threshold: object  # as in JSON
-    negated: bool
-    unmet: bool
-    no_data: str
-    gap: GapFunction
-    format: Callable[[object], str]
-    head: str  # "核心客户:"
-    unmet_text: str
-    short_by: str
-    over_by: str
-    off_by: str
-    days: str
-
-    def render(self, words: _Words, values: _Values, leaf: int) -> dict[str, object]:
-        evaluation = values.evaluation
-        actual = evaluation.actuals[leaf]
-        missed = None
-        if actual is None:
-            text = self.no_data
-        else:
-            if self.unmet:
-                missed = self.gap(actual, evaluation.as_of)
-            # (said once here: a why-not condition is seldom said anywhere else)
-            condition = self.head + words.leaves[leaf].say(self.negated, values.text(leaf))
-            if missed is None:
-                text = f"{condition}{self.unmet_text}"
-            elif isinstance(actual, date):
-                text = f"{condition}{self.off_by}{missed[0]}{self.days}"
-            else:
-                how = self.short_by if missed[1] == "raise" else self.over_by
-                text = f"{condition}{how}{self.format(missed[0])}"
-        threshold = self.threshold
-        return {
-            "rule": {"key": self.rule_key, "name": self.rule_name},
-            "field": self.field,
-            "label": self.label,
-            "op": self.op,
-            "threshold": list(threshold) if type(threshold) is list else threshold,
-            "actual": values.json(leaf),
-            "gap": None if missed is None else jsonable(missed[0]),
-            "text": text,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class _RuleOnly:
-    """A why-not entry for a rule without conditions to name."""
-
-    rule: dict[str, str | None]
-    text: str
-
-    def render(self, words: _Words, values: _Values, leaf: int) -> dict[str, object]:
-        return {"rule": dict(self.rule), "text": self.text}
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """What a rationale says for one pattern of leaf results, but for the values (the
-    matched rules and their deciding leaves are the evaluation's shape)."""
-
-    conditions: tuple[tuple[int, bool], ...]  # (leaf, passed) of the matched rules' leaves
-    why_not: tuple[tuple[_WhyNotWords | _RuleOnly, int], ...]
-    rule: dict[str, str | None] | None
 
 
 def jsonable(value: object) -> object:
@@ -451,9 +88,299 @@ def jsonable(value: object) -> object:
     if kind is int or kind is str or value is None:
         return value
     if isinstance(value, Decimal):
-        return _plain(value)
+        return plain_number(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, tuple | list):
         return [jsonable(v) for v in value]
     return value
+
+
+def _fresh(json: object) -> object:
+    """A JSON value to hand out: a list is copied, so each rationale has its own."""
+    return list(json) if type(json) is list else json
+
+
+# What is said alike to every customer ---------------------------------------------------
+
+
+def _ruleset_words(evaluator: Evaluator, catalog: FieldCatalog, locale: Locale) -> _RulesetWords:
+    """The words of `evaluator`'s ruleset in `locale`, built on first use and kept in the
+    evaluator's memo as long as it lives (for the evaluator's own catalog)."""
+    if catalog is not evaluator.catalog:
+        return _RulesetWords(evaluator, catalog, locale)
+    said = evaluator.memo.get(locale)
+    if not isinstance(said, _RulesetWords):
+        said = evaluator.memo[locale] = _RulesetWords(evaluator, catalog, locale)
+    return said
+
+
+@dataclass(frozen=True, slots=True)
+class _Condition:
+    """A condition in words but for the customer's value: the words before and after it
+    (`after` is None where the value is not said, as in "所在地区 为空")."""
+
+    before: str
+    after: str | None
+
+    def say(self, actual: str) -> str:
+        return self.before if self.after is None else f"{self.before}{actual}{self.after}"
+
+
+@dataclass(frozen=True, slots=True)
+class _LeafWords:
+    """What is said of one leaf: its entry's fixed fields and its condition in words."""
+
+    index: int
+    path: Loc
+    field: str
+    label: str
+    op: str
+    threshold: object  # as in JSON
+    format: Callable[[object], str]  # the field's values in words
+    conditions: tuple[_Condition, _Condition]  # as written, and under a `not` (index True)
+
+    def outcome(self, values: _Values, passed: bool) -> dict[str, object]:
+        """The leaf's entry in a rationale's `conditions`."""
+        return {
+            "index": self.index,
+            "path": list(self.path),
+            "field": self.field,
+            "label": self.label,
+            "op": self.op,
+            "threshold": _fresh(self.threshold),
+            "actual": values.json(self.index),
+            "passed": passed,
+            "text": values.condition((self.index, False)),
+        }
+
+
+def _leaf_words(leaf: PreparedLeaf, definition: FieldDef | None, locale: Locale) -> _LeafWords:
+    field, op, threshold = leaf.leaf.field, leaf.leaf.op, leaf.threshold
+    label = definition.label(locale) if definition else field
+    say_value = value_formatter(definition, locale)
+    fixed = {"label": label, "threshold": say_value(threshold), "days": threshold}
+    if isinstance(threshold, tuple) and len(threshold) == 2:
+        fixed["low"], fixed["high"] = say_value(threshold[0]), say_value(threshold[1])
+    templates = words_for(locale).conditions
+
+    def condition(op: str) -> _Condition:
+        template = templates[op]
+        if "{actual}" not in template:
+            return _Condition(template.format(**fixed), None)
+        return _Condition(*split_template(template, "actual", **fixed))
+
+    return _LeafWords(
+        index=leaf.index,
+        path=leaf.path,
+        field=field,
+        label=label,
+        op=op,
+        threshold=jsonable(threshold),
+        format=say_value,
+        conditions=(condition(op), condition(NEGATED_OPS[op])),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Outline:
+    """What a rationale says for one pattern of leaf results (the evaluator's shape),
+    but for the values."""
+
+    rule: RuleRef | None  # the (first) matched rule
+    # per matched rule, its deciding conditions and the words before and after them
+    sentences: tuple[tuple[str, tuple[ReasonLeaf, ...], str], ...]
+    conditions: tuple[tuple[int, bool], ...]  # (leaf, passed) of the matched rules' leaves
+    why_not: tuple[_WhyNot | _RuleOnly, ...]
+
+
+class _RulesetWords:
+    """What a rationale says of one evaluator's ruleset in one locale, but for the values."""
+
+    def __init__(self, evaluator: Evaluator, catalog: FieldCatalog, locale: Locale) -> None:
+        self.evaluator = evaluator
+        self.words = words_for(locale)
+        rules = evaluator.ruleset.rules
+        self.rule_refs: list[RuleRef] = [{"key": rule.key, "name": rule.name} for rule in rules]
+        self.rule_names = [rule.name or rule.key for rule in rules]
+        self.leaves = [_leaf_words(p, catalog.get(p.leaf.field), locale) for p in evaluator.leaves]
+        self.rule_leaves: list[list[int]] = [[] for _ in rules]
+        for p in evaluator.leaves:
+            self.rule_leaves[p.rule_index].append(p.index)
+        # An outline per pattern the evaluator keeps a shape for: as bounded as its shapes.
+        self.outlines: dict[tuple[bool, ...], _Outline] = {}
+
+    def outline(self, evaluation: Evaluation) -> _Outline:
+        """The outline for `evaluation`'s pattern of leaf results."""
+        outline = self.outlines.get(evaluation.results)
+        if outline is None:
+            outline = self._outline(evaluation)
+            if evaluation.results in self.evaluator.shapes:
+                self.outlines[evaluation.results] = outline
+        return outline
+
+    def sentence(self, outline: _Outline, values: _Values) -> str:
+        """The deciding conditions of each matched rule, the rule named when several are."""
+        if not outline.sentences:
+            return self.words.no_match
+        between = self.words.conditions_separator
+        return self.words.rules_separator.join(
+            [
+                f"{before}{between.join([values.condition(leaf) for leaf in leaves])}{after}"
+                for before, leaves, after in outline.sentences
+            ]
+        )
+
+    def _outline(self, evaluation: Evaluation) -> _Outline:
+        shape, results = evaluation.shape, evaluation.results
+        matched = shape.matched
+        sentences = []
+        for rule, leaves in zip(matched, shape.reasons, strict=True):
+            before, after = ("", "")
+            if len(matched) > 1:
+                before, after = split_template(
+                    self.words.of_rule, "text", rule=self.rule_names[rule]
+                )
+            sentences.append((before, leaves, after))
+        return _Outline(
+            rule=self.rule_refs[matched[0]] if matched else None,
+            sentences=tuple(sentences),
+            conditions=tuple(
+                (leaf, results[leaf]) for i in matched for leaf in self.rule_leaves[i]
+            ),
+            why_not=tuple(
+                _RuleOnly(self.rule_refs[rule], self.rule_names[rule])
+                if first is None
+                else self._why_not(rule, *first)
+                for rule, first in shape.why_not
+            ),
+        )
+
+    def _of_rule(self, rule: int, text: str, *holes: str, **fixed: object) -> list[str]:
+        """`words.of_rule` for `rule`, with the template `text` as what is said of it: the
+        words around `holes`, the other holes filled in from `fixed`."""
+        template = self.words.of_rule.replace("{text}", text)
+        return split_template(template, *holes, rule=self.rule_names[rule], **fixed)
+
+    def _why_not(self, rule: int, leaf: int, negated: bool) -> _WhyNot:
+        words, leaf_words = self.words, self.leaves[leaf]
+        op = NEGATED_OPS[leaf_words.op] if negated else leaf_words.op
+        (no_data,) = self._of_rule(rule, words.no_data_for, label=leaf_words.label)
+        return _WhyNot(
+            rule=self.rule_refs[rule],
+            leaf=leaf_words,
+            condition=(leaf, negated),
+            op=op,
+            gap=gap_function(op, self.evaluator.leaves[leaf].threshold),
+            no_data=no_data,
+            not_met=self._of_rule(rule, words.not_met, "condition"),
+            short_by=self._of_rule(rule, words.short_by, "condition", "gap"),
+            over_by=self._of_rule(rule, words.over_by, "condition", "gap"),
+            off_by_days=self._of_rule(rule, words.off_by_days, "condition", "gap"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _WhyNot:
+    """A rule that did not match, said by its first failing condition, but for the values:
+    the words around the condition (and the gap, by which way the value missed)."""
+
+    rule: RuleRef
+    leaf: _LeafWords
+    condition: ReasonLeaf  # the leaf, and whether it is under a `not`
+    op: str  # as it counts (under a `not`, the leaf's negation)
+    gap: GapFunction
+    no_data: str  # the whole text when the customer has no value
+    not_met: list[str]  # around the condition
+    short_by: list[str]  # around the condition and the gap
+    over_by: list[str]
+    off_by_days: list[str]
+
+    def entry(self, values: _Values) -> dict[str, object]:
+        """The rule's entry in a rationale's `why_not`."""
+        leaf = self.leaf
+        actual = values.actuals[leaf.index]
+        if actual is None:
+            text, missed = self.no_data, None
+        else:
+            condition = values.condition(self.condition)
+            # A why-not condition is unmet by construction: a gap, if any, is by how much.
+            missed = self.gap(actual, values.as_of)
+            if missed is None:
+                before, after = self.not_met
+                text = f"{before}{condition}{after}"
+            elif isinstance(actual, date):
+                before, middle, after = self.off_by_days
+                text = f"{before}{condition}{middle}{missed[0]}{after}"
+            else:
+                before, middle, after = self.short_by if missed[1] == "raise" else self.over_by
+                text = f"{before}{condition}{middle}{leaf.format(missed[0])}{after}"
+        return {
+            "rule": dict(self.rule),
+            "field": leaf.field,
+            "label": leaf.label,
+            "op": self.op,
+            "threshold": _fresh(leaf.threshold),
+            "actual": values.json(leaf.index),
+            "gap": None if missed is None else jsonable(missed[0]),
+            "text": text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleOnly:
+    """A why-not entry for a rule without conditions to name: the rule's name alone."""
+
+    rule: RuleRef
+    text: str
+
+    def entry(self, values: _Values) -> dict[str, object]:
+        return {"rule": dict(self.rule), "text": self.text}
+
+
+# What is said per customer ------------------------------------------------------------
+
+
+class _Values:
+    """One customer's values in words and as JSON, each worked out once however many
+    conditions name its field, and its conditions in words, each said once."""
+
+    __slots__ = ("_conditions", "_json", "_leaves", "_slots", "_texts", "actuals", "as_of")
+
+    def __init__(self, evaluation: Evaluation, leaves: list[_LeafWords]) -> None:
+        self.as_of = evaluation.as_of
+        self.actuals = evaluation.actuals
+        self._leaves = leaves
+        self._slots = evaluation.evaluator.slots  # a leaf's field's place
+        fields = len(evaluation.evaluator.keys)
+        self._texts: list[str | None] = [None] * fields
+        self._json: list[object] = [_UNSET] * fields
+        self._conditions: dict[ReasonLeaf, str] = {}
+
+    def text(self, leaf: int) -> str:
+        """The value of `leaf`'s field in words."""
+        slot = self._slots[leaf]
+        said = self._texts[slot]
+        if said is None:
+            said = self._texts[slot] = self._leaves[leaf].format(self.actuals[leaf])
+        return said
+
+    def json(self, leaf: int) -> object:
+        """The value of `leaf`'s field as JSON."""
+        slot = self._slots[leaf]
+        value = self._json[slot]
+        if value is _UNSET:
+            value = self._json[slot] = jsonable(self.actuals[leaf])
+        return _fresh(value)
+
+    def condition(self, reason: ReasonLeaf) -> str:
+        """The condition of a leaf (as written, or under a `not`) with the value in words."""
+        said = self._conditions.get(reason)
+        if said is None:
+            leaf, negated = reason
+            said = self._leaves[leaf].conditions[negated].say(self.text(leaf))
+            self._conditions[reason] = said
+        return said
+
+
+_UNSET: Final = object()
