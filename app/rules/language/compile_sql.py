@@ -14,9 +14,10 @@ numbers are compared as NUMERIC/BIGINT parameters (exact), `within_last_days N` 
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Final
 
 from sqlalchemy import (
@@ -67,6 +68,9 @@ class CompiledRuleset:
     leaves: tuple[ColumnElement[bool], ...]
     plans: tuple[Plan, ...]
     as_of: BindParameter[date]
+    # Per leaf: true when its actual value lies within the borderline margin of its
+    # threshold (None for a leaf with no threshold to be near), as `borderline.py` says.
+    near: tuple[ColumnElement[bool] | None, ...] = ()
 
     def leaf_columns(self, prefix: str = "leaf_") -> list[Label[bool]]:
         """The leaves labelled `leaf_0`, `leaf_1`, … for a SELECT."""
@@ -105,6 +109,37 @@ class CompiledRuleset:
         nothing = cast(array([], type_=Text), ARRAY(Text))
         return func.coalesce(func.nullif(found, nothing), array([default]), type_=ARRAY(Text))
 
+    def near_columns(self, prefix: str = "near_") -> list[Label[bool]]:
+        """The near tests labelled `near_<i>` for the leaves that have one."""
+        return [n.label(f"{prefix}{i}") for i, n in enumerate(self.near) if n is not None]
+
+    def borderline(
+        self,
+        over: Sequence[ColumnElement[bool]] | None = None,
+        near_over: Mapping[int, ColumnElement[bool]] | None = None,
+    ) -> ColumnElement[bool]:
+        """True when a deciding leaf's value is near its threshold — the Python back end's
+        `Evaluation.borderline`: the reasons of the matched rule(s), and the first reason
+        each rule before the match (`first`) or each unmatched rule (`collect`) failed.
+
+        `over` and `near_over` (leaf number → column) take the leaves and near tests from
+        columns of a subquery that selected them (`leaf_columns`, `near_columns`)."""
+        leaves = self.leaves if over is None else tuple(over)
+        near = dict(enumerate(self.near)) if near_over is None else dict(near_over)
+        words = _Deciding(leaves, near)
+        matches = self.rule_matches(over)
+        matched_near = [words.reasons_near(plan, True) for plan in self.plans]
+        missed_near = [words.first_near(plan, False) for plan in self.plans]
+        if self.ruleset.hit_policy == "collect":
+            return _any_true(
+                case((m, hit), else_=miss)
+                for m, hit, miss in zip(matches, matched_near, missed_near, strict=True)
+            )
+        # `first`: rule i matched, so rules 0..i-1 missed; no match: every rule missed.
+        whens = [(m, _any_true([*missed_near[:i], matched_near[i]])) for i, m in enumerate(matches)]
+        otherwise = _any_true(missed_near)
+        return case(*whens, else_=otherwise) if whens else otherwise
+
     def columns(self, prefix: str = "") -> list[Label]:
         """`matched_rule`, `category` and every `leaf_<i>`, labelled for one SELECT."""
         return [
@@ -127,11 +162,15 @@ def compile_ruleset(
     """
     as_of_param = _as_of_param(as_of)
     leaves: list[ColumnElement[bool]] = []
+    near: list[ColumnElement[bool] | None] = []
     plans: list[Plan] = []
+    margin = ruleset.borderline_margin
     for rule in ruleset.rules:
         plans.append(plan_for(rule.when, len(leaves)))
-        leaves.extend(_leaf(leaf, columns, catalog, as_of_param) for leaf in iter_leaves(rule.when))
-    return CompiledRuleset(ruleset, tuple(leaves), tuple(plans), as_of_param)
+        for leaf in iter_leaves(rule.when):
+            leaves.append(_leaf(leaf, columns, catalog, as_of_param))
+            near.append(_near(leaf, columns, catalog, as_of_param, margin))
+    return CompiledRuleset(ruleset, tuple(leaves), tuple(plans), as_of_param, tuple(near))
 
 
 def compile_condition(
@@ -144,6 +183,54 @@ def compile_condition(
     as_of_param = _as_of_param(as_of)
     leaves = tuple(_leaf(leaf, columns, catalog, as_of_param) for leaf in iter_leaves(node))
     return _combine(plan_for(node, 0), leaves)
+
+
+@dataclass(frozen=True)
+class _Deciding:
+    """`deciding.reason_leaves` in SQL: which leaves make a node come out as wanted, and
+    whether one of them is near its threshold."""
+
+    leaves: tuple[ColumnElement[bool], ...]
+    near: Mapping[int, ColumnElement[bool] | None]
+
+    def reasons_near(self, plan: Plan, want: bool) -> ColumnElement[bool]:
+        """A reason leaf of `plan` (which comes out as `want`) is near its threshold."""
+        if plan.kind == "leaf":
+            return self._near(plan.leaf)
+        if plan.kind == "not":
+            return self.reasons_near(plan.items[0], not want)
+        if (plan.kind == "all") == want:  # every item is a reason
+            return _any_true(self.reasons_near(item, want) for item in plan.items)
+        return self._first_wanted(plan, want, self.reasons_near)
+
+    def first_near(self, plan: Plan, want: bool) -> ColumnElement[bool]:
+        """The first reason leaf of `plan` (in document order) is near its threshold."""
+        if plan.kind == "leaf":
+            return self._near(plan.leaf)
+        if plan.kind == "not":
+            return self.first_near(plan.items[0], not want)
+        if (plan.kind == "all") == want:  # groups are never empty: the first item leads
+            return self.first_near(plan.items[0], want)
+        return self._first_wanted(plan, want, self.first_near)
+
+    def _first_wanted(
+        self, plan: Plan, want: bool, inner: Callable[[Plan, bool], ColumnElement[bool]]
+    ) -> ColumnElement[bool]:
+        # A false `all` or a true `any`: the first item with the wanted value decides.
+        whens = []
+        for item in plan.items:
+            outcome = _combine(item, self.leaves)
+            whens.append((outcome if want else not_(outcome), inner(item, want)))
+        return case(*whens, else_=false())
+
+    def _near(self, leaf: int) -> ColumnElement[bool]:
+        test = self.near.get(leaf)
+        return false() if test is None else test
+
+
+def _any_true(items: Iterable[ColumnElement[bool]]) -> ColumnElement[bool]:
+    listed = list(items)
+    return or_(*listed) if listed else false()
 
 
 def _as_of_param(as_of: date) -> BindParameter[date]:
@@ -217,6 +304,51 @@ def _leaf(
     threshold = operand(definition, op, leaf.value)
     # The Python back end's "a leaf on NULL is false", for every other operator.
     return func.coalesce(_compare(definition, op, column, threshold, as_of), false())
+
+
+def _near(
+    leaf: Leaf,
+    columns: Mapping[str, ColumnElement],
+    catalog: FieldCatalog,
+    as_of: BindParameter[date],
+    margin: Decimal,
+) -> ColumnElement[bool] | None:
+    """`borderline.near_test` in SQL: the value within `margin` (relative) of a numeric
+    threshold of gt/gte/lt/lte/between, or a date's age within `margin` of the day count
+    of a `within_last_days` window; never NULL. None where there is no such threshold."""
+    definition = catalog.get(leaf.field)
+    if definition is None or leaf.op in ("is_null", "is_not_null"):
+        return None
+    threshold = operand(definition, leaf.op, leaf.value)
+    column = columns[leaf.field]
+    if leaf.op in ("within_last_days", "not_within_last_days"):
+        if definition.type != "date" or not _is_number(threshold):
+            return None
+        age = as_of - column
+        return func.coalesce(_within_band(age, threshold, margin, Integer()), false())
+    if leaf.op in ("gt", "gte", "lt", "lte"):
+        thresholds: tuple[object, ...] = (threshold,)
+    elif leaf.op == "between" and isinstance(threshold, tuple):
+        thresholds = threshold
+    else:
+        return None
+    if definition.type not in ("number", "integer"):
+        return None
+    bands = [_within_band(column, t, margin, Numeric()) for t in thresholds if _is_number(t)]
+    return func.coalesce(or_(*bands), false()) if bands else None
+
+
+def _within_band(
+    value: ColumnElement, threshold: object, margin: Decimal, kind: TypeEngine
+) -> ColumnElement[bool]:
+    # |value - threshold| <= margin * |threshold|, in exact NUMERIC as Python's Decimal.
+    width = margin * abs(threshold)  # type: ignore[arg-type]
+    difference = value - cast(literal(threshold, kind), kind)
+    return func.abs(difference) <= cast(literal(width, Numeric()), Numeric())
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | Decimal) and not isinstance(value, bool)
 
 
 def _compare(

@@ -1,5 +1,7 @@
 """The SQL back end agrees with the Python back end on generated rules and customers.
 
+Matched rule, category, every leaf and the borderline flag are compared.
+
 Hypothesis draws rulesets (all operators, nested all/any/not, equal thresholds, both hit
 policies) and customer rows (nulls, boundaries, empty lists); the rows go into a
 temporary table in a real PostgreSQL, the compiled SQL runs over them, and every row's
@@ -67,14 +69,18 @@ class RulesDatabase:
         inner = select(
             CUSTOMERS.c.id,
             *compiled.columns(),
+            *compiled.near_columns(),
+            compiled.borderline().label("borderline"),
             compile_condition(first_rule, COLUMNS, as_of, CATALOG).label("first_rule"),
         ).subquery()
         # The decision again, computed over the selected leaf columns instead.
         over = [inner.c[f"leaf_{i}"] for i in range(len(compiled.leaves))]
+        near_over = {i: inner.c[f"near_{i}"] for i, n in enumerate(compiled.near) if n is not None}
         query = select(
             inner,
             compiled.matched_rule(over).label("matched_over"),
             compiled.category(over).label("category_over"),
+            compiled.borderline(over, near_over).label("borderline_over"),
         ).order_by(inner.c.id)
         try:
             await self.conn.execute(
@@ -127,6 +133,8 @@ def _assert_same(ruleset: Ruleset, customers: list[dict[str, Any]], rows: list[A
             row["matched_rule"],
             row["category"],
         )
+        assert row["borderline"] is expected.borderline, context
+        assert row["borderline_over"] is expected.borderline, context
         first_matches = expected.rule_matches[0] if ruleset.rules else customer["region"] is None
         assert row["first_rule"] is first_matches, context
 
