@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -224,7 +225,8 @@ def worker(
                 f"worker: running jobs; Ctrl-C stops (a running job gets "
                 f"{settings.worker_stop_seconds:g} s, then goes back to the queue)"
             )
-        await Worker(database).run_until_stopped(stop, settings.worker_stop_seconds)
+        lease = timedelta(seconds=settings.job_lease_seconds)
+        await Worker(database, lease=lease).run_until_stopped(stop, settings.worker_stop_seconds)
 
     asyncio.run(_with_database(settings, work, migrate=False))
 

@@ -72,6 +72,25 @@ class Settings(BaseSettings):
     import_xlsx_max_shared_strings_bytes: int = Field(
         default=64 << 20, ge=1 << 20, description="Size of an XLSX's shared-string table at most"
     )
+    job_lease_seconds: int = Field(
+        default=60,
+        ge=2,
+        le=3600,
+        description="How long a worker holds a job without renewing it; a crashed worker's "
+        "job is taken over after this",
+    )
+    run_chunk_size: int = Field(
+        default=25_000,
+        ge=100,
+        le=1_000_000,
+        description="Customers per chunk of a classification run (one job, one transaction)",
+    )
+    run_retention: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="Runs kept per tree (besides every run a current assignment points to)",
+    )
     api_key_touch_seconds: int = Field(
         default=60, ge=0, description="How often a key's last_used_at is written at most"
     )

@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, Boolean, Date, Numeric, String, cast, func, s
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.catalog import FieldCatalog
-from app.facts.metrics import metrics_from
+from app.facts.metrics import CustomerSelection, metrics_from
 from app.models import Customer
 from app.rules.language.compile_sql import compile_condition
 from app.rules.language.tree import Condition, iter_leaves
@@ -56,7 +56,7 @@ def customer_columns(
     tenant_id: uuid.UUID,
     as_of: date,
     catalog: FieldCatalog,
-    customer_ids: list[uuid.UUID] | None = None,
+    customer_ids: CustomerSelection | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """The FROM clause (customers with their metrics) and every catalog field over it."""
     joined, metrics = metrics_from(tenant_id, as_of, customer_ids)

@@ -24,7 +24,7 @@ from sqlalchemy.types import TypeEngine
 
 from app.catalog import FieldCatalog, FieldType
 from app.facts.columns import customer_columns
-from app.facts.metrics import planned_for_many_customers
+from app.facts.metrics import CustomerSelection, planned_for_many_customers, selected
 from app.models import Customer
 
 FieldValues = dict[str, Any]
@@ -66,7 +66,7 @@ async def materialise_values(
     as_of: date,
     catalog: FieldCatalog,
     fields: Iterable[str],
-    customer_ids: list[uuid.UUID] | None = None,
+    customer_ids: CustomerSelection | None = None,
 ) -> Table:
     """The values of `fields` as of `as_of` for every customer of the tenant (or those of
     `customer_ids`), computed once into a temporary table (`customer_id` and one typed
@@ -97,7 +97,7 @@ async def materialise_values(
         .where(Customer.tenant_id == tenant_id)
     )
     if customer_ids is not None:
-        rows = rows.where(Customer.id.in_(customer_ids))
+        rows = rows.where(selected(Customer.id, customer_ids))
     async with planned_for_many_customers(conn):
         await conn.execute(insert(table).from_select(["customer_id", *keys], rows))
     return table

@@ -49,7 +49,9 @@ async def enqueue(
     return job
 
 
-async def claim(session: AsyncSession, worker_id: str, kinds: list[str]) -> Job | None:
+async def claim(
+    session: AsyncSession, worker_id: str, kinds: list[str], lease: timedelta = LEASE
+) -> Job | None:
     """Take the next runnable job (queued, or running with an expired lease)."""
     now = func.now()
     runnable = (
@@ -75,7 +77,7 @@ async def claim(session: AsyncSession, worker_id: str, kinds: list[str]) -> Job 
             status="running",
             attempts=Job.attempts + 1,
             worker_id=worker_id,
-            lease_expires_at=now + LEASE,
+            lease_expires_at=now + lease,
             started_at=func.coalesce(Job.started_at, now),
         )
         .returning(Job)
@@ -83,12 +85,14 @@ async def claim(session: AsyncSession, worker_id: str, kinds: list[str]) -> Job 
     )
 
 
-async def extend_lease(session: AsyncSession, job_id: uuid.UUID, worker_id: str) -> bool:
+async def extend_lease(
+    session: AsyncSession, job_id: uuid.UUID, worker_id: str, lease: timedelta = LEASE
+) -> bool:
     """Keep a running job ours; False when it was cancelled or taken over."""
     still_ours = await session.scalar(
         update(Job)
         .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == "running")
-        .values(lease_expires_at=func.now() + LEASE)
+        .values(lease_expires_at=func.now() + lease)
         .returning(Job.cancel_requested)
     )
     return still_ours is not None and not still_ours
@@ -115,8 +119,9 @@ async def finish(
     result: dict[str, Any] | None = None,
     error: dict[str, Any] | None = None,
     cancelled: bool = False,
-) -> None:
-    """Record the outcome; a failure with attempts left goes back to the queue with backoff."""
+) -> str:
+    """Record the outcome; a failure with attempts left goes back to the queue with backoff.
+    Returns the job's new status ("failed" only once no attempt is left)."""
     now = datetime.now(UTC)
     if cancelled:
         values: dict[str, Any] = {"status": "cancelled", "finished_at": now}
@@ -130,6 +135,7 @@ async def finish(
     await session.execute(
         update(Job).where(Job.id == job.id).values(lease_expires_at=None, **values)
     )
+    return str(values["status"])
 
 
 async def request_cancel(

@@ -13,9 +13,11 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Database
 from app.core.schemas import body_text_checked
@@ -26,6 +28,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[["JobContext"], Awaitable[dict[str, Any] | None]]
 HANDLERS: dict[str, Handler] = {}
+# Called in the transaction that marks a job failed for good (no attempt left, or its
+# worker lost on the last one), so that what the job worked for can say it failed.
+FailureHook = Callable[[AsyncSession, Job, dict[str, Any]], Awaitable[None]]
+FAILURE_HOOKS: dict[str, FailureHook] = {}
 
 
 def job_handler(kind: str) -> Callable[[Handler], Handler]:
@@ -34,6 +40,16 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         HANDLERS[kind] = handler
         return handler
+
+    return register
+
+
+def on_job_failure(kind: str) -> Callable[[FailureHook], FailureHook]:
+    """Register what to do when a job of `kind` has failed for good."""
+
+    def register(hook: FailureHook) -> FailureHook:
+        FAILURE_HOOKS[kind] = hook
+        return hook
 
     return register
 
@@ -84,11 +100,13 @@ class Worker:
         database: Database,
         *,
         poll_seconds: float = 1.0,
-        heartbeat_seconds: float = queue.LEASE.total_seconds() / 3,
+        lease: timedelta = queue.LEASE,
+        heartbeat_seconds: float | None = None,
     ) -> None:
         self.database = database
         self.poll_seconds = poll_seconds
-        self.heartbeat_seconds = heartbeat_seconds
+        self.lease = lease
+        self.heartbeat_seconds = heartbeat_seconds or lease.total_seconds() / 3
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Event()
         # Set once new jobs wake this worker (LISTEN registered, or polling only).
@@ -98,7 +116,7 @@ class Worker:
         """Run one runnable job if there is one; True if a job ran."""
         async with self.database.sessionmaker() as session, session.begin():
             await _fail_exhausted(session)
-            job = await queue.claim(session, self.worker_id, list(HANDLERS))
+            job = await queue.claim(session, self.worker_id, list(HANDLERS), self.lease)
         if job is None:
             return False
         await self._run(job)
@@ -187,7 +205,10 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
         async with self.database.sessionmaker() as session, session.begin():
-            await queue.finish(session, job, **outcome)
+            status = await queue.finish(session, job, **outcome)
+            hook = FAILURE_HOOKS.get(job.kind)
+            if status == "failed" and hook is not None:
+                await hook(session, job, outcome["error"])
 
     async def _release(self, job: Job) -> None:
         async with self.database.sessionmaker() as session, session.begin():
@@ -204,7 +225,7 @@ class Worker:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
             async with self.database.sessionmaker() as session, session.begin():
-                ours = await queue.extend_lease(session, job.id, self.worker_id)
+                ours = await queue.extend_lease(session, job.id, self.worker_id, self.lease)
             if not ours:
                 context._cancelled.set()
                 task.cancel()
@@ -217,18 +238,20 @@ async def _in_own_context(handler: Handler, context: JobContext) -> dict[str, An
     return await handler(context)
 
 
-async def _fail_exhausted(session: Any) -> None:
+async def _fail_exhausted(session: AsyncSession) -> None:
     # A job whose worker died on its last attempt would otherwise stay "running".
-    await session.execute(
+    lost = {"type": "WorkerLost", "message": "the worker stopped during the last attempt"}
+    failed = await session.scalars(
         update(Job)
         .where(
             Job.status == "running",
             Job.lease_expires_at < func.now(),
             Job.attempts >= Job.max_attempts,
         )
-        .values(
-            status="failed",
-            finished_at=func.now(),
-            error={"type": "WorkerLost", "message": "the worker stopped during the last attempt"},
-        )
+        .values(status="failed", finished_at=func.now(), error=lost)
+        .returning(Job)
     )
+    for job in failed.all():
+        hook = FAILURE_HOOKS.get(job.kind)
+        if hook is not None:
+            await hook(session, job, lost)

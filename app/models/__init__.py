@@ -15,6 +15,7 @@ from app.models.fields import CustomField
 from app.models.idempotency import IdempotencyRecord
 from app.models.jobs import Import, ImportChunk, ImportRowError, Job
 from app.models.rules import Ruleset, RulesetVersion
+from app.models.runs import OutboxEvent, Run, RunCategory, RunResult, RunTree
 from app.models.tenants import ApiKey, Role, Tenant
 
 __all__ = [
@@ -38,8 +39,13 @@ __all__ = [
     "Interaction",
     "Job",
     "Order",
+    "OutboxEvent",
     "Role",
     "Ruleset",
     "RulesetVersion",
+    "Run",
+    "RunCategory",
+    "RunResult",
+    "RunTree",
     "Tenant",
 ]

@@ -38,7 +38,11 @@ from sqlalchemy.orm import Mapped, column_property, mapped_column
 from app.models.base import Base, TenantScoped, Timestamps, UUIDPrimaryKey, Versioned
 
 APPLIES_TO = ("all", "signed", "potential")
-ASSIGNMENT_SOURCES = ("manual", "rule", "import", "reassign")
+# `run`: a classification run; `manual_reclassify` and `webhook`: one customer
+# reclassified on request or by an inbound event (`rule` is kept for older rows).
+ASSIGNMENT_SOURCES = (
+    "manual", "rule", "import", "reassign", "run", "manual_reclassify", "webhook",
+)  # fmt: skip
 CHANGE_REQUEST_STATUSES = ("pending", "approved", "rejected")
 MAX_DEPTH_LIMIT = 6
 
@@ -157,7 +161,7 @@ class Assignment(UUIDPrimaryKey, TenantScoped, Timestamps, Versioned, Base):
     # The tree's multi_assign, kept equal by the foreign key below (ON UPDATE CASCADE);
     # it exists so that a partial unique index can hold "one category per customer".
     multi: Mapped[bool]
-    source: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(20))
     # A manual decision that classification runs must not overwrite.
     locked: Mapped[bool] = mapped_column(server_default="false")
     reason: Mapped[str | None] = mapped_column(String(500))
@@ -215,8 +219,11 @@ class AssignmentHistory(UUIDPrimaryKey, TenantScoped, Base):
     to_category_id: Mapped[uuid.UUID | None]
     to_code: Mapped[str | None] = mapped_column(String(64))
     to_name: Mapped[str | None] = mapped_column(String(100))
-    source: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(20))
     run_id: Mapped[uuid.UUID | None]
+    # The rule that decided a change made by rules (NULL: the default category, or a
+    # change made by hand).
+    rule_key: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(255))
     reason: Mapped[str | None] = mapped_column(String(500))
     at: Mapped[datetime] = mapped_column(server_default=func.now())
