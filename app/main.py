@@ -29,6 +29,7 @@ from app.quality.router import router as quality_router
 from app.rules.router import router as rules_router
 from app.rules.templates_router import router as templates_router
 from app.rules.versions_router import router as rulesets_router
+from app.runs.router import router as runs_router
 from app.tenants.router import router as tenants_router
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 "description": "订单、沟通、投诉 · Orders, interactions, complaints",
             },
             {"name": "imports", "description": "导入 · CSV/XLSX imports with Chinese templates"},
+            {"name": "runs", "description": "分类执行 · Classification runs and their results"},
         ],
     )
     app.state.settings = settings
@@ -156,6 +158,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         quality_router,
         rulesets_router,
         templates_router,
+        runs_router,
     ):
         app.include_router(router)
     return app

@@ -176,9 +176,13 @@ def metric_columns(orders: Any, interactions: Any, complaints: Any, as_of: date)
     columns["last_contact_date"] = interactions.c.last_contact_date
     columns["days_since_last_contact"] = as_of_value - interactions.c.last_contact_date
     for name in (
-        "interactions_30d", "interactions_90d", "interactions_6m",
-        "inquiries_90d", "inquiries_6m", "unreplied_outreach_90d",
-    ):  # fmt: skip
+        "interactions_30d",
+        "interactions_90d",
+        "interactions_6m",
+        "inquiries_90d",
+        "inquiries_6m",
+        "unreplied_outreach_90d",
+    ):
         columns[name] = func.coalesce(interactions.c[name], 0)
     for name in ("complaints_6m", "major_complaints_6m"):
         columns[name] = func.coalesce(complaints.c[name], 0)

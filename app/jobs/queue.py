@@ -31,8 +31,10 @@ async def enqueue(
     payload: dict[str, Any] | None = None,
     priority: int = 100,
     max_attempts: int = 3,
+    delay: timedelta | None = None,
 ) -> Job:
-    """Add a job in the caller's transaction; workers see it when that commits."""
+    """Add a job in the caller's transaction; workers see it when that commits (and,
+    with `delay`, not before that much time has passed)."""
     job = Job(
         tenant_id=tenant_id,
         kind=kind,
@@ -40,6 +42,8 @@ async def enqueue(
         priority=priority,
         max_attempts=max_attempts,
     )
+    if delay is not None:
+        job.run_after = func.now() + delay  # type: ignore[assignment]  # SQL, set at flush
     session.add(job)
     await session.flush()
     await session.execute(

@@ -15,7 +15,7 @@ from app.models.fields import CustomField
 from app.models.idempotency import IdempotencyRecord
 from app.models.jobs import Import, ImportChunk, ImportRowError, Job
 from app.models.rules import Ruleset, RulesetVersion
-from app.models.runs import OutboxEvent, Run, RunCategory, RunResult, RunTree
+from app.models.runs import OutboxEvent, Run, RunCategory, RunChunk, RunResult, RunTree
 from app.models.tenants import ApiKey, Role, Tenant
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "RulesetVersion",
     "Run",
     "RunCategory",
+    "RunChunk",
     "RunResult",
     "RunTree",
     "Tenant",

@@ -154,6 +154,26 @@ class RunCategory(Base):
     )
 
 
+class RunChunk(Base):
+    """A chunk of a run that has been classified: written in the chunk's transaction, so
+    a chunk retried after a crash sees it is done and is never counted twice."""
+
+    __tablename__ = "run_chunks"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customers: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float]
+    finished_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "run_id"], ["runs.tenant_id", "runs.id"], ondelete="CASCADE"
+        ),
+    )
+
+
 class RunResult(Base):
     """One customer's outcome in every tree of a run, and the values it was read from."""
 

@@ -149,6 +149,27 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "run_chunks",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("run_id", sa.Uuid(), nullable=False),
+        sa.Column("chunk", sa.Integer(), nullable=False),
+        sa.Column("customers", sa.Integer(), nullable=False),
+        sa.Column("seconds", sa.Double(), nullable=False),
+        sa.Column(
+            "finished_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "run_id"],
+            ["runs.tenant_id", "runs.id"],
+            name=op.f("fk_run_chunks_tenant_id_runs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "run_id", "chunk", name=op.f("pk_run_chunks")),
+    )
+    op.create_table(
         "run_trees",
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("run_id", sa.Uuid(), nullable=False),
@@ -222,6 +243,7 @@ def downgrade() -> None:
     )
     op.drop_index("ix_run_trees_tenant_id_tree_id", table_name="run_trees")
     op.drop_table("run_trees")
+    op.drop_table("run_chunks")
     op.drop_table("run_categories")
     op.drop_index("ix_runs_tenant_id_status", table_name="runs")
     op.drop_index("ix_runs_tenant_id_created_at_id", table_name="runs")

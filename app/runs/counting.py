@@ -1,0 +1,67 @@
+"""A run's counts: per tree and category, changed, locked conflicts, borderline."""
+
+from typing import Any
+
+from sqlalchemy import Integer, func, select
+from sqlalchemy.dialects.postgresql import array
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import RunResult
+from app.models.runs import BORDERLINE, CHANGED, LOCKED_CONFLICT
+from app.runs.plan import RunPlan
+
+
+async def count_results(session: AsyncSession, plan: RunPlan) -> dict[str, Any]:
+    """Counts over the run's results in one pass (stored as `runs.counts`)."""
+    run = plan.run
+    positions = (
+        func.unnest(array([t.position for t in plan.trees], type_=Integer))
+        .table_valued("position")
+        .render_derived("positions")
+    )
+    base = 4 * positions.c.position
+    category = RunResult.outcome[base + 1]
+    flags = RunResult.outcome[base + 4]
+
+    def having(bit: int) -> Any:
+        return func.count().filter(flags.op("&")(bit) != 0)
+
+    rows = await session.execute(
+        select(
+            positions.c.position,
+            category,
+            func.count(),
+            having(CHANGED),
+            having(LOCKED_CONFLICT),
+            having(BORDERLINE),
+        )
+        .select_from(RunResult)
+        .join(positions, positions.c.position.is_not(None))
+        .where(RunResult.tenant_id == run.tenant_id, RunResult.run_id == run.id)
+        .group_by(positions.c.position, category)
+    )
+    trees = {
+        t.position: {
+            "tree_id": str(t.tree_id),
+            "position": t.position,
+            "categories": {},
+            "changed": 0,
+            "locked_conflicts": 0,
+            "borderline": 0,
+        }
+        for t in plan.trees
+    }
+    for position, slot, count, changed, conflicts, borderline in rows.all():
+        tree = trees[position]
+        tree["categories"][str(slot)] = count
+        tree["changed"] += changed
+        tree["locked_conflicts"] += conflicts
+        tree["borderline"] += borderline
+    listed = [trees[t.position] for t in plan.trees]
+    customers = sum(listed[0]["categories"].values()) if listed else 0
+    return {
+        "customers": customers,
+        "changed": sum(t["changed"] for t in listed),
+        "locked_conflicts": sum(t["locked_conflicts"] for t in listed),
+        "trees": listed,
+    }

@@ -1,0 +1,139 @@
+"""A run as its jobs and readers need it: the trees with their rules read, the categories
+numbered by slot, the snapshot's layout, the scope."""
+
+import uuid
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import FieldCatalog
+from app.core.errors import Conflict
+from app.core.i18n import Text
+from app.models import Run, RunCategory, RunTree
+from app.models.rules import RulesetVersion
+from app.rules.language.errors import RulesetInvalid
+from app.rules.language.evaluate import Evaluator
+from app.rules.language.tree import Condition, Rule, Ruleset, iter_leaves
+from app.rules.language.validate import check_condition, check_ruleset
+from app.runs.layout import SnapshotLayout
+
+
+class RunCannotProceed(Conflict):
+    """Something the run recorded at its start is gone (a ruleset version, a category)."""
+
+
+@dataclass(frozen=True)
+class TreePlan:
+    """One tree of a run: its place in the outcome, its rules and its categories."""
+
+    position: int
+    tree_id: uuid.UUID
+    ruleset_id: uuid.UUID
+    version_number: int
+    rules: Ruleset
+    categories: dict[int, RunCategory]  # by slot
+    applied: bool
+
+    @cached_property
+    def slot_of(self) -> dict[str, int]:
+        """Category code → slot."""
+        return {c.code: slot for slot, c in self.categories.items()}
+
+    def target_slots(self) -> list[int]:
+        """The slots of every category the rules can assign (rules' and the default)."""
+        codes = {rule.category for rule in self.rules.rules} | {self.rules.default_category}
+        return sorted(self.slot_of[code] for code in codes)
+
+    def rule(self, number: int) -> Rule | None:
+        """The rule stored as `number` (its index + 1; 0 is the default category)."""
+        return self.rules.rules[number - 1] if number > 0 else None
+
+    @cached_property
+    def fields(self) -> list[str]:
+        """The fields this tree's rules read, in order of first use."""
+        keys = [leaf.field for rule in self.rules.rules for leaf in iter_leaves(rule.when)]
+        return list(dict.fromkeys(keys))
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    run: Run
+    layout: SnapshotLayout
+    catalog: FieldCatalog
+    trees: tuple[TreePlan, ...]
+    scope: Condition | None
+
+    def tree(self, tree_id: uuid.UUID) -> TreePlan | None:
+        return next((t for t in self.trees if t.tree_id == tree_id), None)
+
+    @cached_property
+    def evaluators(self) -> dict[int, Evaluator]:
+        """A Python evaluator per tree position (for rendering rationales)."""
+        return {t.position: Evaluator(t.rules, self.catalog) for t in self.trees}
+
+
+async def load_plan(session: AsyncSession, run: Run) -> RunPlan:
+    """Read everything the run recorded at its start. Raises RunCannotProceed when a
+    recorded ruleset version is gone (its tree was deleted)."""
+    layout = SnapshotLayout.from_json(run.fields)
+    catalog = layout.catalog()
+    trees_rows = (
+        await session.scalars(
+            select(RunTree)
+            .where(RunTree.tenant_id == run.tenant_id, RunTree.run_id == run.id)
+            .order_by(RunTree.position)
+        )
+    ).all()
+    versions = {
+        v.id: v
+        for v in await session.scalars(
+            select(RulesetVersion).where(
+                RulesetVersion.tenant_id == run.tenant_id,
+                RulesetVersion.id.in_([t.version_id for t in trees_rows]),
+            )
+        )
+    }
+    categories = (
+        await session.scalars(
+            select(RunCategory)
+            .where(RunCategory.tenant_id == run.tenant_id, RunCategory.run_id == run.id)
+            .order_by(RunCategory.slot)
+        )
+    ).all()
+    trees = []
+    for row in trees_rows:
+        version = versions.get(row.version_id)
+        if version is None:
+            raise RunCannotProceed(
+                Text(
+                    "运行所用的规则集版本已不存在(分类维度已删除)",
+                    "A ruleset version the run uses no longer exists (its tree was deleted)",
+                )
+            )
+        own = {c.slot: c for c in categories if c.position == row.position}
+        try:
+            rules = check_ruleset(version.body, catalog, {c.code for c in own.values()})
+        except RulesetInvalid as invalid:
+            raise RunCannotProceed(
+                Text(
+                    f"规则集版本 v{version.number} 已不适用于当时的分类:{invalid}",
+                    f"Ruleset version v{version.number} no longer fits the categories: {invalid}",
+                )
+            ) from invalid
+        trees.append(
+            TreePlan(
+                row.position,
+                row.tree_id,
+                row.ruleset_id,
+                row.version_number,
+                rules,
+                own,
+                row.applied_at is not None,
+            )
+        )
+    scope = None
+    if run.scope.get("type") == "filter":
+        scope = check_condition(run.scope["when"], catalog)
+    return RunPlan(run, layout, catalog, tuple(trees), scope)

@@ -1,0 +1,273 @@
+"""Classification runs over HTTP: start, list, read, cancel, and read results."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from app.core.auth import EditorKey, ViewerKey
+from app.core.deps import Session
+from app.core.idempotency import IdempotencyDep
+from app.core.openapi import documented
+from app.core.pagination import Page, PageQuery
+from app.core.routing import NestingGuardedRoute
+from app.core.schemas import IsoDateTime
+from app.models import RunCategory
+from app.runs import service
+from app.runs.examples import (
+    RESULT_PAGE_EXAMPLE,
+    RUN_CREATE_EXAMPLE,
+    RUN_EXAMPLE,
+    RUN_QUEUED_EXAMPLE,
+)
+from app.runs.results import RenderedResult, results_page
+from app.runs.schemas import (
+    CategoryCount,
+    CategoryOut,
+    Progress,
+    ResultFilter,
+    ResultItem,
+    ResultPage,
+    ResultRationale,
+    RuleRef,
+    RunCounts,
+    RunCreate,
+    RunError,
+    RunFilter,
+    RunOut,
+    RunStatus,
+    RunTreeOut,
+    TreeCounts,
+)
+
+router = APIRouter(prefix="/api/v1/runs", tags=["runs"], route_class=NestingGuardedRoute)
+
+
+@router.post(
+    "",
+    response_model=RunOut,
+    **documented(
+        "createRun",
+        "Start a classification run",
+        status_code=202,
+        example=RUN_QUEUED_EXAMPLE,
+        request_example=RUN_CREATE_EXAMPLE,
+    ),
+)
+async def create_run(
+    principal: EditorKey, session: Session, body: RunCreate, idempotency: IdempotencyDep
+) -> JSONResponse:
+    """Classify customers with the published ruleset of each tree (default: every tree
+    that has one), as of a day (default: today in the tenant's time zone), over all
+    customers, a list, or those matching a condition. Answers 202 at once; poll
+    `GET /api/v1/runs/{id}`. `apply` updates assignments when the whole run has
+    succeeded (locked assignments are reported as conflicts, never changed); `dry_run`
+    only stores results. Honours `Idempotency-Key`."""
+    if (replayed := await idempotency.replay(principal, body)) is not None:
+        return replayed
+    run = await service.create_run(session, principal, body)
+    (view,) = await service.run_views(session, [run])
+    return await idempotency.remember(202, run_out(view))
+
+
+@router.get(
+    "",
+    response_model=Page[RunOut],
+    **documented(
+        "listRuns",
+        "List classification runs",
+        example={"items": [RUN_EXAMPLE], "next_cursor": None},
+    ),
+)
+async def list_runs(
+    principal: ViewerKey,
+    session: Session,
+    page: PageQuery,
+    status: Annotated[RunStatus | None, Query()] = None,
+    tree_id: Annotated[
+        uuid.UUID | None, Query(description="Runs that classified this tree")
+    ] = None,
+    since: Annotated[IsoDateTime | None, Query(description="created_at ≥ since")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="created_at < until")] = None,
+) -> Page[RunOut]:
+    """The tenant's runs, newest first, filterable by status, tree and creation time."""
+    runs, next_cursor = await service.list_runs(
+        session,
+        principal,
+        RunFilter(status=status, tree_id=tree_id, since=since, until=until),
+        page,
+    )
+    views = await service.run_views(session, runs)
+    return Page(items=[run_out(v) for v in views], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{run_id}",
+    response_model=RunOut,
+    **documented("getRun", "Get a classification run", example=RUN_EXAMPLE, errors=[404]),
+)
+async def get_run(principal: ViewerKey, session: Session, run_id: uuid.UUID) -> RunOut:
+    """Status, progress (customers done of total), counts per tree and category,
+    changed and locked conflicts (once succeeded), the ruleset version of each tree,
+    seconds per phase, and the error of a failed run."""
+    run = await service.get_run(session, principal, run_id)
+    (view,) = await service.run_views(session, [run])
+    return run_out(view)
+
+
+@router.post(
+    "/{run_id}/cancel",
+    response_model=RunOut,
+    **documented(
+        "cancelRun",
+        "Cancel a classification run",
+        status_code=202,
+        example={**RUN_EXAMPLE, "status": "running", "cancel_requested": True},
+        errors=[404, 409],
+    ),
+)
+async def cancel_run(principal: EditorKey, session: Session, run_id: uuid.UUID) -> RunOut:
+    """A queued or waiting run is cancelled at once; a running one stops before its next
+    chunk and applies nothing. 409 once it has begun applying results, or has ended."""
+    run = await service.cancel_run(session, principal, run_id)
+    (view,) = await service.run_views(session, [run])
+    return run_out(view)
+
+
+@router.get(
+    "/{run_id}/results",
+    response_model=ResultPage,
+    **documented(
+        "listRunResults",
+        "List a run's results",
+        example=RESULT_PAGE_EXAMPLE,
+        errors=[404, 409],
+    ),
+)
+async def list_run_results(
+    principal: ViewerKey,
+    session: Session,
+    run_id: uuid.UUID,
+    page: PageQuery,
+    tree_id: Annotated[uuid.UUID | None, Query(description="One tree of the run")] = None,
+    category: Annotated[
+        str | None, Query(max_length=64, description="Category code (needs tree_id)")
+    ] = None,
+    changed: Annotated[bool | None, Query()] = None,
+    borderline: Annotated[bool | None, Query()] = None,
+    locked_conflict: Annotated[bool | None, Query()] = None,
+) -> ResultPage:
+    """Per customer and tree: the category, the previous one, whether it changed, the
+    rule, the rationale (sentence, conditions, why not the earlier rules) in the
+    request's language, the values the rules read, the next action, borderline and
+    locked-conflict flags. Readable once the run has succeeded (409 before)."""
+    found = await results_page(
+        session,
+        principal,
+        run_id,
+        ResultFilter(
+            tree_id=tree_id,
+            category=category,
+            changed=changed,
+            borderline=borderline,
+            locked_conflict=locked_conflict,
+        ),
+        page,
+    )
+    return ResultPage(items=[result_item(r) for r in found.items], next_cursor=found.next_cursor)
+
+
+def category_out(category: RunCategory) -> CategoryOut:
+    return CategoryOut(
+        id=category.category_id, code=category.code, name=category.name, path=category.path
+    )
+
+
+def result_item(result: RenderedResult) -> ResultItem:
+    """The API view of a rendered result."""
+    rule = result.rule
+    return ResultItem(
+        customer_id=result.customer_id,
+        customer_code=result.customer_code,
+        customer_name=result.customer_name,
+        tree_id=result.tree_id,
+        category=category_out(result.category),
+        previous_category=category_out(result.previous_category)
+        if result.previous_category is not None
+        else None,
+        changed=result.changed,
+        rule=RuleRef(key=rule.key, name=rule.name) if rule is not None else None,
+        rationale=ResultRationale(
+            text=result.rationale.text,
+            conditions=result.rationale.conditions,
+            why_not=result.rationale.why_not,
+        ),
+        metrics=result.metrics,
+        next_action=rule.next_action if rule is not None else None,
+        borderline=result.borderline,
+        locked_conflict=result.locked_conflict,
+    )
+
+
+def run_out(view: service.RunView) -> RunOut:
+    """The API view of a run."""
+    run = view.run
+    return RunOut(
+        id=run.id,
+        status=run.status,  # type: ignore[arg-type]  # CHECK constraint: a RunStatus
+        mode=run.mode,  # type: ignore[arg-type]  # CHECK constraint: a RunMode
+        as_of=run.as_of,
+        scope=run.scope,
+        trees=[
+            RunTreeOut(
+                tree_id=t.row.tree_id,
+                key=t.key,
+                name=t.name,
+                ruleset_id=t.row.ruleset_id,
+                version=t.row.version_number,
+                applied_at=t.row.applied_at,
+            )
+            for t in view.trees
+        ],
+        progress=Progress(
+            done=run.done,
+            total=run.total,
+            chunks_done=run.chunks_done,
+            chunks_total=run.chunks_total,
+        ),
+        counts=_counts(view) if run.counts is not None else None,
+        timings=run.timings,
+        waiting_for=run.waiting_for,
+        cancel_requested=run.cancel_requested,
+        error=RunError(**run.error) if run.error is not None else None,
+        created_by=run.created_by,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+def _counts(view: service.RunView) -> RunCounts:
+    counts = view.run.counts or {}
+    trees = []
+    for tree in counts.get("trees", []):
+        categories = [
+            CategoryCount(category=category_out(view.categories[int(slot)]), count=count)
+            for slot, count in sorted(tree["categories"].items(), key=lambda kv: -kv[1])
+        ]
+        trees.append(
+            TreeCounts(
+                tree_id=tree["tree_id"],
+                categories=categories,
+                changed=tree["changed"],
+                locked_conflicts=tree["locked_conflicts"],
+                borderline=tree["borderline"],
+            )
+        )
+    return RunCounts(
+        customers=counts.get("customers", 0),
+        changed=counts.get("changed", 0),
+        locked_conflicts=counts.get("locked_conflicts", 0),
+        trees=trees,
+    )

@@ -1,0 +1,177 @@
+"""Classification runs and their results, as the API shows them."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StrictBool, model_validator
+
+from app.core.schemas import IsoDate, RequestBody
+
+RunStatus = Literal["queued", "waiting", "running", "succeeded", "failed", "cancelled"]
+RunMode = Literal["apply", "dry_run"]
+MAX_SCOPE_CUSTOMERS = 100_000
+
+
+class RunScope(RequestBody):
+    """Which customers: all, a list, or those matching a condition (as of the run's day)."""
+
+    type: Literal["all", "customers", "filter"] = "all"
+    customer_ids: (
+        Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_SCOPE_CUSTOMERS)] | None
+    ) = None
+    when: dict[str, Any] | str | None = Field(
+        default=None,
+        description='Condition (JSON or text), e.g. `region = "华东"`',
+    )
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> "RunScope":
+        if (self.type == "customers") != (self.customer_ids is not None):
+            raise ValueError("customer_ids go with type `customers`, and only with it")
+        if (self.type == "filter") != (self.when is not None):
+            raise ValueError("when goes with type `filter`, and only with it")
+        return self
+
+
+class RunCreate(RequestBody):
+    """What to classify: trees (default: every tree with a published ruleset), a scope,
+    the day (default: today in the tenant's time zone) and the mode."""
+
+    tree_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=50)] | None = None
+    scope: RunScope = Field(default_factory=RunScope)
+    as_of: IsoDate | None = None
+    mode: RunMode = Field(
+        default="apply",
+        description="`apply` updates assignments (locked ones are reported, not changed); "
+        "`dry_run` only stores the results",
+    )
+
+
+class CategoryOut(BaseModel):
+    """A category as a run saw it: `path` holds the codes from the root down."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    path: list[str]
+
+
+class RunTreeOut(BaseModel):
+    tree_id: uuid.UUID
+    key: str | None = Field(description="The tree's key (null if the tree was deleted since)")
+    name: str | None
+    ruleset_id: uuid.UUID
+    version: int = Field(description="The ruleset version the run used")
+    applied_at: datetime | None
+
+
+class CategoryCount(BaseModel):
+    category: CategoryOut
+    count: int
+
+
+class TreeCounts(BaseModel):
+    """A tree's outcome over the run's customers."""
+
+    tree_id: uuid.UUID
+    categories: list[CategoryCount]
+    changed: int = Field(description="Customers whose category changed (would change: dry run)")
+    locked_conflicts: int = Field(description="Locked assignments the rules disagree with")
+    borderline: int
+
+
+class RunCounts(BaseModel):
+    customers: int
+    changed: int
+    locked_conflicts: int
+    trees: list[TreeCounts]
+
+
+class Progress(BaseModel):
+    done: int = Field(description="Customers classified")
+    total: int | None = Field(description="Customers in the scope (known once planned)")
+    chunks_done: int
+    chunks_total: int | None
+
+
+class RunError(BaseModel):
+    type: str
+    message: str
+
+
+class RunOut(BaseModel):
+    """A classification run: queued → (waiting) → running → succeeded | failed |
+    cancelled. `waiting` means another apply run holds one of its trees."""
+
+    id: uuid.UUID
+    status: RunStatus
+    mode: RunMode
+    as_of: date
+    scope: dict[str, Any]
+    trees: list[RunTreeOut]
+    progress: Progress
+    counts: RunCounts | None = Field(description="Known when the run has succeeded")
+    timings: dict[str, float] = Field(description="Seconds per phase")
+    waiting_for: uuid.UUID | None
+    cancel_requested: bool
+    error: RunError | None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RuleRef(BaseModel):
+    key: str
+    name: str | None
+
+
+class ResultRationale(BaseModel):
+    """Why: the sentence, each condition of the matched rule, why earlier rules missed."""
+
+    text: str
+    conditions: list[dict[str, Any]]
+    why_not: list[dict[str, Any]]
+
+
+class ResultItem(BaseModel):
+    """One customer's outcome in one tree."""
+
+    customer_id: uuid.UUID
+    customer_code: str
+    customer_name: str
+    tree_id: uuid.UUID
+    category: CategoryOut
+    previous_category: CategoryOut | None
+    changed: bool
+    rule: RuleRef | None = Field(description="The matched rule, null for the default")
+    rationale: ResultRationale
+    metrics: dict[str, Any] = Field(description="The values the tree's rules read")
+    next_action: str | None
+    borderline: bool
+    locked_conflict: bool
+
+
+class ResultPage(BaseModel):
+    items: list[ResultItem]
+    next_cursor: str | None = None
+
+
+class RunFilter(BaseModel):
+    """Which runs to list."""
+
+    status: RunStatus | None = None
+    tree_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class ResultFilter(BaseModel):
+    """Which results of a run to list."""
+
+    tree_id: uuid.UUID | None = None
+    category: str | None = None
+    changed: StrictBool | None = None
+    borderline: StrictBool | None = None
+    locked_conflict: StrictBool | None = None
