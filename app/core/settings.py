@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     )
     run_chunk_size: int = Field(
         default=25_000,
-        ge=100,
+        ge=1,
         le=1_000_000,
         description="Customers per chunk of a classification run (one job, one transaction)",
     )

@@ -102,8 +102,10 @@ class Worker:
         poll_seconds: float = 1.0,
         lease: timedelta = queue.LEASE,
         heartbeat_seconds: float | None = None,
+        kinds: list[str] | None = None,
     ) -> None:
         self.database = database
+        self.kinds = kinds  # None: every registered kind
         self.poll_seconds = poll_seconds
         self.lease = lease
         self.heartbeat_seconds = heartbeat_seconds or lease.total_seconds() / 3
@@ -116,7 +118,9 @@ class Worker:
         """Run one runnable job if there is one; True if a job ran."""
         async with self.database.sessionmaker() as session, session.begin():
             await _fail_exhausted(session)
-            job = await queue.claim(session, self.worker_id, list(HANDLERS), self.lease)
+            job = await queue.claim(
+                session, self.worker_id, self.kinds or list(HANDLERS), self.lease
+            )
         if job is None:
             return False
         await self._run(job)

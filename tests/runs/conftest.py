@@ -32,10 +32,14 @@ async def classified(
     return trees
 
 
-async def run_jobs(database: Database, workers: int = 1) -> int:
-    """Run every queued job (with `workers` workers side by side) until none is left."""
+RUN_KINDS = ["run.start", "run.chunk", "run.finalize", "run.prune"]
+
+
+async def run_jobs(database: Database, workers: int = 1, kinds: list[str] | None = None) -> int:
+    """Run the queued jobs of runs (of `kinds`; with `workers` workers side by side)
+    until none is left."""
     load_handlers()
-    if workers == 1:
-        return await Worker(database).run_until_idle()
-    done = await asyncio.gather(*(Worker(database).run_until_idle() for _ in range(workers)))
+    done = await asyncio.gather(
+        *(Worker(database, kinds=kinds or RUN_KINDS).run_until_idle() for _ in range(workers))
+    )
     return sum(done)

@@ -11,7 +11,7 @@ from app.core.bulk import ItemError
 from app.core.schemas import IsoDate, RequestBody
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-Source = Literal["manual", "rule", "import", "reassign"]
+Source = Literal["manual", "rule", "import", "reassign", "run", "manual_reclassify", "webhook"]
 MAX_CUSTOMERS = 10_000
 
 
@@ -107,6 +107,7 @@ class HistoryItem(BaseModel):
     to_category: HistoryCategory | None = Field(description="null: removed (multi-assign)")
     source: Source
     run_id: uuid.UUID | None
+    rule_key: str | None = Field(description="The rule that made a change by rules")
     actor: str
     reason: str | None
     at: datetime
@@ -169,6 +170,7 @@ HISTORY_EXAMPLE = {
     "to_category": STRAT_MFG,
     "source": "manual",
     "run_id": None,
+    "rule_key": None,
     "actor": "user:张伟",
     "reason": "年度战略合作协议",
     "at": "2026-11-25T10:30:00+08:00",

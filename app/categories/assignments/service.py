@@ -345,6 +345,7 @@ async def customer_history(
                 to_category=named(r.to_category_id, r.to_code, r.to_name),
                 source=r.source,
                 run_id=r.run_id,
+                rule_key=r.rule_key,
                 actor=r.actor,
                 reason=r.reason,
                 at=r.at,  # type: ignore[arg-type]
