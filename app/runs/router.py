@@ -11,7 +11,7 @@ from app.core.deps import Session
 from app.core.idempotency import IdempotencyDep
 from app.core.openapi import documented
 from app.core.pagination import Page, PageQuery
-from app.core.routing import NestingGuardedRoute
+from app.core.routing import ApiRoute
 from app.core.schemas import IsoDateTime
 from app.models import RunCategory
 from app.runs import service
@@ -41,7 +41,7 @@ from app.runs.schemas import (
     TreeCounts,
 )
 
-router = APIRouter(prefix="/api/v1/runs", tags=["runs"], route_class=NestingGuardedRoute)
+router = APIRouter(prefix="/api/v1/runs", tags=["runs"], route_class=ApiRoute)
 
 
 @router.post(
