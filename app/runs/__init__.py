@@ -1,1 +1,2 @@
-"""Classification runs (分类执行): chunked, durable, applied set-based, with results that explain themselves."""
+"""Classification runs (分类执行): chunked, durable, applied set-based, with results that
+explain themselves."""
