@@ -29,6 +29,7 @@ from app.quality.router import router as quality_router
 from app.rules.router import router as rules_router
 from app.rules.templates_router import router as templates_router
 from app.rules.versions_router import router as rulesets_router
+from app.runs.router import customer_router as run_customer_router
 from app.runs.router import router as runs_router
 from app.tenants.router import router as tenants_router
 
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         rulesets_router,
         templates_router,
         runs_router,
+        run_customer_router,
     ):
         app.include_router(router)
     return app

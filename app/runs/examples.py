@@ -116,3 +116,20 @@ RESULT_PAGE_EXAMPLE: dict[str, Any] = {
     ],
     "next_cursor": None,
 }
+
+_ITEM = RESULT_PAGE_EXAMPLE["items"][0]
+RECLASSIFY_EXAMPLE: dict[str, Any] = {"as_of": "2026-11-25", "dry_run": False, "items": [_ITEM]}
+CLASSIFICATIONS_EXAMPLE: dict[str, Any] = {
+    "items": [
+        {
+            **_ITEM,
+            "source": "run",
+            "locked": False,
+            "reason": None,
+            "assigned_by": "key:ops-console",
+            "assigned_at": "2026-11-25T02:00:41Z",
+            "run_id": _RUN_ID,
+            "rules_today": None,
+        }
+    ]
+}

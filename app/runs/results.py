@@ -33,6 +33,21 @@ class RunNotFinished(Conflict):
 
 
 @dataclass(frozen=True)
+class CategoryView:
+    """A category named in a result: `path` holds the codes from the root down."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    path: list[str]
+
+    @classmethod
+    def of_run(cls, category: RunCategory) -> "CategoryView":
+        """A category as the run recorded it when it started."""
+        return cls(category.category_id, category.code, category.name, list(category.path))
+
+
+@dataclass(frozen=True)
 class RenderedResult:
     """One customer's outcome in one tree, with its rationale in the caller's language."""
 
@@ -40,8 +55,8 @@ class RenderedResult:
     customer_code: str
     customer_name: str
     tree_id: uuid.UUID
-    category: RunCategory
-    previous_category: RunCategory | None
+    category: CategoryView
+    previous_category: CategoryView | None
     changed: bool
     rule: Rule | None
     rationale: Rationale
@@ -205,8 +220,8 @@ def render_result(
         customer_code=code,
         customer_name=name,
         tree_id=tree.tree_id,
-        category=tree.categories[outcome[category_index(tree.position) - 1]],
-        previous_category=tree.categories.get(previous) if previous else None,
+        category=CategoryView.of_run(tree.categories[outcome[category_index(tree.position) - 1]]),
+        previous_category=CategoryView.of_run(tree.categories[previous]) if previous else None,
         changed=bool(flags & CHANGED),
         rule=tree.rule(outcome[rule_index(tree.position) - 1]),
         rationale=explain(evaluation, plan.catalog, current_locale.get()),

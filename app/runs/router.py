@@ -13,19 +13,25 @@ from app.core.openapi import documented
 from app.core.pagination import Page, PageQuery
 from app.core.routing import ApiRoute
 from app.core.schemas import IsoDateTime
-from app.models import RunCategory
-from app.runs import service
+from app.facts.today import tenant_today
+from app.runs import one_customer, service
 from app.runs.examples import (
+    CLASSIFICATIONS_EXAMPLE,
+    RECLASSIFY_EXAMPLE,
     RESULT_PAGE_EXAMPLE,
     RUN_CREATE_EXAMPLE,
     RUN_EXAMPLE,
     RUN_QUEUED_EXAMPLE,
 )
-from app.runs.results import RenderedResult, results_page
+from app.runs.results import CategoryView, RenderedResult, results_page
 from app.runs.schemas import (
     CategoryCount,
     CategoryOut,
+    ClassificationItem,
+    ClassificationList,
     Progress,
+    ReclassifyRequest,
+    ReclassifyResult,
     ResultFilter,
     ResultItem,
     ResultPage,
@@ -42,6 +48,7 @@ from app.runs.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"], route_class=ApiRoute)
+customer_router = APIRouter(prefix="/api/v1/customers", tags=["runs"], route_class=ApiRoute)
 
 
 @router.post(
@@ -178,10 +185,78 @@ async def list_run_results(
     return ResultPage(items=[result_item(r) for r in found.items], next_cursor=found.next_cursor)
 
 
-def category_out(category: RunCategory) -> CategoryOut:
-    return CategoryOut(
-        id=category.category_id, code=category.code, name=category.name, path=category.path
+@customer_router.post(
+    "/{customer_id}/reclassify",
+    response_model=ReclassifyResult,
+    **documented(
+        "reclassifyCustomer",
+        "Reclassify one customer now",
+        example=RECLASSIFY_EXAMPLE,
+        request_example={"dry_run": False},
+        errors=[404],
+    ),
+)
+async def reclassify_customer(
+    principal: EditorKey, session: Session, customer_id: uuid.UUID, body: ReclassifyRequest
+) -> ReclassifyResult:
+    """Evaluate the customer with each published ruleset (Python back end, values as of
+    `as_of`) and apply what changed at once, as a run would: a locked assignment is
+    reported (`locked_conflict`) and left as it is; every change gets a history row
+    (source `manual_reclassify`) and an outbox event. `dry_run` writes nothing."""
+    day = body.as_of
+    done = await one_customer.reclassify_customer(
+        session,
+        principal,
+        customer_id,
+        tree_ids=body.tree_ids,
+        as_of=day,
+        dry_run=body.dry_run,
+        reason=body.reason,
     )
+    as_of = day or tenant_today(principal)
+    return ReclassifyResult(
+        as_of=as_of, dry_run=body.dry_run, items=[result_item(d.result) for d in done]
+    )
+
+
+@customer_router.get(
+    "/{customer_id}/classifications",
+    response_model=ClassificationList,
+    **documented(
+        "getCustomerClassifications",
+        "Get a customer's categories with their rationale",
+        example=CLASSIFICATIONS_EXAMPLE,
+        errors=[404],
+    ),
+)
+async def get_customer_classifications(
+    principal: ViewerKey, session: Session, customer_id: uuid.UUID
+) -> ClassificationList:
+    """The customer's current category in each tree, one item per tree shaped like a
+    run's result: for a category a run set, that run's rationale; for one set by hand
+    (or otherwise), who set it and why, and under `rules_today` what the published rules
+    say today."""
+    found = await one_customer.customer_classifications(session, principal, customer_id)
+    items = []
+    for c in found:
+        base = result_item(c.result).model_dump()
+        items.append(
+            ClassificationItem(
+                **base,
+                source=c.source,
+                locked=c.locked,
+                reason=c.reason,
+                assigned_by=c.assigned_by,
+                assigned_at=c.assigned_at,
+                run_id=c.run_id,
+                rules_today=result_item(c.rules_today) if c.rules_today is not None else None,
+            )
+        )
+    return ClassificationList(items=items)
+
+
+def category_out(category: CategoryView) -> CategoryOut:
+    return CategoryOut(id=category.id, code=category.code, name=category.name, path=category.path)
 
 
 def result_item(result: RenderedResult) -> ResultItem:
@@ -253,7 +328,9 @@ def _counts(view: service.RunView) -> RunCounts:
     trees = []
     for tree in counts.get("trees", []):
         categories = [
-            CategoryCount(category=category_out(view.categories[int(slot)]), count=count)
+            CategoryCount(
+                category=category_out(CategoryView.of_run(view.categories[int(slot)])), count=count
+            )
             for slot, count in sorted(tree["categories"].items(), key=lambda kv: -kv[1])
         ]
         trees.append(

@@ -175,3 +175,38 @@ class ResultFilter(BaseModel):
     changed: StrictBool | None = None
     borderline: StrictBool | None = None
     locked_conflict: StrictBool | None = None
+
+
+class ReclassifyRequest(RequestBody):
+    """Which trees (default: every tree with a published ruleset), the day, and whether
+    to apply (`dry_run` answers what would change and writes nothing)."""
+
+    tree_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=50)] | None = None
+    as_of: IsoDate | None = None
+    dry_run: StrictBool = False
+    reason: Annotated[str, Field(max_length=500)] | None = None
+
+
+class ReclassifyResult(BaseModel):
+    as_of: date
+    dry_run: bool
+    items: list[ResultItem] = Field(description="One per tree, like a run's result items")
+
+
+class ClassificationItem(ResultItem):
+    """A customer's current category in one tree: a run's result (with its rationale),
+    or a category set otherwise (who, why) beside what the published rules say today."""
+
+    source: str
+    locked: bool
+    reason: str | None
+    assigned_by: str
+    assigned_at: datetime
+    run_id: uuid.UUID | None
+    rules_today: ResultItem | None = Field(
+        description="What the published rules say today (for a category not set by a run)"
+    )
+
+
+class ClassificationList(BaseModel):
+    items: list[ClassificationItem]

@@ -43,7 +43,9 @@ class RunTooLateToCancel(Conflict):
 
 
 @dataclass(frozen=True)
-class _TreeToRun:
+class TreeToRun:
+    """A tree with its published ruleset read against its categories."""
+
     tree: CategoryTree
     ruleset: Ruleset
     version: RulesetVersion
@@ -54,7 +56,7 @@ class _TreeToRun:
 async def create_run(session: AsyncSession, principal: Principal, body: RunCreate) -> Run:
     """Record a run and queue it; 422 names every problem with the trees or the scope."""
     catalog = await tenant_catalog(session, principal.tenant_id)
-    trees = await _trees_to_run(session, principal, body.tree_ids, catalog)
+    trees = await trees_with_published_rules(session, principal, body.tree_ids, catalog)
     fields = {
         leaf.field for t in trees for rule in t.rules.rules for leaf in iter_leaves(rule.when)
     }
@@ -124,13 +126,18 @@ def _job(run: Run) -> dict[str, str]:
     return {"run_id": str(run.id)}
 
 
-async def _trees_to_run(
+async def trees_with_published_rules(
     session: AsyncSession,
     principal: Principal,
     tree_ids: list[uuid.UUID] | None,
     catalog: FieldCatalog,
-) -> list[_TreeToRun]:
-    """The trees of a new run with their published rules, checked (422 at body.tree_ids)."""
+    *,
+    required: bool = True,
+) -> list[TreeToRun]:
+    """The listed trees (default: every tree with a published ruleset) with their rules,
+    checked: 422 at body.tree_ids for an unknown tree, one without a published ruleset or
+    a multi-assign one. Not `required`: the default trees only, multi-assign ones left
+    out, none at all is no error."""
     published = await session.execute(
         select(CategoryTree, Ruleset, RulesetVersion)
         .join(
@@ -149,7 +156,9 @@ async def _trees_to_run(
     errors = []
     if tree_ids is None:
         chosen = list(by_tree)
-        if not chosen:
+        if not required:
+            chosen = [tree_id for tree_id in chosen if not by_tree[tree_id][0].multi_assign]
+        elif not chosen:
             raise InvalidInput(
                 Text("没有已发布规则集的分类维度可运行", "No tree has a published ruleset to run"),
                 errors=[
@@ -213,7 +222,7 @@ async def _trees_to_run(
             categories={c.code for c in categories},
             loc=("body", "tree_ids", str(index)),
         )
-        trees.append(_TreeToRun(tree, ruleset, version, rules, categories))
+        trees.append(TreeToRun(tree, ruleset, version, rules, categories))
     return trees
 
 
