@@ -23,7 +23,7 @@ from app.core.db import Database
 from app.core.logging import configure_logging
 from app.core.openapi import write_examples
 from app.core.settings import Settings, get_settings
-from app.demo.tenant import prepare_demo_tenant
+from app.demo.tenant import classify_demo_customers, prepare_demo_tenant
 from app.jobs.handlers import load_handlers
 from app.jobs.worker import Worker
 from app.main import create_app, ensure_migrated, open_database
@@ -190,6 +190,13 @@ def demo(
         if demo.templates:
             err.print(f"installed templates (trees with published rulesets): "
                       f"{', '.join(demo.templates)}")  # fmt: skip
+        err.print("classifying every customer in every tree (an apply run) …")
+        run = await classify_demo_customers(database, demo.principal)
+        if run is not None:
+            err.print(
+                f"run {run.run_id} {run.status}: {run.customers:,} customers, "
+                f"{run.changed:,} assignments made, in {run.seconds:.1f} s"
+            )
         return demo.secret
 
     secret = asyncio.run(_with_database(settings, prepare, keep_embedded=True))

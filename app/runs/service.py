@@ -136,8 +136,8 @@ async def trees_with_published_rules(
 ) -> list[TreeToRun]:
     """The listed trees (default: every tree with a published ruleset) with their rules,
     checked: 422 at body.tree_ids for an unknown tree, one without a published ruleset or
-    a multi-assign one. Not `required`: the default trees only, multi-assign ones left
-    out, none at all is no error."""
+    a multi-assign one (the default leaves multi-assign trees out). Not `required`: none
+    at all is no error."""
     published = await session.execute(
         select(CategoryTree, Ruleset, RulesetVersion)
         .join(
@@ -155,10 +155,9 @@ async def trees_with_published_rules(
     by_tree = {tree.id: (tree, ruleset, version) for tree, ruleset, version in published.all()}
     errors = []
     if tree_ids is None:
-        chosen = list(by_tree)
-        if not required:
-            chosen = [tree_id for tree_id in chosen if not by_tree[tree_id][0].multi_assign]
-        elif not chosen:
+        # Multi-assign trees are not classified by runs yet: the default leaves them out.
+        chosen = [tree_id for tree_id in by_tree if not by_tree[tree_id][0].multi_assign]
+        if required and not chosen:
             raise InvalidInput(
                 Text("没有已发布规则集的分类维度可运行", "No tree has a published ruleset to run"),
                 errors=[

@@ -3,7 +3,7 @@
 import httpx
 
 from app.core.db import Database
-from app.demo.tenant import prepare_demo_tenant
+from app.demo.tenant import classify_demo_customers, prepare_demo_tenant
 from app.rules.templates import TEMPLATES
 
 
@@ -33,3 +33,16 @@ async def test_the_demo_tenant_has_its_data_and_every_template_once(
     )
     assert preview.status_code == 200, preview.text
     assert preview.json()["total"] == 30
+    # The demo classifies every customer in every tree once, so a newcomer sees results.
+    run = await classify_demo_customers(database, again.principal)
+    assert run is not None
+    single = [t for t in TEMPLATES.values() if not t["multi_assign"]]
+    assert (run.status, run.customers, run.changed) == ("succeeded", 30, 30 * len(single))
+    assert await classify_demo_customers(database, again.principal) is None
+    customers = (await client.get("/api/v1/customers", headers=headers)).json()["items"]
+    classified = await client.get(
+        f"/api/v1/customers/{customers[0]['id']}/classifications", headers=headers
+    )
+    assert len(classified.json()["items"]) == len(single)
+    results = await client.get(f"/api/v1/runs/{run.run_id}/results", headers=headers)
+    assert results.json()["items"][0]["rationale"]["text"]
