@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, text
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -21,6 +23,36 @@ from sqlalchemy.ext.asyncio import (
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "crm_classifier"
+# Seconds to wait for a new connection: a server that takes longer is as good as down, and
+# a request should hear so (503) rather than hang for asyncpg's default minute.
+CONNECT_TIMEOUT = 10.0
+
+
+class DatabaseUnavailable(Exception):
+    """No connection to the database could be made: it is down, restarting, unreachable
+    or refusing connections. Raised in place of the driver's error (OSError, asyncpg's),
+    so the API can answer 503 without mistaking other errors for it."""
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be used right now (rather than that a query
+    was wrong): no connection could be made, the connection was lost mid-request, or no
+    pooled connection came free within the pool's timeout."""
+    if isinstance(exc, DatabaseUnavailable | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _connect_or_unavailable(
+    dialect: Dialect, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    # SQLAlchemy's do_connect hook: the default connect, with any failure (refused, no
+    # socket, unknown host, timeout, "the database system is starting up") said as one
+    # error. SQLAlchemy passes OSError through unwrapped, indistinguishable from a file's.
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except Exception as exc:
+        raise DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
 
 
 class EmbeddedPostgres:
@@ -113,9 +145,14 @@ class Database:
             url,
             **pool_args,
             connect_args={
-                "server_settings": {"application_name": "crm-classifier", **(server_settings or {})}
+                "server_settings": {
+                    "application_name": "crm-classifier",
+                    **(server_settings or {}),
+                },
+                "timeout": CONNECT_TIMEOUT,
             },
         )
+        event.listen(engine.sync_engine, "do_connect", _connect_or_unavailable)
         return cls(engine, async_sessionmaker(engine, expire_on_commit=False))
 
     async def dispose(self) -> None:

@@ -12,9 +12,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core.db import DatabaseUnavailable, database_unavailable
 from app.core.i18n import Text
 from app.core.request_context import current_request_id
 
@@ -236,9 +238,28 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(409, detail=detail.get())
 
 
+# Seconds a client should wait before retrying while the database is unavailable.
+RETRY_AFTER_SECONDS = 5
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # A DBAPIError that is not about the connection is a bug: the 500 path logs it.
+    if not database_unavailable(exc):
+        raise exc
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    detail = Text(
+        "数据库暂时无法访问,请稍后重试", "The database is unavailable at the moment; retry shortly"
+    )
+    return problem_response(
+        503, detail=detail.get(), headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """The one handler table: every exception type the app maps to a problem."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    for unavailable in (DatabaseUnavailable, PoolTimeout, DBAPIError):
+        app.add_exception_handler(unavailable, _database_unavailable)
