@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import Text, current_locale
+from app.core.spreadsheet_safety import spreadsheet_row
 from app.imports import repository
 
 _BATCH = 5000
@@ -39,7 +40,7 @@ async def write_error_report(
     sheet.column_dimensions["B"].width = 18
     sheet.column_dimensions["C"].width = 30
     sheet.column_dimensions["D"].width = 70
-    sheet.append(_HEADINGS[locale])
+    sheet.append(spreadsheet_row(_HEADINGS[locale]))
     async for rows in repository.stream_errors(session, tenant_id, import_id, _BATCH):
         lines = [
             [row, column, value, message_en if english else message_zh]
@@ -57,11 +58,9 @@ async def write_error_report(
 
 
 def _append(sheet: Any, lines: list[list[Any]]) -> None:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    # A CSV cell may hold control characters that XLSX cannot store.
+    # The values are what users uploaded: never let one run as a formula.
     for line in lines:
-        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in line])
+        sheet.append(spreadsheet_row(line))
 
 
 async def stream_file(path: str, chunk: int = 1 << 16) -> AsyncIterator[bytes]:

@@ -9,6 +9,7 @@ The import reads the first sheet that is not 说明, so a filled-in template imp
 import io
 from typing import Any, Final
 
+from app.core.spreadsheet_safety import spreadsheet_row
 from app.imports.columns import SPECS, Column, EntitySpec
 
 CHOICES: Final[dict[str, tuple[str, ...]]] = {
@@ -50,8 +51,8 @@ def template_workbook(entity: str) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = spec.label_zh
-    sheet.append([column.header for column in spec.columns])
-    sheet.append([column.example for column in spec.columns])
+    sheet.append(spreadsheet_row(column.header for column in spec.columns))
+    sheet.append(spreadsheet_row(column.example for column in spec.columns))
     for index, column in enumerate(spec.columns, start=1):
         cell = sheet.cell(row=1, column=index)
         cell.font = Font(bold=True)
@@ -85,21 +86,21 @@ def _comment(column: Column) -> str:
 def _instructions(sheet: Any, spec: EntitySpec) -> None:
     from openpyxl.styles import Alignment, Font
 
-    sheet.append([f"{spec.label_zh}导入说明 · {spec.label_en} import"])
+    sheet.append(spreadsheet_row([f"{spec.label_zh}导入说明 · {spec.label_en} import"]))
     sheet["A1"].font = Font(bold=True, size=14)
     for note in GENERAL_NOTES:
-        sheet.append([note])
+        sheet.append(spreadsheet_row([note]))
     sheet.append([])
     headings = ["列名", "是否必填", "说明", "Description", "可用列名", "示例"]
-    sheet.append(headings)
+    sheet.append(spreadsheet_row(headings))
     heading_row = sheet.max_row
     for cell in sheet[heading_row]:
         cell.font = Font(bold=True)
     for column in spec.columns:
-        sheet.append([
+        sheet.append(spreadsheet_row([
             column.header, "必填" if column.required else "选填", column.help_zh,
             column.help_en, "、".join(column.names), str(column.example),
-        ])  # fmt: skip
+        ]))  # fmt: skip
     for letter, width in zip("ABCDEF", (16, 10, 48, 48, 36, 22), strict=True):
         sheet.column_dimensions[letter].width = width
     for row in sheet.iter_rows(min_row=heading_row + 1):
