@@ -8,10 +8,11 @@ every repository call is scoped to.
 import hashlib
 import hmac
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Final
 from urllib.parse import unquote
 
 from fastapi import Depends, Header, Request
@@ -34,6 +35,9 @@ bearer = HTTPBearer(
 )
 
 
+_USER: Final = "user:"
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """The authenticated caller of a request."""
@@ -44,6 +48,40 @@ class Principal:
     api_key_id: uuid.UUID
     role: Role
     actor: str  # "key:<prefix>" or, for a delegating key with X-Actor, "user:<name>"
+
+
+def comparable_name(name: str) -> str:
+    """A user name as four-eyes compares it: NFKC, without format characters (zero-width
+    spaces, joiners, direction marks), case-folded, trimmed. "Alice", "alice" and
+    "alice" + U+200B are one person; so are full-width "ａｌｉｃｅ" and "alice"."""
+    visible = "".join(
+        c for c in unicodedata.normalize("NFKC", name) if unicodedata.category(c) != "Cf"
+    )
+    return unicodedata.normalize("NFKC", visible.casefold()).strip()
+
+
+def same_person(
+    first_key_id: uuid.UUID | None, first_actor: str, second_key_id: uuid.UUID, second_actor: str
+) -> bool:
+    """Whether two actions were taken by one person, as far as the service can tell.
+
+    One key is one person, whatever X-Actor it sends, unless it is a delegating key and
+    both actions named their user (`user:<name>`): then the names decide, compared by
+    `comparable_name`. Different keys are different people. `first_key_id` is None for
+    actions recorded before keys were kept; then the actors alone decide.
+    """
+    if first_key_id is not None and first_key_id != second_key_id:
+        return False
+    first_user, second_user = _user_of(first_actor), _user_of(second_actor)
+    if first_user is None or second_user is None:
+        return first_key_id is not None or comparable_name(first_actor) == comparable_name(
+            second_actor
+        )
+    return comparable_name(first_user) == comparable_name(second_user)
+
+
+def _user_of(actor: str) -> str | None:
+    return actor.removeprefix(_USER) if actor.startswith(_USER) else None
 
 
 def hash_key(key: str) -> bytes:
@@ -121,7 +159,7 @@ async def authenticate(
             name = ""
         if not _ACTOR.match(name):
             raise Forbidden(Text("X-Actor 无效", "Invalid X-Actor"))
-        actor = f"user:{name}"
+        actor = f"{_USER}{name}"
     await _touch(request, session, key)
     return Principal(
         tenant_id=tenant.id,

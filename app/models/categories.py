@@ -267,6 +267,12 @@ class ChangeRequest(UUIDPrimaryKey, TenantScoped, Timestamps, Base):
     note: Mapped[str | None] = mapped_column(String(1000))
     status: Mapped[str] = mapped_column(String(16), server_default="pending")
     submitted_by: Mapped[str] = mapped_column(String(255))
+    # The key the request was filed with: four-eyes treats one key as one person unless
+    # a delegating key named its user both times (app.core.auth.same_person). Null only
+    # for requests filed by a user before the key was kept.
+    submitted_by_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL")
+    )
     decided_by: Mapped[str | None] = mapped_column(String(255))
     decided_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(1000))

@@ -16,7 +16,7 @@ from app.audit.service import record_event
 from app.categories.change_requests import repository
 from app.categories.change_requests.registry import applier_for
 from app.categories.change_requests.schemas import ChangeRequestFilter
-from app.core.auth import Principal
+from app.core.auth import Principal, same_person
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.i18n import Text
 from app.core.pagination import PageParams
@@ -91,6 +91,7 @@ async def submit(
         note=note,
         status="pending",
         submitted_by=principal.actor,
+        submitted_by_key_id=principal.api_key_id,
     )
     session.add(request)
     await session.flush()
@@ -136,12 +137,15 @@ async def approve(
 ) -> ChangeRequest:
     """Apply a pending request atomically and mark it approved.
 
-    403 when the approver is the submitter (actors compared: a delegating key acting
-    for two different users is two people); 409 when it is no longer pending or its
-    target changed since it was filed — then nothing changes and it stays pending.
+    403 when the approver is the submitter: the same key, unless a delegating key named
+    two different users with X-Actor both times (names compared case- and
+    width-insensitively, invisible characters ignored); 409 when it is no longer pending
+    or its target changed since it was filed — then nothing changes and it stays pending.
     """
     request = await _pending(session, principal, request_id)
-    if request.submitted_by == principal.actor:
+    if same_person(
+        request.submitted_by_key_id, request.submitted_by, principal.api_key_id, principal.actor
+    ):
         raise ApproverIsSubmitter(request.submitted_by)
     before = _state(request)
     result = await applier_for(request.kind)(session, principal, request)
