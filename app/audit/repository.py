@@ -1,6 +1,7 @@
 """Queries over the audit log."""
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,10 +12,17 @@ from app.models import AuditEvent
 
 
 async def list_events(
-    session: AsyncSession, tenant_id: uuid.UUID, where: AuditFilter, page: PageParams
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    where: AuditFilter,
+    page: PageParams,
+    *,
+    hidden_entity_types: Sequence[str] = (),
 ) -> tuple[list[AuditEvent], str | None]:
-    """One page of a tenant's events, newest first."""
+    """One page of a tenant's events, newest first, leaving out the entity types given."""
     statement = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
+    if hidden_entity_types:
+        statement = statement.where(AuditEvent.entity_type.not_in(hidden_entity_types))
     if where.entity_type is not None:
         statement = statement.where(AuditEvent.entity_type == where.entity_type)
     if where.entity_id is not None:

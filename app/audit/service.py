@@ -1,7 +1,7 @@
 """Recording audit events in the same transaction as the change they describe."""
 
 import uuid
-from typing import Any
+from typing import Any, Final
 
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,9 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import repository
 from app.audit.schemas import AuditFilter
 from app.core.auth import Principal
+from app.core.errors import Forbidden
+from app.core.i18n import Text
 from app.core.pagination import PageParams
 from app.core.request_context import current_request_id
-from app.models import AuditEvent
+from app.models import AuditEvent, Role
+
+# Events are read with the permission of the entity they describe: the key inventory
+# (names, prefixes, roles, delegation) and the tenant's settings are the admin's, so a
+# viewer must not read them back through the audit log. Entities not named here are
+# readable by every role, as their own endpoints are.
+READ_ROLE: Final[dict[str, Role]] = {"api_key": Role.ADMIN, "tenant": Role.ADMIN}
 
 
 def snapshot(entity: Any, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -49,5 +57,21 @@ def record_event(
 async def list_events(
     session: AsyncSession, principal: Principal, where: AuditFilter, page: PageParams
 ) -> tuple[list[AuditEvent], str | None]:
-    """One page of the tenant's events, newest first."""
-    return await repository.list_events(session, principal.tenant_id, where, page)
+    """One page of the tenant's events, newest first, without the events of entities the
+    caller's role may not read; 403 when the filter asks for only such events."""
+    hidden = [kind for kind, role in READ_ROLE.items() if not principal.role.allows(role)]
+    if where.entity_type in hidden:
+        kind, needed, held = (
+            where.entity_type,
+            READ_ROLE[where.entity_type].value,
+            principal.role.value,
+        )
+        raise Forbidden(
+            Text(
+                f"{kind} 的审计事件需要 {needed} 角色,当前密钥为 {held}",
+                f"Audit events of {kind} need role {needed}; this key is {held}",
+            )
+        )
+    return await repository.list_events(
+        session, principal.tenant_id, where, page, hidden_entity_types=hidden
+    )
