@@ -3,11 +3,14 @@
 A run's results are one row per customer (`run_results`), carrying every tree's outcome
 and one typed snapshot of the values the rules read:
 
-- `outcome` holds four small integers per tree, the tree at `position` p (0-based)
-  at `4p+1 .. 4p+4` (PostgreSQL arrays count from 1): the category's slot, the previous
+- `outcome` holds four integers per tree, the tree at `position` p (0-based) at
+  `4p+1 .. 4p+4` (PostgreSQL arrays count from 1): the category's slot, the previous
   category's slot (0: none), the matched rule (its index + 1; 0: the default), and the
   flags (1 changed, 2 borderline, 4 locked conflict). A slot numbers a category within
-  the run (`run_categories`), so a result stores no text and no jsonb.
+  the run (`run_categories`), so a result stores no text and no jsonb. A multi-assign
+  tree keeps sets as bit masks instead: of its categories (bit `slot - first slot of
+  the tree`), of the categories held before, and of the matching rules (bit i: rule i);
+  runs take multi-assign trees of up to 31 categories and 31 rules.
 - `attention` is the flags of all trees OR-ed together; a partial index on it finds the
   changed, borderline and conflicting results without reading the others.
 - the snapshot is one array per value type (`nums`, `ints`, `dates`, `texts`, `bools`,
@@ -182,7 +185,7 @@ class RunResult(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
     run_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
-    outcome: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger()))
+    outcome: Mapped[list[int]] = mapped_column(ARRAY(Integer()))
     attention: Mapped[int] = mapped_column(SmallInteger)
     nums: Mapped[list[Decimal | None] | None] = mapped_column(ARRAY(Numeric()))
     ints: Mapped[list[int | None] | None] = mapped_column(ARRAY(BigInteger()))

@@ -50,7 +50,8 @@ async def evaluate_body(
 ) -> dict[str, Any]:
     """Evaluate a ruleset body for inline values, with the full rationale."""
     catalog = await tenant_catalog(session, principal.tenant_id)
-    ruleset = read_ruleset(ruleset_body, catalog, loc=("body", "ruleset"))
+    # No tree here: a `collect` ruleset is evaluated as a multi-assign tree would.
+    ruleset = read_ruleset(ruleset_body, catalog, multi_assign=True, loc=("body", "ruleset"))
     evaluation = Evaluator(ruleset, catalog).evaluate(
         typed_values(values, catalog), as_of or tenant_today(principal)
     )

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
+    Integer,
     MetaData,
     SmallInteger,
     Table,
@@ -64,29 +66,37 @@ class TreeApplied:
 async def apply_tree(
     session: AsyncSession, plan: RunPlan, tree: TreePlan, actor: str
 ) -> TreeApplied:
-    """Apply the run's results for `tree` (see the module docstring)."""
-    await _lock_targets(session, plan, tree)
-    applied = Table(
-        f"run_applied_{uuid.uuid4().hex[:12]}",
-        MetaData(),
-        Column("customer_id", Uuid(), nullable=False),
-        Column("old_id", Uuid()),
-        Column("new_id", Uuid(), nullable=False),
-        Column("rule", SmallInteger()),
-        prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
-    )
-    await (await session.connection()).run_sync(applied.create)
+    """Apply the run's results for a single-assign `tree` (see the module docstring)."""
+    await lock_targets(session, plan, tree)
+    applied = await applied_table(session)
     changed = _changed_results(plan, tree)
     await _update_existing(session, plan, tree, changed, applied)
     await _insert_new(session, plan, tree, changed, applied)
-    await _history_and_outbox(session, plan, tree, applied, actor)
+    await history_and_outbox(session, plan, tree, applied, actor)
     conflicts, superseded = await _mark_unapplied(session, plan, tree, changed, applied)
     count = await session.scalar(select(func.count()).select_from(applied))
     return TreeApplied(int(count or 0), conflicts, superseded)
 
 
-async def _lock_targets(session: AsyncSession, plan: RunPlan, tree: TreePlan) -> None:
+async def applied_table(session: AsyncSession) -> Table:
+    """A temporary table (dropped at commit) of the changes made: a customer's category
+    `old_id` → `new_id` (either NULL: added to or removed from a multi-assign tree) and
+    the rule that made it (its index + 1; 0 or NULL: none)."""
+    applied = Table(
+        f"run_applied_{uuid.uuid4().hex[:12]}",
+        MetaData(),
+        Column("customer_id", Uuid(), nullable=False),
+        Column("old_id", Uuid()),
+        Column("new_id", Uuid()),
+        Column("rule", SmallInteger()),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+    await (await session.connection()).run_sync(applied.create)
+    return applied
+
+
+async def lock_targets(session: AsyncSession, plan: RunPlan, tree: TreePlan) -> None:
     """Hold the categories the rules assign (KEY SHARE: they cannot be deleted until we
     commit); a category deleted since the run started stops the apply with a clear error."""
     wanted = {
@@ -256,7 +266,7 @@ async def _insert_new(
     )
 
 
-async def _history_and_outbox(
+async def history_and_outbox(
     session: AsyncSession, plan: RunPlan, tree: TreePlan, applied: Table, actor: str
 ) -> None:
     run = plan.run
@@ -267,7 +277,7 @@ async def _history_and_outbox(
     new = Category.__table__.alias("new")
     moves = applied.outerjoin(
         old, and_(old.c.tenant_id == run.tenant_id, old.c.id == applied.c.old_id)
-    ).join(new, and_(new.c.tenant_id == run.tenant_id, new.c.id == applied.c.new_id))
+    ).outerjoin(new, and_(new.c.tenant_id == run.tenant_id, new.c.id == applied.c.new_id))
     await session.execute(
         insert(AssignmentHistory).from_select(
             [
@@ -311,9 +321,9 @@ async def _history_and_outbox(
         "tree_id",
         literal(str(tree.tree_id)),
         "from",
-        func.jsonb_build_object("id", old.c.id, "code", old.c.code, "name", old.c.name),
+        _category_json(old),
         "to",
-        func.jsonb_build_object("id", new.c.id, "code", new.c.code, "name", new.c.name),
+        _category_json(new),
         "rule_key",
         rule_key,
         "run_id",
@@ -336,6 +346,14 @@ async def _history_and_outbox(
             .order_by(applied.c.customer_id),
         )
     )
+
+
+def _category_json(category: Any) -> ColumnElement[Any]:
+    # NULL, not an object of NULLs, for the side of an add or a removal that has none.
+    described = func.jsonb_build_object(
+        "id", category.c.id, "code", category.c.code, "name", category.c.name
+    )
+    return case((category.c.id.is_(None), null()), else_=described)
 
 
 async def _mark_unapplied(
@@ -375,7 +393,7 @@ async def _mark_unapplied(
             R.c.run_id == run.id,
             R.c.customer_id == missed.c.customer_id,
         )
-        .values({R.c.outcome[flags_index(tree.position)]: cast(new_flags, SmallInteger)})
+        .values({R.c.outcome[flags_index(tree.position)]: cast(new_flags, Integer)})
         .returning(missed.c.locked)
     )
     outcomes = [bool(locked) for (locked,) in result.all()]

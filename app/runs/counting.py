@@ -51,16 +51,22 @@ async def count_results(session: AsyncSession, plan: RunPlan) -> dict[str, Any]:
         }
         for t in plan.trees
     }
-    for position, slot, count, changed, conflicts, borderline in rows.all():
+    plans = {t.position: t for t in plan.trees}
+    customers = {t.position: 0 for t in plan.trees}
+    for position, entry, count, changed, conflicts, borderline in rows.all():
         tree = trees[position]
-        tree["categories"][str(slot)] = count
+        # A multi-assign tree's entry is a mask: the customers count once in each of
+        # its categories.
+        slots = plans[position].slots_in(entry) if plans[position].multi else [entry]
+        for slot in slots:
+            tree["categories"][str(slot)] = tree["categories"].get(str(slot), 0) + count
+        customers[position] += count
         tree["changed"] += changed
         tree["locked_conflicts"] += conflicts
         tree["borderline"] += borderline
     listed = [trees[t.position] for t in plan.trees]
-    customers = sum(listed[0]["categories"].values()) if listed else 0
     return {
-        "customers": customers,
+        "customers": customers[plan.trees[0].position] if plan.trees else 0,
         "changed": sum(t["changed"] for t in listed),
         "locked_conflicts": sum(t["locked_conflicts"] for t in listed),
         "trees": listed,

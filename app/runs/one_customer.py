@@ -35,7 +35,7 @@ from app.models import (
 )
 from app.rules.language.evaluate import Evaluation, Evaluator
 from app.rules.language.explain import Rationale, explain
-from app.rules.language.tree import iter_leaves
+from app.rules.language.tree import Rule, iter_leaves
 from app.runs.plan import RunPlan, load_plan
 from app.runs.results import CategoryView, RenderedResult, render_result
 from app.runs.service import TreeToRun, trees_with_published_rules
@@ -73,112 +73,181 @@ async def reclassify_customer(
     for item in trees:
         evaluation = Evaluator(item.rules, catalog).evaluate(values, day)
         by_code = {c.code: c for c in item.categories}
-        target = by_code[evaluation.category]
-        current = await _current(session, principal.tenant_id, item, customer.id)
-        changed = current is None or current.category_id != target.id
-        conflict = changed and current is not None and current.locked
-        previous = None
-        if current is not None:
-            previous = next(c for c in item.categories if c.id == current.category_id)
+        by_id = {c.id: c for c in item.categories}
+        targets = [by_code[code] for code in evaluation.categories]
+        held = await _held_rows(session, principal.tenant_id, item, customer.id)
+        previous = [by_id[a.category_id] for a in held if a.category_id in by_id]
+        change = _change(item, held, targets)
         applied = False
-        if changed and not conflict and not dry_run:
-            await _apply(session, principal, item, customer, current, target, evaluation,
-                         source, reason, day)  # fmt: skip
+        if change.changed and not dry_run:
+            writes = _Writes(session, principal, item, customer, evaluation, source, reason, day)
+            await writes.apply(change)
             applied = True
         done.append(
             Reclassified(
-                _result(item, customer, evaluation, catalog, target, previous, values,
-                        changed and not conflict, conflict),
+                _result(item, customer, evaluation, catalog, targets, previous, values,
+                        change.changed, change.conflict),
                 applied,
             )
         )  # fmt: skip
     return done
 
 
-async def _current(
+async def _held_rows(
     session: AsyncSession, tenant_id: uuid.UUID, item: TreeToRun, customer_id: uuid.UUID
-) -> Assignment | None:
-    return await session.scalar(
+) -> list[Assignment]:
+    """The customer's assignments in the tree, locked (in category order)."""
+    rows = await session.scalars(
         select(Assignment)
         .where(
             Assignment.tenant_id == tenant_id,
             Assignment.tree_id == item.tree.id,
             Assignment.customer_id == customer_id,
         )
+        .order_by(Assignment.category_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+    return list(rows)
 
 
-async def _apply(
-    session: AsyncSession,
-    principal: Principal,
-    item: TreeToRun,
-    customer: Customer,
-    current: Assignment | None,
-    target: Category,
-    evaluation: Evaluation,
-    source: str,
-    reason: str | None,
-    day: date,
-) -> None:
-    previous: Category | None = None
-    if current is None:
-        inserted = await session.scalar(
+@dataclass(frozen=True)
+class _Change:
+    """What applying the rules' categories to what the customer holds would do."""
+
+    replace: Assignment | None  # single-assign: the row to move (None: insert)
+    add: list[Category]
+    remove: list[Assignment]
+    conflict: bool
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.add or self.remove)
+
+
+def _change(item: TreeToRun, held: list[Assignment], targets: list[Category]) -> _Change:
+    held_ids = {a.category_id for a in held}
+    target_ids = {c.id for c in targets}
+    if item.tree.multi_assign:
+        # Locked categories the rules no longer give stay: a conflict, not a removal.
+        return _Change(
+            None,
+            [c for c in targets if c.id not in held_ids],
+            [a for a in held if a.category_id not in target_ids and not a.locked],
+            any(a.locked and a.category_id not in target_ids for a in held),
+        )
+    current = held[0] if held else None
+    if current is not None and current.category_id in target_ids:
+        return _Change(current, [], [], False)
+    if current is not None and current.locked:
+        return _Change(current, [], [], True)
+    return _Change(current, targets, [current] if current is not None else [], False)
+
+
+@dataclass
+class _Writes:
+    """Applying one customer's change in one tree, with history and outbox."""
+
+    session: AsyncSession
+    principal: Principal
+    item: TreeToRun
+    customer: Customer
+    evaluation: Evaluation
+    source: str
+    reason: str | None
+    day: date
+
+    async def apply(self, change: _Change) -> None:
+        if not self.item.tree.multi_assign:
+            await self._move(change.replace, change.add[0])
+        else:
+            for row in change.remove:
+                old = await self.session.get(Category, row.category_id)
+                await self.session.delete(row)
+                await self._record(old, None)
+            for category in change.add:
+                if await self._insert(category):
+                    await self._record(None, category)
+        await self.session.flush()
+        record_event(
+            self.session, self.principal, entity_type="assignment", entity_id=self.customer.id,
+            action="reclassify",
+            after={"tree_id": str(self.item.tree.id), "source": self.source,
+                   "categories": [c.code for c in change.add]},
+        )  # fmt: skip
+
+    async def _move(self, current: Assignment | None, target: Category) -> None:
+        if current is None:
+            if await self._insert(target):
+                await self._record(None, target)
+            return
+        previous = await self.session.get(Category, current.category_id)
+        current.category_id = target.id
+        current.source = self.source
+        current.reason = self.reason
+        current.run_id = None
+        current.assigned_by = self.principal.actor
+        current.assigned_at = func.now()  # type: ignore[assignment]  # set at flush
+        current.version += 1
+        await self._record(previous, target)
+
+    async def _insert(self, category: Category) -> bool:
+        """Insert the assignment unless someone made the same one a moment ago."""
+        multi = self.item.tree.multi_assign
+        inserted = await self.session.scalar(
             pg_insert(Assignment)
             .values(
-                tenant_id=principal.tenant_id, tree_id=item.tree.id, customer_id=customer.id,
-                category_id=target.id, multi=False, source=source, locked=False,
-                reason=reason, assigned_by=principal.actor,
+                tenant_id=self.principal.tenant_id, tree_id=self.item.tree.id,
+                customer_id=self.customer.id, category_id=category.id, multi=multi,
+                source=self.source, locked=False, reason=self.reason,
+                assigned_by=self.principal.actor,
             )
             .on_conflict_do_nothing(
-                index_elements=["tenant_id", "tree_id", "customer_id"],
-                index_where=~Assignment.multi,
+                index_elements=["tenant_id", "tree_id", "customer_id"]
+                + (["category_id"] if multi else []),
+                index_where=None if multi else ~Assignment.multi,
             )
             .returning(Assignment.id)
         )  # fmt: skip
-        if inserted is None:  # someone else classified the customer a moment ago
-            return
-    else:
-        previous = await session.get(Category, current.category_id)
-        current.category_id = target.id
-        current.source = source
-        current.reason = reason
-        current.run_id = None
-        current.assigned_by = principal.actor
-        current.assigned_at = func.now()  # type: ignore[assignment]  # set at flush
-        current.version += 1
-    rule = evaluation.rule
-    session.add(
-        AssignmentHistory(
-            tenant_id=principal.tenant_id, tree_id=item.tree.id, customer_id=customer.id,
-            from_category_id=previous.id if previous else None,
-            from_code=previous.code if previous else None,
-            from_name=previous.name if previous else None,
-            to_category_id=target.id, to_code=target.code, to_name=target.name,
-            source=source, rule_key=rule.key if rule else None, actor=principal.actor,
-            reason=reason,
+        return inserted is not None
+
+    async def _record(self, old: Category | None, new: Category | None) -> None:
+        rule = self._rule_for(new)
+        key = rule.key if rule is not None else None
+        self.session.add(
+            AssignmentHistory(
+                tenant_id=self.principal.tenant_id, tree_id=self.item.tree.id,
+                customer_id=self.customer.id,
+                from_category_id=old.id if old else None,
+                from_code=old.code if old else None, from_name=old.name if old else None,
+                to_category_id=new.id if new else None,
+                to_code=new.code if new else None, to_name=new.name if new else None,
+                source=self.source, rule_key=key, actor=self.principal.actor,
+                reason=self.reason,
+            )
+        )  # fmt: skip
+        self.session.add(
+            OutboxEvent(
+                tenant_id=self.principal.tenant_id,
+                event_type="customer.classification_changed",
+                payload={
+                    "customer_id": str(self.customer.id), "customer_code": self.customer.code,
+                    "tree_id": str(self.item.tree.id), "from": _ref(old), "to": _ref(new),
+                    "rule_key": key, "run_id": None, "as_of": self.day.isoformat(),
+                    "source": self.source,
+                },
+            )
+        )  # fmt: skip
+
+    def _rule_for(self, category: Category | None) -> Rule | None:
+        """The first matching rule that gives `category` (None for the default)."""
+        if category is None:
+            return None
+        rules = self.item.rules.rules
+        return next(
+            (rules[i] for i in self.evaluation.matched if rules[i].category == category.code),
+            None,
         )
-    )  # fmt: skip
-    session.add(
-        OutboxEvent(
-            tenant_id=principal.tenant_id,
-            event_type="customer.classification_changed",
-            payload={
-                "customer_id": str(customer.id), "customer_code": customer.code,
-                "tree_id": str(item.tree.id),
-                "from": _ref(previous), "to": _ref(target),
-                "rule_key": rule.key if rule else None, "run_id": None,
-                "as_of": day.isoformat(), "source": source,
-            },
-        )
-    )  # fmt: skip
-    await session.flush()
-    record_event(
-        session, principal, entity_type="assignment", entity_id=customer.id,
-        action="reclassify",
-        after={"tree_id": str(item.tree.id), "category": target.code, "source": source},
-    )  # fmt: skip
 
 
 def _ref(category: Category | None) -> dict[str, Any] | None:
@@ -199,8 +268,8 @@ def _result(
     customer: Customer,
     evaluation: Evaluation,
     catalog: FieldCatalog,
-    target: Category,
-    previous: Category | None,
+    targets: list[Category],
+    previous: list[Category],
     values: dict[str, Any],
     changed: bool,
     conflict: bool,
@@ -211,8 +280,8 @@ def _result(
         customer_code=customer.code,
         customer_name=customer.name,
         tree_id=item.tree.id,
-        category=_view(item, target),
-        previous_category=_view(item, previous) if previous is not None else None,
+        categories=[_view(item, c) for c in targets],
+        previous_categories=[_view(item, c) for c in previous],
         changed=changed,
         rule=evaluation.rule,
         rationale=explain(evaluation, catalog, current_locale.get()),
@@ -243,59 +312,57 @@ async def customer_classifications(
     run's result and rationale; for one set otherwise, who set it and why, and what the
     published rules say today."""
     customer = await get_customer(session, principal, customer_id)
-    assignments = list(
-        await session.scalars(
-            select(Assignment)
-            .where(
-                Assignment.tenant_id == principal.tenant_id, Assignment.customer_id == customer.id
-            )
-            .order_by(Assignment.tree_id)
-        )
+    rows = await session.scalars(
+        select(Assignment)
+        .where(Assignment.tenant_id == principal.tenant_id, Assignment.customer_id == customer.id)
+        .order_by(Assignment.tree_id, Assignment.category_id)
     )
+    by_tree: dict[uuid.UUID, list[Assignment]] = {}
+    for row in rows:
+        by_tree.setdefault(row.tree_id, []).append(row)
     catalog = await tenant_catalog(session, principal.tenant_id)
-    published = {t.tree.id: t for t in await trees_with_published_rules(
-        session, principal, None, catalog, required=False)}  # fmt: skip
+    published = {
+        t.tree.id: t
+        for t in await trees_with_published_rules(session, principal, None, catalog, required=False)
+    }
     today = tenant_today(principal)
     values: dict[str, Any] | None = None
     plans: dict[uuid.UUID, RunPlan | None] = {}
     found = []
-    for assignment in assignments:
+    for tree_id, held in by_tree.items():
+        first = held[0]
         from_run = None
-        if assignment.source == "run" and assignment.run_id is not None:
-            from_run = await _run_result(session, principal, plans, assignment, customer)
+        if all(r.source == "run" and r.run_id == first.run_id for r in held) and first.run_id:
+            from_run = await _run_result(session, principal, plans, tree_id, first.run_id,
+                                         customer)  # fmt: skip
         rules_today = None
-        item = published.get(assignment.tree_id)
+        item = published.get(tree_id)
         if from_run is None and item is not None:
             if values is None:
-                values = (await customer_values(session, principal.tenant_id, [customer.id],
-                                                today, catalog))[customer.id]  # fmt: skip
+                found_values = await customer_values(
+                    session, principal.tenant_id, [customer.id], today, catalog
+                )
+                values = found_values[customer.id]
             evaluation = Evaluator(item.rules, catalog).evaluate(values, today)
-            target = {c.code: c for c in item.categories}[evaluation.category]
-            rules_today = _result(
-                item,
-                customer,
-                evaluation,
-                catalog,
-                target,
-                None,
-                values,
-                target.id != assignment.category_id,
-                assignment.locked and target.id != assignment.category_id,
-            )
+            by_code = {c.code: c for c in item.categories}
+            targets = [by_code[code] for code in evaluation.categories]
+            change = _change(item, held, targets)
+            rules_today = _result(item, customer, evaluation, catalog, targets, [], values,
+                                  change.changed, change.conflict)  # fmt: skip
         if from_run is None and rules_today is None:
             continue  # a tree without published rules says nothing about why
-        held = await _held(session, assignment, item)
-        base = from_run or _manual(rules_today, held, assignment)  # type: ignore[arg-type]
+        views = [await _held_view(session, row, item) for row in held]
+        base = from_run or _manual(rules_today, views, first)  # type: ignore[arg-type]
         found.append(
             Classification(
-                base, assignment.source, assignment.locked, assignment.reason,
-                assignment.assigned_by, assignment.assigned_at, assignment.run_id, rules_today,
+                base, first.source, any(r.locked for r in held), first.reason,
+                first.assigned_by, max(r.assigned_at for r in held), first.run_id, rules_today,
             )
         )  # fmt: skip
     return found
 
 
-async def _held(
+async def _held_view(
     session: AsyncSession, assignment: Assignment, item: TreeToRun | None
 ) -> CategoryView:
     category = await session.get(Category, assignment.category_id)
@@ -306,20 +373,20 @@ async def _held(
 
 
 def _manual(
-    rules_today: RenderedResult, held: CategoryView, assignment: Assignment
+    rules_today: RenderedResult, held: list[CategoryView], assignment: Assignment
 ) -> RenderedResult:
+    reason = assignment.reason
     text = Text(
-        f"人工指定({assignment.assigned_by}){':' + assignment.reason if assignment.reason else ''}",
-        f"Set by hand ({assignment.assigned_by})"
-        + (f": {assignment.reason}" if assignment.reason else ""),
+        f"人工指定({assignment.assigned_by}){':' + reason if reason else ''}",
+        f"Set by hand ({assignment.assigned_by}){': ' + reason if reason else ''}",
     ).get()
     return RenderedResult(
         customer_id=rules_today.customer_id,
         customer_code=rules_today.customer_code,
         customer_name=rules_today.customer_name,
         tree_id=rules_today.tree_id,
-        category=held,
-        previous_category=None,
+        categories=held,
+        previous_categories=[],
         changed=False,
         rule=None,
         rationale=Rationale(rule=None, text=text, conditions=[], why_not=[], borderline=False),
@@ -333,18 +400,17 @@ async def _run_result(
     session: AsyncSession,
     principal: Principal,
     plans: dict[uuid.UUID, RunPlan | None],
-    assignment: Assignment,
+    tree_id: uuid.UUID,
+    run_id: uuid.UUID,
     customer: Customer,
 ) -> RenderedResult | None:
-    run_id = assignment.run_id
-    assert run_id is not None
     if run_id not in plans:
         run = await session.scalar(
             select(Run).where(Run.tenant_id == principal.tenant_id, Run.id == run_id)
         )
         plans[run_id] = await load_plan(session, run) if run is not None else None
     plan = plans[run_id]
-    tree = plan.tree(assignment.tree_id) if plan is not None else None
+    tree = plan.tree(tree_id) if plan is not None else None
     if plan is None or tree is None:
         return None
     row = await session.scalar(

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import FieldCatalog
 from app.core.errors import Conflict
 from app.core.i18n import Text
-from app.models import Run, RunCategory, RunTree
+from app.models import CategoryTree, Run, RunCategory, RunTree
+from app.models.rules import Ruleset as StoredRuleset
 from app.models.rules import RulesetVersion
 from app.rules.language.errors import RulesetInvalid
 from app.rules.language.evaluate import Evaluator
@@ -50,6 +51,28 @@ class TreePlan:
         """The rule stored as `number` (its index + 1; 0 is the default category)."""
         return self.rules.rules[number - 1] if number > 0 else None
 
+    @property
+    def multi(self) -> bool:
+        """A multi-assign tree (`collect`): its outcome holds sets, as bit masks."""
+        return self.rules.hit_policy == "collect"
+
+    @cached_property
+    def first_slot(self) -> int:
+        """The tree's categories have the slots first_slot, first_slot + 1, …"""
+        return min(self.categories)
+
+    def bit(self, slot: int) -> int:
+        """A category's bit in a multi-assign tree's masks."""
+        return 1 << (slot - self.first_slot)
+
+    def slots_in(self, mask: int) -> list[int]:
+        """The slots of the categories whose bits are set in `mask`, in slot order."""
+        return [slot for slot in sorted(self.categories) if mask & self.bit(slot)]
+
+    def matched_rules(self, mask: int) -> list[Rule]:
+        """The rules whose bits are set in a rule mask (bit i: rule i)."""
+        return [rule for i, rule in enumerate(self.rules.rules) if mask & (1 << i)]
+
     @cached_property
     def fields(self) -> list[str]:
         """The fields this tree's rules read, in order of first use."""
@@ -87,9 +110,20 @@ async def load_plan(session: AsyncSession, run: Run) -> RunPlan:
         )
     ).all()
     versions = {
-        v.id: v
-        for v in await session.scalars(
-            select(RulesetVersion).where(
+        v.id: (v, multi)
+        for v, multi in await session.execute(
+            select(RulesetVersion, CategoryTree.multi_assign)
+            .join(
+                StoredRuleset,
+                (StoredRuleset.tenant_id == RulesetVersion.tenant_id)
+                & (StoredRuleset.id == RulesetVersion.ruleset_id),
+            )
+            .join(
+                CategoryTree,
+                (CategoryTree.tenant_id == StoredRuleset.tenant_id)
+                & (CategoryTree.id == StoredRuleset.tree_id),
+            )
+            .where(
                 RulesetVersion.tenant_id == run.tenant_id,
                 RulesetVersion.id.in_([t.version_id for t in trees_rows]),
             )
@@ -104,17 +138,18 @@ async def load_plan(session: AsyncSession, run: Run) -> RunPlan:
     ).all()
     trees = []
     for row in trees_rows:
-        version = versions.get(row.version_id)
-        if version is None:
+        found = versions.get(row.version_id)
+        if found is None:
             raise RunCannotProceed(
                 Text(
                     "运行所用的规则集版本已不存在(分类维度已删除)",
                     "A ruleset version the run uses no longer exists (its tree was deleted)",
                 )
             )
+        version, multi = found
         own = {c.slot: c for c in categories if c.position == row.position}
         try:
-            rules = check_ruleset(version.body, catalog, {c.code for c in own.values()})
+            rules = check_ruleset(version.body, catalog, {c.code for c in own.values()}, multi)
         except RulesetInvalid as invalid:
             raise RunCannotProceed(
                 Text(

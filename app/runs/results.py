@@ -55,14 +55,22 @@ class RenderedResult:
     customer_code: str
     customer_name: str
     tree_id: uuid.UUID
-    category: CategoryView
-    previous_category: CategoryView | None
+    categories: list[CategoryView]  # one, or several in a multi-assign tree
+    previous_categories: list[CategoryView]
     changed: bool
     rule: Rule | None
     rationale: Rationale
     metrics: dict[str, Any]
     borderline: bool
     locked_conflict: bool
+
+    @property
+    def category(self) -> CategoryView:
+        return self.categories[0]
+
+    @property
+    def previous_category(self) -> CategoryView | None:
+        return self.previous_categories[0] if self.previous_categories else None
 
 
 @dataclass(frozen=True)
@@ -178,7 +186,12 @@ def _row_matches(
     outcome = RunResult.outcome
     tests: list[ColumnElement[bool]] = []
     if slots is not None:
-        tests.append(outcome[category_index(tree.position)].in_(sorted(slots)))
+        entry = outcome[category_index(tree.position)]
+        if tree.multi:
+            bits = sum(tree.bit(slot) for slot in slots)
+            tests.append(entry.op("&")(bits) != 0)
+        else:
+            tests.append(entry.in_(sorted(slots)))
     for name, bit in _FLAGS:
         wanted = getattr(where, name)
         if wanted is not None:
@@ -196,8 +209,11 @@ def _item_matches(
     result: RunResult, tree: TreePlan, slots: set[int] | None, where: ResultFilter
 ) -> bool:
     outcome = result.outcome
-    if slots is not None and outcome[category_index(tree.position) - 1] not in slots:
-        return False
+    if slots is not None:
+        entry = outcome[category_index(tree.position) - 1]
+        held = set(tree.slots_in(entry)) if tree.multi else {entry}
+        if not held & slots:
+            return False
     flags = outcome[flags_index(tree.position) - 1]
     for name, bit in _FLAGS:
         wanted = getattr(where, name)
@@ -214,16 +230,25 @@ def render_result(
     values = plan.layout.values(_arrays(result), tree.fields)
     evaluation = plan.evaluators[tree.position].evaluate(values, plan.run.as_of)
     flags = outcome[flags_index(tree.position) - 1]
+    category = outcome[category_index(tree.position) - 1]
     previous = outcome[previous_index(tree.position) - 1]
+    rules = outcome[rule_index(tree.position) - 1]
+    if tree.multi:
+        slots, previous_slots = tree.slots_in(category), tree.slots_in(previous)
+        matched = tree.matched_rules(rules)
+        rule = matched[0] if matched else None
+    else:
+        slots, previous_slots = [category], [previous] if previous else []
+        rule = tree.rule(rules)
     return RenderedResult(
         customer_id=result.customer_id,
         customer_code=code,
         customer_name=name,
         tree_id=tree.tree_id,
-        category=CategoryView.of_run(tree.categories[outcome[category_index(tree.position) - 1]]),
-        previous_category=CategoryView.of_run(tree.categories[previous]) if previous else None,
+        categories=[CategoryView.of_run(tree.categories[slot]) for slot in slots],
+        previous_categories=[CategoryView.of_run(tree.categories[slot]) for slot in previous_slots],
         changed=bool(flags & CHANGED),
-        rule=tree.rule(outcome[rule_index(tree.position) - 1]),
+        rule=rule,
         rationale=explain(evaluation, plan.catalog, current_locale.get()),
         metrics=values,
         borderline=bool(flags & BORDERLINE),

@@ -268,9 +268,11 @@ def result_item(result: RenderedResult) -> ResultItem:
         customer_name=result.customer_name,
         tree_id=result.tree_id,
         category=category_out(result.category),
+        categories=[category_out(c) for c in result.categories],
         previous_category=category_out(result.previous_category)
         if result.previous_category is not None
         else None,
+        previous_categories=[category_out(c) for c in result.previous_categories],
         changed=result.changed,
         rule=RuleRef(key=rule.key, name=rule.name) if rule is not None else None,
         rationale=ResultRationale(

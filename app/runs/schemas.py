@@ -142,8 +142,10 @@ class ResultItem(BaseModel):
     customer_code: str
     customer_name: str
     tree_id: uuid.UUID
-    category: CategoryOut
+    category: CategoryOut = Field(description="The category (the first, in a multi-assign tree)")
+    categories: list[CategoryOut] = Field(description="Every category (several: multi-assign)")
     previous_category: CategoryOut | None
+    previous_categories: list[CategoryOut]
     changed: bool
     rule: RuleRef | None = Field(description="The matched rule, null for the default")
     rationale: ResultRationale

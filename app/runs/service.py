@@ -57,6 +57,7 @@ async def create_run(session: AsyncSession, principal: Principal, body: RunCreat
     """Record a run and queue it; 422 names every problem with the trees or the scope."""
     catalog = await tenant_catalog(session, principal.tenant_id)
     trees = await trees_with_published_rules(session, principal, body.tree_ids, catalog)
+    _check_masks_fit(trees)
     fields = {
         leaf.field for t in trees for rule in t.rules.rules for leaf in iter_leaves(rule.when)
     }
@@ -122,6 +123,30 @@ async def create_run(session: AsyncSession, principal: Principal, body: RunCreat
     return run
 
 
+MAX_MULTI = 31  # a multi-assign tree's categories and rules are bits of an integer
+
+
+def _check_masks_fit(trees: list[TreeToRun]) -> None:
+    """A run keeps a multi-assign tree's sets as 31-bit masks (app/models/runs.py)."""
+    errors = [
+        {"loc": ["body", "tree_ids", index],
+         "msg": f"a run classifies multi-assign trees of at most {MAX_MULTI} categories and "
+                f"{MAX_MULTI} rules",
+         "type": "multi_assign_too_large"}
+        for index, item in enumerate(trees)
+        if item.tree.multi_assign
+        and (len(item.categories) > MAX_MULTI or len(item.rules.rules) > MAX_MULTI)
+    ]  # fmt: skip
+    if errors:
+        raise InvalidInput(
+            Text(
+                f"多选分类维度的分类或规则超过 {MAX_MULTI} 个,无法运行",
+                f"A multi-assign tree has more than {MAX_MULTI} categories or rules",
+            ),
+            errors=errors,
+        )
+
+
 def _job(run: Run) -> dict[str, str]:
     return {"run_id": str(run.id)}
 
@@ -135,9 +160,8 @@ async def trees_with_published_rules(
     required: bool = True,
 ) -> list[TreeToRun]:
     """The listed trees (default: every tree with a published ruleset) with their rules,
-    checked: 422 at body.tree_ids for an unknown tree, one without a published ruleset or
-    a multi-assign one (the default leaves multi-assign trees out). Not `required`: none
-    at all is no error."""
+    checked: 422 at body.tree_ids for an unknown tree or one without a published ruleset.
+    Not `required`: none at all is no error."""
     published = await session.execute(
         select(CategoryTree, Ruleset, RulesetVersion)
         .join(
@@ -155,8 +179,7 @@ async def trees_with_published_rules(
     by_tree = {tree.id: (tree, ruleset, version) for tree, ruleset, version in published.all()}
     errors = []
     if tree_ids is None:
-        # Multi-assign trees are not classified by runs yet: the default leaves them out.
-        chosen = [tree_id for tree_id in by_tree if not by_tree[tree_id][0].multi_assign]
+        chosen = list(by_tree)
         if required and not chosen:
             raise InvalidInput(
                 Text("没有已发布规则集的分类维度可运行", "No tree has a published ruleset to run"),
@@ -193,16 +216,6 @@ async def trees_with_published_rules(
                     }
                 )
             seen.add(tree_id)
-    for index, tree_id in enumerate(chosen):
-        found = by_tree.get(tree_id)
-        if found is not None and found[0].multi_assign:
-            errors.append(
-                {
-                    "loc": ["body", "tree_ids", index],
-                    "msg": "runs do not classify multi-assign trees yet",
-                    "type": "multi_assign_unsupported",
-                }
-            )
     if errors:
         raise InvalidInput(Text("分类维度无法运行", "Some trees cannot be run"), errors=errors)
     trees = []
@@ -219,6 +232,7 @@ async def trees_with_published_rules(
             version.body,
             catalog,
             categories={c.code for c in categories},
+            multi_assign=tree.multi_assign,
             loc=("body", "tree_ids", str(index)),
         )
         trees.append(TreeToRun(tree, ruleset, version, rules, categories))

@@ -24,6 +24,7 @@ from app.jobs import queue
 from app.jobs.worker import JobContext, job_handler, on_job_failure
 from app.models import Assignment, Customer, Job, OutboxEvent, Run, RunChunk, RunResult, RunTree
 from app.runs.apply import apply_tree
+from app.runs.apply_multi import apply_multi_tree
 from app.runs.classify import classify_chunk
 from app.runs.counting import count_results
 from app.runs.plan import load_plan
@@ -231,7 +232,8 @@ async def finalize_run(context: JobContext) -> dict[str, Any] | None:
             if tree.applied:
                 continue
             async with database.sessionmaker() as session, session.begin():
-                await apply_tree(session, plan, tree, run.created_by)
+                apply = apply_multi_tree if tree.multi else apply_tree
+                await apply(session, plan, tree, run.created_by)
                 await session.execute(
                     update(RunTree)
                     .where(

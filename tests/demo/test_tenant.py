@@ -36,13 +36,13 @@ async def test_the_demo_tenant_has_its_data_and_every_template_once(
     # The demo classifies every customer in every tree once, so a newcomer sees results.
     run = await classify_demo_customers(database, again.principal)
     assert run is not None
-    single = [t for t in TEMPLATES.values() if not t["multi_assign"]]
-    assert (run.status, run.customers, run.changed) == ("succeeded", 30, 30 * len(single))
+    assert (run.status, run.customers) == ("succeeded", 30)
+    assert run.changed >= 30 * len(TEMPLATES)  # a multi-assign tree may add several each
     assert await classify_demo_customers(database, again.principal) is None
     customers = (await client.get("/api/v1/customers", headers=headers)).json()["items"]
     classified = await client.get(
         f"/api/v1/customers/{customers[0]['id']}/classifications", headers=headers
     )
-    assert len(classified.json()["items"]) == len(single)
+    assert len(classified.json()["items"]) == len(TEMPLATES)
     results = await client.get(f"/api/v1/runs/{run.run_id}/results", headers=headers)
     assert results.json()["items"][0]["rationale"]["text"]

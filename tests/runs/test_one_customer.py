@@ -149,7 +149,13 @@ async def test_classifications_explain_a_run_result_and_a_manual_choice(
     manual = items[risk]
     assert (manual["source"], manual["category"]["id"]) == ("manual", other["id"])
     assert "客户经理复核" in manual["rationale"]["text"]
-    assert manual["rules_today"]["category"]["id"] == mine["category"]["id"]
+    # What the rules say today (not the run's day): as a dry-run reclassification says.
+    today = await api.post(
+        f"/api/v1/customers/{customer_id}/reclassify", json={"dry_run": True, "tree_ids": [risk]}
+    )
+    [verdict] = today.json()["items"]
+    assert manual["rules_today"]["category"] == verdict["category"]
+    assert manual["rules_today"]["rationale"] == verdict["rationale"]
 
 
 async def test_reclassifying_an_unknown_customer_is_a_404(

@@ -206,23 +206,6 @@ async def test_bad_run_requests_are_422_and_start_nothing(
     assert (await api.get("/api/v1/runs")).json()["items"] == []
 
 
-async def test_a_multi_assign_tree_is_refused_by_name(
-    api: httpx.AsyncClient, classified: dict[str, str]
-) -> None:
-    tree = await api.post(
-        "/api/v1/category-trees", json={"key": "tags", "name": "标签", "multi_assign": True}
-    )
-    tree_id = tree.json()["id"]
-    await api.post(f"/api/v1/category-trees/{tree_id}/categories", json={"code": "A", "name": "甲"})
-    ruleset = await api.post("/api/v1/rulesets", json={"tree_id": tree_id, "name": "标签规则"})
-    body = {"hit_policy": "collect", "default_category": "DEFAULT",
-            "rules": [{"key": "a", "category": "A", "when": "order_count_12m >= 1"}]}  # fmt: skip
-    await api.post(f"/api/v1/rulesets/{ruleset.json()['id']}/versions", json=body)
-    await api.post(f"/api/v1/rulesets/{ruleset.json()['id']}/versions/1/publish")
-    response = await api.post("/api/v1/runs", json={"tree_ids": [tree_id]})
-    assert assert_problem(response, 422)["errors"][0]["type"] == "multi_assign_unsupported"
-
-
 async def test_viewers_read_runs_and_editors_start_them(
     client: httpx.AsyncClient, tenant: TenantKeys, classified: dict[str, str]
 ) -> None:
