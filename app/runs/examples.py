@@ -83,7 +83,9 @@ RESULT_PAGE_EXAMPLE: dict[str, Any] = {
             "customer_name": "华信科技有限公司",
             "tree_id": _TREE_ID,
             "category": _CORE,
+            "categories": [_CORE],
             "previous_category": _POTENTIAL,
+            "previous_categories": [_POTENTIAL],
             "changed": True,
             "rule": {"key": "core", "name": "核心客户"},
             "rationale": {
