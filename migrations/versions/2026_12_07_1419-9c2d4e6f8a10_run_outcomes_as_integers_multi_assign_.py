@@ -4,7 +4,7 @@ A multi-assign tree's outcome is a set of categories, kept as a bit mask of up t
 categories (and of up to 31 rules), which needs integers; a smallint holds 15 bits.
 
 Revision ID: 9c2d4e6f8a10
-Revises: 7b1e2c3d4f50
+Revises: 5b0c7e2d9a41
 Create Date: 2026-12-07 14:19:00.000000+00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "9c2d4e6f8a10"
-down_revision: str | None = "7b1e2c3d4f50"
+down_revision: str | None = "5b0c7e2d9a41"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
