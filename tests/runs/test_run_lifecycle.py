@@ -250,3 +250,31 @@ async def test_results_filter_by_tree_category_and_flags_and_page_without_repeat
     }
     needs_tree = await api.get(f"/api/v1/runs/{run['id']}/results", params={"category": "CORE"})
     assert_problem(needs_tree, 422)
+
+
+async def test_old_runs_are_pruned_but_not_the_ones_assignments_point_to(
+    api: httpx.AsyncClient,
+    database: Database,
+    classified: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        tasks, "get_settings", lambda: Settings(database_url="unused", run_retention=1)
+    )
+    value = [classified["value"]]
+    applied = await start(api, tree_ids=value)  # every assignment points to this one
+    await finished(api, database, applied["id"])
+    dry = [await start(api, tree_ids=value, mode="dry_run") for _ in range(3)]
+    for run in dry:
+        await finished(api, database, run["id"])
+    listed = {r["id"] for r in (await api.get("/api/v1/runs")).json()["items"]}
+    # The newest run of the tree is kept, and so is the one the assignments came from.
+    assert listed == {applied["id"], dry[-1]["id"]}
+    async with database.sessionmaker() as session:
+        left = await session.scalar(
+            select(func.count())
+            .select_from(RunResult)
+            .where(RunResult.run_id.in_([uuid.UUID(r["id"]) for r in dry[:-1]]))
+        )
+    assert left == 0
+    assert (await api.get(f"/api/v1/runs/{applied['id']}/results")).status_code == 200
