@@ -19,6 +19,7 @@ from app.core.pagination import PageParams
 from app.models import Customer, RunCategory, RunResult
 from app.models.runs import BORDERLINE, CHANGED, LOCKED_CONFLICT
 from app.rules.language.explain import Rationale, explain
+from app.rules.language.moves import Move
 from app.rules.language.tree import Rule
 from app.runs.layout import category_index, flags_index, previous_index, rule_index
 from app.runs.plan import RunPlan, TreePlan, load_plan
@@ -63,6 +64,7 @@ class RenderedResult:
     metrics: dict[str, Any]
     borderline: bool
     locked_conflict: bool
+    change_reason: Move | None = None  # why it moved since the tree's previous apply run
 
     @property
     def category(self) -> CategoryView:
@@ -77,6 +79,7 @@ class RenderedResult:
 class ResultsPage:
     items: list[RenderedResult]
     next_cursor: str | None
+    plan: RunPlan
 
 
 async def results_page(
@@ -130,7 +133,7 @@ async def results_page(
         last = items[-1]
         position = next(t.position for t in trees if t.tree_id == last.tree_id)
         next_cursor = _encode(last.customer_id, position)
-    return ResultsPage(items, next_cursor)
+    return ResultsPage(items, next_cursor, plan)
 
 
 def _trees(plan: RunPlan, where: ResultFilter) -> list[TreePlan]:
@@ -227,7 +230,7 @@ def render_result(
 ) -> RenderedResult:
     """One result item: the stored outcome, and the rationale from the snapshot."""
     outcome = result.outcome
-    values = plan.layout.values(_arrays(result), tree.fields)
+    values = plan.layout.values(snapshot_arrays(result), tree.fields)
     evaluation = plan.evaluators[tree.position].evaluate(values, plan.run.as_of)
     flags = outcome[flags_index(tree.position) - 1]
     category = outcome[category_index(tree.position) - 1]
@@ -256,7 +259,7 @@ def render_result(
     )
 
 
-def _arrays(result: RunResult) -> Mapping[str, Any]:
+def snapshot_arrays(result: RunResult) -> Mapping[str, Any]:
     return {
         "nums": result.nums,
         "ints": result.ints,

@@ -14,6 +14,8 @@ from app.core.pagination import Page, PageQuery
 from app.core.routing import ApiRoute
 from app.core.schemas import IsoDateTime
 from app.facts.today import tenant_today
+from app.rules.language.explain import jsonable
+from app.rules.language.moves import Move
 from app.runs import one_customer, service
 from app.runs.examples import (
     CLASSIFICATIONS_EXAMPLE,
@@ -23,12 +25,14 @@ from app.runs.examples import (
     RUN_EXAMPLE,
     RUN_QUEUED_EXAMPLE,
 )
-from app.runs.results import CategoryView, RenderedResult, results_page
+from app.runs.results import CategoryView, RenderedResult
 from app.runs.schemas import (
     CategoryCount,
     CategoryOut,
+    ChangeReason,
     ClassificationItem,
     ClassificationList,
+    FlippedCondition,
     Progress,
     ReclassifyRequest,
     ReclassifyResult,
@@ -46,6 +50,7 @@ from app.runs.schemas import (
     RunTreeOut,
     TreeCounts,
 )
+from app.runs.why_moved import results_with_reasons
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"], route_class=ApiRoute)
 customer_router = APIRouter(prefix="/api/v1/customers", tags=["runs"], route_class=ApiRoute)
@@ -169,7 +174,7 @@ async def list_run_results(
     rule, the rationale (sentence, conditions, why not the earlier rules) in the
     request's language, the values the rules read, the next action, borderline and
     locked-conflict flags. Readable once the run has succeeded (409 before)."""
-    found = await results_page(
+    found = await results_with_reasons(
         session,
         principal,
         run_id,
@@ -284,6 +289,26 @@ def result_item(result: RenderedResult) -> ResultItem:
         next_action=rule.next_action if rule is not None else None,
         borderline=result.borderline,
         locked_conflict=result.locked_conflict,
+        change_reason=_reason(result.change_reason) if result.change_reason else None,
+    )
+
+
+def _reason(move: Move) -> ChangeReason:
+    return ChangeReason(
+        text=move.text,
+        conditions=[
+            FlippedCondition(
+                field=f.field,
+                label=label,
+                op=f.op,
+                threshold=jsonable(f.threshold),
+                before=jsonable(f.before),
+                after=jsonable(f.after),
+                held_before=f.held_before,
+                held_after=f.held_after,
+            )
+            for f, label in zip(move.flips, move.labels, strict=True)
+        ],
     )
 
 

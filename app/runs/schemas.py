@@ -135,6 +135,27 @@ class ResultRationale(BaseModel):
     why_not: list[dict[str, Any]]
 
 
+class FlippedCondition(BaseModel):
+    """A condition that came out differently before and after the move."""
+
+    field: str
+    label: str
+    op: str
+    threshold: Any
+    before: Any
+    after: Any
+    held_before: bool
+    held_after: bool
+
+
+class ChangeReason(BaseModel):
+    """Why the category changed since the tree's previous apply run: the conditions that
+    flipped, from the two runs' snapshots, in a sentence and one by one."""
+
+    text: str
+    conditions: list[FlippedCondition]
+
+
 class ResultItem(BaseModel):
     """One customer's outcome in one tree."""
 
@@ -153,6 +174,10 @@ class ResultItem(BaseModel):
     next_action: str | None
     borderline: bool
     locked_conflict: bool
+    change_reason: ChangeReason | None = Field(
+        default=None,
+        description="For a changed result: why it moved since the tree's previous apply run",
+    )
 
 
 class ResultPage(BaseModel):

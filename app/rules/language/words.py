@@ -48,6 +48,17 @@ class Words:
     short_by: str  # the value has to go up
     over_by: str  # the value has to go down
     off_by_days: str  # a date, by so many days
+    # why a result moved between two runs: each condition that flipped, then the move
+    moved_value: str  # `{label} {before} → {after}` and where the new value stands
+    reaches: str  # ≥ the threshold (a gte that holds, a lt that fails)
+    below: str  # < the threshold
+    above: str  # > the threshold
+    not_above: str  # ≤ the threshold
+    now_holds: str  # any other condition that came to hold (`{condition}`)
+    no_longer_holds: str  # … or stopped holding
+    moved_category: str  # `{old}` → `{new}`
+    rules_changed: str  # the ruleset version changed between the runs
+    reasons_separator: str
 
 
 ZH_CN: Final = Words(
@@ -90,6 +101,16 @@ ZH_CN: Final = Words(
     short_by="{condition} 不满足,还差 {gap}",
     over_by="{condition} 不满足,超出 {gap}",
     off_by_days="{condition} 不满足,相差 {gap} 天",
+    moved_value="{label} {before} → {after},{state}",
+    reaches="达到 {threshold}",
+    below="低于 {threshold}",
+    above="高于 {threshold}",
+    not_above="不超过 {threshold}",
+    now_holds="{condition} 成立",
+    no_longer_holds="{condition} 不再成立",
+    moved_category="由 {old} 调整为 {new}",
+    rules_changed="规则集由 v{old} 改为 v{new}",
+    reasons_separator=";",
 )
 
 EN: Final = Words(
@@ -132,6 +153,16 @@ EN: Final = Words(
     short_by="{condition} not met, short by {gap}",
     over_by="{condition} not met, over by {gap}",
     off_by_days="{condition} not met, off by {gap} days",
+    moved_value="{label} {before} → {after}, {state}",
+    reaches="reaching {threshold}",
+    below="below {threshold}",
+    above="above {threshold}",
+    not_above="not above {threshold}",
+    now_holds="{condition} now holds",
+    no_longer_holds="{condition} no longer holds",
+    moved_category="moved from {old} to {new}",
+    rules_changed="ruleset changed from v{old} to v{new}",
+    reasons_separator="; ",
 )
 
 
