@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import func, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Job
@@ -54,14 +54,21 @@ async def enqueue(
 
 
 async def claim(
-    session: AsyncSession, worker_id: str, kinds: list[str], lease: timedelta = LEASE
+    session: AsyncSession,
+    worker_id: str,
+    kinds: list[str],
+    lease: timedelta = LEASE,
+    tenant_id: uuid.UUID | None = None,
 ) -> Job | None:
-    """Take the next runnable job (queued, or running with an expired lease)."""
+    """Take the next runnable job (queued, or running with an expired lease); only
+    `tenant_id`'s jobs when it is given."""
     now = func.now()
+    only_tenant = Job.tenant_id == tenant_id if tenant_id is not None else true()
     runnable = (
         select(Job.id)
         .where(
             Job.kind.in_(kinds),
+            only_tenant,
             or_(
                 (Job.status == "queued") & (Job.run_after <= now),
                 (Job.status == "running")

@@ -2,7 +2,8 @@
 
 `crm-classifier worker` runs one on any machine; `crm-classifier serve` runs one as its
 supervised child process (app/jobs/supervisor.py). Tests call
-`Worker(database).run_until_idle()` to run what is queued, without sleeping.
+`Worker(database, tenant_id=…).run_until_idle()` to run what their own tenant queued,
+without sleeping (and without running another test's jobs).
 """
 
 import asyncio
@@ -93,7 +94,8 @@ class JobContext:
 
 
 class Worker:
-    """Claims and runs jobs of the registered kinds, one at a time per worker."""
+    """Claims and runs jobs of the registered kinds (of one tenant, if given), one at a
+    time per worker."""
 
     def __init__(
         self,
@@ -103,9 +105,11 @@ class Worker:
         lease: timedelta = queue.LEASE,
         heartbeat_seconds: float | None = None,
         kinds: list[str] | None = None,
+        tenant_id: uuid.UUID | None = None,
     ) -> None:
         self.database = database
         self.kinds = kinds  # None: every registered kind
+        self.tenant_id = tenant_id  # None: every tenant's jobs
         self.poll_seconds = poll_seconds
         self.lease = lease
         self.heartbeat_seconds = heartbeat_seconds or lease.total_seconds() / 3
@@ -119,7 +123,11 @@ class Worker:
         async with self.database.sessionmaker() as session, session.begin():
             await _fail_exhausted(session)
             job = await queue.claim(
-                session, self.worker_id, self.kinds or list(HANDLERS), self.lease
+                session,
+                self.worker_id,
+                self.kinds or list(HANDLERS),
+                self.lease,
+                self.tenant_id,
             )
         if job is None:
             return False

@@ -2,13 +2,16 @@
 
 import csv
 import io
+import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from app.core.db import Database
 from app.jobs.handlers import load_handlers
 from app.jobs.worker import Worker
+from app.models import Import
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -60,10 +63,17 @@ async def upload(
     )
 
 
-async def run_jobs(database: Database) -> int:
-    """Run every queued job to completion (no sleeping)."""
+async def run_jobs(database: Database, tenant_id: uuid.UUID) -> int:
+    """Run the tenant's queued jobs to completion (no sleeping; other tests' jobs stay)."""
     load_handlers()
-    return await Worker(database).run_until_idle()
+    return await Worker(database, tenant_id=tenant_id).run_until_idle()
+
+
+async def tenant_of_import(database: Database, import_id: str) -> uuid.UUID:
+    async with database.sessionmaker() as session:
+        tenant_id = await session.scalar(select(Import.tenant_id).where(Import.id == import_id))
+    assert tenant_id is not None
+    return tenant_id
 
 
 async def import_file(
@@ -72,10 +82,9 @@ async def import_file(
     """Upload, run the job, and return the finished import as GET shows it."""
     accepted = await upload(api, entity, content, **options)
     assert accepted.status_code == 202, accepted.text
-    await run_jobs(database)
-    finished = await api.get(
-        f"/api/v1/imports/{accepted.json()['id']}", headers=options.get("headers")
-    )
+    import_id = accepted.json()["id"]
+    await run_jobs(database, await tenant_of_import(database, import_id))
+    finished = await api.get(f"/api/v1/imports/{import_id}", headers=options.get("headers"))
     assert finished.status_code == 200, finished.text
     return finished.json()
 

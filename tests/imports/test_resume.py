@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from app.core.db import Database
 from app.imports import tasks
 from app.models import Import, Job, Order
+from tests.conftest import TenantKeys
 from tests.imports.helpers import add_customers, counts, csv_bytes, run_jobs, upload
 
 HEADER = ["订单编号", "客户编号", "订单金额", "下单日期"]
@@ -40,7 +41,7 @@ async def _job_of(database: Database, import_id: str) -> Job:
 
 
 async def test_a_job_that_crashed_after_a_batch_resumes_after_it(
-    api: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch
+    api: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch, tenant: TenantKeys
 ) -> None:
     await add_customers(api, "R1")
     accepted = await upload(api, "orders", orders_file(10))
@@ -55,14 +56,14 @@ async def test_a_job_that_crashed_after_a_batch_resumes_after_it(
         return await real_write(*args, **options)
 
     monkeypatch.setattr(tasks, "write_activity", crash_on_second_batch)
-    await run_jobs(database)
+    await run_jobs(database, tenant.id)
     job = await _job_of(database, import_id)
     assert (job.status, job.checkpoint) == ("queued", {"rows_done": 4})
     assert await _orders(database, job.tenant_id) == 4
     monkeypatch.setattr(tasks, "write_activity", real_write)  # the next worker is healthy
     async with database.sessionmaker() as session, session.begin():
         await session.execute(update(Job).where(Job.id == job.id).values(run_after=func.now()))
-    await run_jobs(database)
+    await run_jobs(database, tenant.id)
     report = (await api.get(f"/api/v1/imports/{import_id}")).json()
     assert report["status"] == "succeeded"
     assert counts(report) == (11, 10, 0, 1)
@@ -72,7 +73,7 @@ async def test_a_job_that_crashed_after_a_batch_resumes_after_it(
 
 
 async def test_a_job_given_a_checkpoint_skips_the_rows_it_says_are_done(
-    api: httpx.AsyncClient, database: Database
+    api: httpx.AsyncClient, database: Database, tenant: TenantKeys
 ) -> None:
     await add_customers(api, "R1")
     accepted = await upload(api, "orders", orders_file(10))
@@ -84,7 +85,7 @@ async def test_a_job_given_a_checkpoint_skips_the_rows_it_says_are_done(
         await session.execute(
             update(Job).where(Job.id == job.id).values(checkpoint={"rows_done": 7})
         )
-    await run_jobs(database)
+    await run_jobs(database, tenant.id)
     report = (await api.get(f"/api/v1/imports/{import_id}")).json()
     assert counts(report) == (11, 4, 0, 0)
     assert report["errors"] == []
