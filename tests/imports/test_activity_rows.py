@@ -23,7 +23,11 @@ ZONE = ZoneInfo("Asia/Shanghai")
 
 def _text(lengths: tuple[int, int]) -> st.SearchStrategy[str]:
     """Cell text as `cells.text` leaves it, around a length limit, sometimes unstorable."""
-    short = st.text(max_size=12)
+    # Any character but a surrogate, as st.text()'s default; that default, though, is
+    # characters(codec="utf-8"), whose table hypothesis builds by encoding every code point
+    # (seconds, cached in .hypothesis/ only afterwards), and this strategy is first drawn
+    # inside the test (st.data()), so a fresh checkout failed the too_slow health check.
+    short = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
     near_limit = st.integers(*lengths).map(lambda n: "长" * n)
     unstorable = st.tuples(short, st.sampled_from(["\x00", "\ud800"]), short).map("".join)
     # Mostly ordinary text, so that most rows are accepted and their values compared.
