@@ -115,6 +115,86 @@ async def test_day_windows_and_interaction_counts(api: httpx.AsyncClient) -> Non
     assert metrics["major_complaints_6m"] == 1
 
 
+async def test_three_and_six_month_order_windows_hold_their_edges(
+    api: httpx.AsyncClient,
+) -> None:
+    # As of 2024-05-31: − 1 month = 2024-04-30, − 3 months = 2024-02-29 (clamped),
+    # − 6 months = 2023-11-30, − 12 months = 2023-05-31. One digit per order, so every sum
+    # says which orders it holds.
+    customer_id = await _customer(api)
+    await _orders(
+        api,
+        ("2023-11-30", "100.00", "completed"),  # = as_of − 6 months: outside 6m
+        ("2023-12-01", "1000.00", "completed"),  # inside 6m
+        ("2024-02-29", "1.00", "completed"),  # = as_of − 3 months: outside 3m
+        ("2024-03-01", "10.00", "completed"),  # inside 3m
+        ("2024-05-31", "10000.00", "completed"),  # as_of itself
+        ("2024-06-01", "100000.00", "completed"),  # after as_of: ignored
+        ("2024-04-15", "5.00", "cancelled"),  # void
+    )
+    metrics = await _metrics(api, customer_id, "2024-05-31")
+    assert (metrics["order_amount_1m"], metrics["order_count_1m"]) == ("10000.00", 1)
+    assert (metrics["order_amount_3m"], metrics["order_count_3m"]) == ("10010.00", 2)
+    assert (metrics["order_amount_6m"], metrics["order_count_6m"]) == ("11011.00", 4)
+    assert (metrics["order_amount_12m"], metrics["order_count_12m"]) == ("11111.00", 5)
+    # A day later every edge moves by a day: 2024-03-01 and 2023-12-01 fall out.
+    later = await _metrics(api, customer_id, "2024-06-01")
+    assert (later["order_amount_3m"], later["order_count_3m"]) == ("110000.00", 2)
+    assert (later["order_amount_6m"], later["order_count_6m"]) == ("110011.00", 4)
+
+
+async def test_contacts_and_complaints_after_as_of_are_ignored_and_inquiries_keep_windows(
+    api: httpx.AsyncClient,
+) -> None:
+    # As of 2024-05-31: − 30 days = 2024-05-01, − 90 days = 2024-03-02, − 6 months =
+    # 2023-11-30. As of 2024-06-01 each of those is a day later.
+    customer_id = await _customer(api)
+
+    def item(external_id: str, day: str, **fields: Any) -> dict[str, Any]:
+        return {"external_id": external_id, "customer_code": "M1", "occurred_at": day, **fields}
+
+    interactions = [
+        item("I1", "2023-11-30", is_inquiry=True),  # = as_of − 6 months: outside
+        item("I2", "2023-12-01", is_inquiry=True),  # inside 6m, outside 90d
+        item("I3", "2024-03-02", is_inquiry=True),  # = as_of − 90 days: 6m only
+        item("I4", "2024-03-03", is_inquiry=True),  # inside 90d
+        item("I5", "2024-05-20"),  # the last contact up to as_of
+        # After as_of: an inquiry and an unanswered outreach, counted from 2024-06-01 on.
+        item("I6", "2024-06-01", is_inquiry=True, direction="outbound", replied=False),
+    ]
+    created = await api.post("/api/v1/interactions/bulk", json={"items": interactions})
+    assert created.json()["created"] == 6, created.text
+    complaints = [
+        item("K1", "2023-11-30", severity="major"),  # = as_of − 6 months: outside
+        item("K2", "2023-12-01"),  # minor, inside 6m
+        item("K3", "2024-05-31", severity="major"),  # as_of itself
+        item("K4", "2024-06-01", severity="major"),  # after as_of
+    ]
+    created = await api.post("/api/v1/complaints/bulk", json={"items": complaints})
+    assert created.json()["created"] == 4, created.text
+
+    metrics = await _metrics(api, customer_id, "2024-05-31")
+    assert metrics["interactions_30d"] == 1
+    assert metrics["interactions_90d"] == 2
+    assert metrics["interactions_6m"] == 4
+    assert metrics["inquiries_90d"] == 1
+    assert metrics["inquiries_6m"] == 3
+    assert metrics["unreplied_outreach_90d"] == 0
+    assert metrics["last_contact_date"] == "2024-05-20"
+    assert metrics["days_since_last_contact"] == 11
+    assert (metrics["complaints_6m"], metrics["major_complaints_6m"]) == (2, 1)
+
+    later = await _metrics(api, customer_id, "2024-06-01")
+    assert later["interactions_30d"] == 2
+    assert later["interactions_90d"] == 2  # I5 and I6: I4 on 2024-03-03 is now the edge
+    assert later["interactions_6m"] == 4  # I3 to I6: 2023-12-01 is now the edge
+    assert later["inquiries_90d"] == 1
+    assert later["inquiries_6m"] == 3
+    assert later["unreplied_outreach_90d"] == 1
+    assert (later["last_contact_date"], later["days_since_last_contact"]) == ("2024-06-01", 0)
+    assert (later["complaints_6m"], later["major_complaints_6m"]) == (2, 2)
+
+
 async def test_cooperation_months_count_from_the_start_or_the_first_order(
     api: httpx.AsyncClient,
 ) -> None:
