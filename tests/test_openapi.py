@@ -1,11 +1,13 @@
 """The OpenAPI spec is a contract frontends build on: ids, docs, examples, auth scheme."""
 
 import json
+import warnings
 from typing import Any
 
 import httpx
 import jsonschema
 import pytest
+from fastapi.openapi.utils import get_openapi
 
 from app.core.openapi import examples_from_spec
 from tests.conftest import REPO
@@ -16,6 +18,14 @@ EXAMPLES_DIR = REPO / "openapi-examples"
 @pytest.fixture(scope="module")
 def spec(app: Any) -> dict[str, Any]:
     return app.openapi()
+
+
+def test_no_operation_is_routed_twice(app: Any) -> None:
+    # The app the tests use is the one create_app builds; a router included twice (as a
+    # test fixture once did) makes FastAPI warn of duplicate operation ids.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Duplicate Operation ID")
+        get_openapi(title=app.title, version=app.version, routes=app.routes)
 
 
 def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

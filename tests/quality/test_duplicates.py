@@ -11,8 +11,8 @@ from tests.core.test_errors import assert_problem
 from tests.quality.factories import add_customers, customer_row, valid_uscc
 
 
-async def _groups(http: httpx.AsyncClient, tenant: TenantKeys, **params: Any) -> dict[str, Any]:
-    response = await http.get(
+async def _groups(client: httpx.AsyncClient, tenant: TenantKeys, **params: Any) -> dict[str, Any]:
+    response = await client.get(
         "/api/v1/data-quality/duplicates", params=params, headers=tenant.headers(Role.VIEWER)
     )
     assert response.status_code == 200, response.text
@@ -20,7 +20,7 @@ async def _groups(http: httpx.AsyncClient, tenant: TenantKeys, **params: Any) ->
 
 
 async def test_customers_sharing_a_uscc_form_one_group_oldest_first(
-    http: httpx.AsyncClient, tenant: TenantKeys, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, database: Database
 ) -> None:
     t, shared = tenant.id, valid_uscc(77)
     ids = await add_customers(
@@ -31,7 +31,7 @@ async def test_customers_sharing_a_uscc_form_one_group_oldest_first(
         customer_row(t, 4, name="丁公司", uscc=None),
         customer_row(t, 5, name="戊公司", uscc=None),
     )  # fmt: skip
-    [group] = (await _groups(http, tenant))["items"]
+    [group] = (await _groups(client, tenant))["items"]
     assert (group["reason"], group["key"], group["customer_count"]) == ("uscc", shared, 2)
     assert [c["id"] for c in group["customers"]] == [str(ids[0]), str(ids[2])]
     assert [c["code"] for c in group["customers"]] == ["C00001", "C00003"]
@@ -39,7 +39,7 @@ async def test_customers_sharing_a_uscc_form_one_group_oldest_first(
 
 
 async def test_name_variants_of_one_company_form_one_group_and_other_companies_do_not(
-    http: httpx.AsyncClient, tenant: TenantKeys, make_tenant: Any, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, make_tenant: Any, database: Database
 ) -> None:
     t = tenant.id
     variants = [
@@ -56,13 +56,13 @@ async def test_name_variants_of_one_company_form_one_group_and_other_companies_d
     theirs = await make_tenant()  # the same name in another tenant is not our duplicate
     await add_customers(database, theirs.id, customer_row(theirs.id, 0, name=variants[0]))
 
-    [group] = (await _groups(http, tenant))["items"]
+    [group] = (await _groups(client, tenant))["items"]
     assert (group["reason"], group["key"]) == ("name", "上海华信电子科技")
     assert [c["name"] for c in group["customers"]] == variants
 
 
 async def test_groups_by_uscc_come_first_and_pages_follow_the_cursor_without_repeats(
-    http: httpx.AsyncClient, tenant: TenantKeys, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, database: Database
 ) -> None:
     t = tenant.id
     rows = []
@@ -74,19 +74,23 @@ async def test_groups_by_uscc_come_first_and_pages_follow_the_cursor_without_rep
     seen: list[tuple[str, str]] = []
     cursor = None
     for _ in range(10):
-        page = await _groups(http, tenant, limit=2, **({"cursor": cursor} if cursor else {}))
+        page = await _groups(client, tenant, limit=2, **({"cursor": cursor} if cursor else {}))
         seen += [(g["reason"], g["key"]) for g in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert [reason for reason, _ in seen] == ["uscc"] * 3 + ["name"] * 3
     assert len(set(seen)) == 6
-    only_names = await _groups(http, tenant, reason="name")
+    only_names = await _groups(client, tenant, reason="name")
     assert {g["key"] for g in only_names["items"]} == {f"名称组{g}" for g in range(3)}
 
 
-async def test_a_bad_cursor_or_limit_is_a_422(http: httpx.AsyncClient, tenant: TenantKeys) -> None:
+async def test_a_bad_cursor_or_limit_is_a_422(
+    client: httpx.AsyncClient, tenant: TenantKeys
+) -> None:
     viewer = tenant.headers(Role.VIEWER)
     for params in ({"cursor": "not-a-cursor"}, {"limit": 0}, {"limit": 501}, {"reason": "x"}):
-        response = await http.get("/api/v1/data-quality/duplicates", params=params, headers=viewer)
+        response = await client.get(
+            "/api/v1/data-quality/duplicates", params=params, headers=viewer
+        )
         assert_problem(response, 422)

@@ -6,13 +6,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from app.core.db import Database
 from app.models import Role
 from app.quality import repository
 from tests.conftest import TenantKeys
 from tests.core.test_errors import assert_problem
+from tests.locks import until_one_waits_for_a_lock
 from tests.quality.factories import (
     activity_counts,
     add_activity,
@@ -24,14 +24,14 @@ from tests.quality.factories import (
 
 
 async def _merge(
-    http: httpx.AsyncClient,
+    client: httpx.AsyncClient,
     tenant: TenantKeys,
     survivor: uuid.UUID,
     duplicates: list[uuid.UUID],
     role: Role = Role.EDITOR,
     **headers: str,
 ) -> httpx.Response:
-    return await http.post(
+    return await client.post(
         f"/api/v1/customers/{survivor}/merge",
         json={"duplicate_ids": [str(d) for d in duplicates]},
         headers=tenant.headers(role, **headers),
@@ -39,7 +39,7 @@ async def _merge(
 
 
 async def test_merging_moves_activity_keeps_codes_as_aliases_and_deletes_the_duplicates(
-    http: httpx.AsyncClient, tenant: TenantKeys, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, database: Database
 ) -> None:
     t = tenant.id
     survivor, first, second, bystander = await add_valid_customers(database, t, 4)
@@ -48,7 +48,7 @@ async def test_merging_moves_activity_keeps_codes_as_aliases_and_deletes_the_dup
     await add_activity(database, t, second, interactions=3, complaints=1)
     await add_activity(database, t, bystander, orders=1)
 
-    response = await _merge(http, tenant, survivor, [first, second])
+    response = await _merge(client, tenant, survivor, [first, second])
 
     assert response.status_code == 200, response.text
     assert response.headers["etag"] == '"2"'
@@ -70,13 +70,13 @@ async def test_merging_moves_activity_keeps_codes_as_aliases_and_deletes_the_dup
         "complaints": {survivor: 1},
     }
     viewer = tenant.headers(Role.VIEWER)
-    assert_problem(await http.get(f"/api/v1/customers/{first}", headers=viewer), 404)
-    by_old_code = await http.get("/api/v1/customers/by-code/C00002", headers=viewer)
+    assert_problem(await client.get(f"/api/v1/customers/{first}", headers=viewer), 404)
+    by_old_code = await client.get("/api/v1/customers/by-code/C00002", headers=viewer)
     assert by_old_code.json()["id"] == str(survivor)
 
 
 async def test_the_survivor_keeps_its_values_and_fills_empty_ones_from_the_duplicates_in_order(
-    http: httpx.AsyncClient, tenant: TenantKeys, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, database: Database
 ) -> None:
     t = tenant.id
     survivor, first, second = await add_customers(
@@ -90,7 +90,7 @@ async def test_the_survivor_keeps_its_values_and_fills_empty_ones_from_the_dupli
                      size="large", tags=["华东"], attributes={"b": 3, "c": 3}, stage="signed"),
     )  # fmt: skip
 
-    merged = (await _merge(http, tenant, survivor, [first, second])).json()["survivor"]
+    merged = (await _merge(client, tenant, survivor, [first, second])).json()["survivor"]
 
     assert {key: merged[key] for key in (
         "name", "region", "industry", "uscc", "employees", "size", "contact_name", "tags",
@@ -104,13 +104,13 @@ async def test_the_survivor_keeps_its_values_and_fills_empty_ones_from_the_dupli
 
 
 async def test_a_merge_is_audited_for_every_customer(
-    http: httpx.AsyncClient, tenant: TenantKeys, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, database: Database
 ) -> None:
     survivor, duplicate = await add_valid_customers(database, tenant.id, 2)
-    assert (await _merge(http, tenant, survivor, [duplicate])).status_code == 200
+    assert (await _merge(client, tenant, survivor, [duplicate])).status_code == 200
 
     async def events(entity_id: uuid.UUID) -> list[dict[str, Any]]:
-        response = await http.get(
+        response = await client.get(
             "/api/v1/audit-events",
             params={"entity_type": "customer", "entity_id": str(entity_id)},
             headers=tenant.headers(Role.VIEWER),
@@ -128,7 +128,7 @@ async def test_a_merge_is_audited_for_every_customer(
 
 
 async def test_an_unknown_or_another_tenants_customer_is_a_404_and_nothing_changes(
-    http: httpx.AsyncClient, tenant: TenantKeys, make_tenant: Any, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, make_tenant: Any, database: Database
 ) -> None:
     survivor, duplicate = await add_valid_customers(database, tenant.id, 2)
     await add_activity(database, tenant.id, duplicate, orders=1)
@@ -141,35 +141,35 @@ async def test_an_unknown_or_another_tenants_customer_is_a_404_and_nothing_chang
         (foreign, [duplicate]),
         (uuid.uuid4(), [duplicate]),
     ):
-        assert_problem(await _merge(http, tenant, survivor_id, duplicates), 404)
+        assert_problem(await _merge(client, tenant, survivor_id, duplicates), 404)
     assert await activity_counts(database, tenant.id) == {
         "orders": {duplicate: 1}, "interactions": {}, "complaints": {},
     }  # fmt: skip
-    mine = await http.get(f"/api/v1/customers/{duplicate}", headers=tenant.headers(Role.VIEWER))
+    mine = await client.get(f"/api/v1/customers/{duplicate}", headers=tenant.headers(Role.VIEWER))
     assert mine.status_code == 200
-    still = await http.get(f"/api/v1/customers/{foreign}", headers=theirs.headers(Role.VIEWER))
+    still = await client.get(f"/api/v1/customers/{foreign}", headers=theirs.headers(Role.VIEWER))
     assert still.status_code == 200
 
 
 async def test_the_survivor_in_its_own_list_is_a_422(
-    http: httpx.AsyncClient, tenant: TenantKeys, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, database: Database
 ) -> None:
     survivor, duplicate = await add_valid_customers(database, tenant.id, 2)
-    body = assert_problem(await _merge(http, tenant, survivor, [duplicate, survivor]), 422)
+    body = assert_problem(await _merge(client, tenant, survivor, [duplicate, survivor]), 422)
     assert body["errors"][0]["loc"] == ["body", "duplicate_ids", 1]
-    assert_problem(await _merge(http, tenant, survivor, []), 422)
-    assert_problem(await _merge(http, tenant, survivor, [uuid.uuid4()] * 101), 422)
+    assert_problem(await _merge(client, tenant, survivor, []), 422)
+    assert_problem(await _merge(client, tenant, survivor, [uuid.uuid4()] * 101), 422)
 
 
 async def test_if_match_guards_the_survivor_and_a_viewer_cannot_merge(
-    http: httpx.AsyncClient, tenant: TenantKeys, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, database: Database
 ) -> None:
     survivor, first, second = await add_valid_customers(database, tenant.id, 3)
-    stale = await _merge(http, tenant, survivor, [first], **{"If-Match": '"7"'})
+    stale = await _merge(client, tenant, survivor, [first], **{"If-Match": '"7"'})
     assert assert_problem(stale, 412)["current_etag"] == '"1"'
-    assert (await _merge(http, tenant, survivor, [first], **{"If-Match": '"1"'})).is_success
-    assert_problem(await _merge(http, tenant, survivor, [second], **{"If-Match": '"1"'}), 412)
-    denied = await http.post(
+    assert (await _merge(client, tenant, survivor, [first], **{"If-Match": '"1"'})).is_success
+    assert_problem(await _merge(client, tenant, survivor, [second], **{"If-Match": '"1"'}), 412)
+    denied = await client.post(
         f"/api/v1/customers/{survivor}/merge",
         json={"duplicate_ids": [str(second)]},
         headers=tenant.headers(Role.VIEWER),
@@ -178,49 +178,37 @@ async def test_if_match_guards_the_survivor_and_a_viewer_cannot_merge(
 
 
 async def test_codes_merged_earlier_follow_their_customer_into_the_next_merge(
-    http: httpx.AsyncClient, tenant: TenantKeys, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, database: Database
 ) -> None:
     survivor, middle, oldest = await add_valid_customers(database, tenant.id, 3)
-    assert (await _merge(http, tenant, middle, [oldest])).status_code == 200
-    response = await _merge(http, tenant, survivor, [middle])
+    assert (await _merge(client, tenant, middle, [oldest])).status_code == 200
+    response = await _merge(client, tenant, survivor, [middle])
     assert response.json()["survivor"]["aliases"] == ["C00001", "C00002"]
-    found = await http.get("/api/v1/customers/by-code/C00002", headers=tenant.headers())
+    found = await client.get("/api/v1/customers/by-code/C00002", headers=tenant.headers())
     assert found.json()["id"] == str(survivor)
-
-
-async def _until_a_merge_waits_for_a_customer_lock(database: Database) -> None:
-    # Only the merge's locking query selects customers and can wait for a lock here. The
-    # statistics are read in a fresh transaction each time: one transaction would keep
-    # seeing its first snapshot of pg_stat_activity.
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND wait_event_type = 'Lock' AND query LIKE 'SELECT customers.%'"
-    )
-    async with asyncio.timeout(10):
-        while True:
-            async with database.sessionmaker() as session:
-                if await session.scalar(waiting):
-                    return
-            await asyncio.sleep(0.01)
 
 
 @pytest.mark.parametrize("same_survivor", [True, False])
 async def test_two_concurrent_merges_of_overlapping_sets_leave_consistent_data(
-    http: httpx.AsyncClient,
+    client: httpx.AsyncClient,
     make_tenant: Any,
     database: Database,
     monkeypatch: pytest.MonkeyPatch,
     same_survivor: bool,
 ) -> None:
     # The first merge to lock its customers holds them until the second is seen waiting
-    # for one of them, so the two really overlap rather than merely run back to back.
-    real_lock, holders = repository.lock_customers, []
+    # for one of them (only the merge's locking query selects customers and can wait for
+    # a lock here), so the two really overlap rather than merely run back to back.
+    real_lock, holders, overlapped = repository.lock_customers, [], []
+    merges: list[asyncio.Task[httpx.Response]] = []
 
     async def lock_and_hold(session: Any, tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> Any:
         locked = await real_lock(session, tenant_id, ids)
         holders.append(ids)
         if len(holders) == 1:
-            await _until_a_merge_waits_for_a_customer_lock(database)
+            overlapped.append(
+                await until_one_waits_for_a_lock(database, merges, "SELECT customers.%")
+            )
         return locked
 
     monkeypatch.setattr(repository, "lock_customers", lock_and_hold)
@@ -230,12 +218,16 @@ async def test_two_concurrent_merges_of_overlapping_sets_leave_consistent_data(
         await add_activity(database, tenant.id, customer_id, orders=1, interactions=2)
     one, two, a, shared, b = ids
 
-    first, second = await asyncio.gather(  # two keys: requests of one key queue up anyway
-        _merge(http, tenant, one, [a, shared], Role.EDITOR),
-        _merge(http, tenant, one if same_survivor else two, [shared, b], Role.ADMIN),
-    )
+    merges += [  # two keys: requests of one key queue up anyway
+        asyncio.create_task(_merge(client, tenant, one, [a, shared], Role.EDITOR)),
+        asyncio.create_task(
+            _merge(client, tenant, one if same_survivor else two, [shared, b], Role.ADMIN)
+        ),
+    ]
+    first, second = await asyncio.gather(*merges)
 
     assert len(holders) == 2
+    assert overlapped == [True], "the second merge waited for the first one's lock"
     assert sorted([first.status_code, second.status_code]) == [200, 404]
     winner = first if first.status_code == 200 else second
     merged = {uuid.UUID(i) for i in winner.json()["merged_ids"]}
@@ -246,7 +238,7 @@ async def test_two_concurrent_merges_of_overlapping_sets_leave_consistent_data(
     left = [c for c in ids if c not in merged]
     assert len(left) == 3
     for customer_id in left:
-        response = await http.get(
+        response = await client.get(
             f"/api/v1/customers/{customer_id}", headers=tenant.headers(Role.VIEWER)
         )
         assert response.status_code == 200

@@ -15,8 +15,8 @@ OPERATIONS = {
 
 
 @pytest.fixture(scope="module")
-def spec(quality_app: Any) -> dict[str, Any]:
-    return quality_app.openapi()
+def spec(app: Any) -> dict[str, Any]:
+    return app.openapi()
 
 
 def test_each_operation_has_its_hand_written_id_summary_and_description(

@@ -22,8 +22,8 @@ from tests.quality.factories import (
 )
 
 
-async def _report(http: httpx.AsyncClient, tenant: TenantKeys, **params: Any) -> dict[str, Any]:
-    response = await http.get(
+async def _report(client: httpx.AsyncClient, tenant: TenantKeys, **params: Any) -> dict[str, Any]:
+    response = await client.get(
         "/api/v1/data-quality", params=params, headers=tenant.headers(Role.VIEWER)
     )
     assert response.status_code == 200, response.text
@@ -57,13 +57,13 @@ async def _known_data_set(database: Database, tenant: TenantKeys) -> dict[str, u
 
 
 async def test_completeness_invalid_values_and_inactivity_are_counted_on_a_known_data_set(
-    http: httpx.AsyncClient, tenant: TenantKeys, make_tenant: Any, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, make_tenant: Any, database: Database
 ) -> None:
     ids = await _known_data_set(database, tenant)
     other = await make_tenant()  # another tenant's flawed customers never count
     await add_customers(database, other.id, customer_row(other.id, 0, region=None, uscc="X"))
 
-    report = await _report(http, tenant)
+    report = await _report(client, tenant)
 
     assert report["total_customers"] == 10
     assert report["industry_list"] == "tenant"
@@ -91,10 +91,10 @@ async def test_completeness_invalid_values_and_inactivity_are_counted_on_a_known
 
 
 async def test_labels_and_messages_are_english_with_accept_language_en(
-    http: httpx.AsyncClient, tenant: TenantKeys, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, database: Database
 ) -> None:
     await _known_data_set(database, tenant)
-    response = await http.get(
+    response = await client.get(
         "/api/v1/data-quality", headers=tenant.headers(Role.VIEWER, **{"Accept-Language": "en"})
     )
     report = response.json()
@@ -120,14 +120,14 @@ async def _set(database: Database, customer_id: uuid.UUID, **values: Any) -> Non
 
 
 async def test_the_sample_check_passes_below_five_percent_errors_and_fails_at_five(
-    http: httpx.AsyncClient, tenant: TenantKeys, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, database: Database
 ) -> None:
     await use_standard_industries(database, tenant.id)
     ids = await add_valid_customers(database, tenant.id, 400)
     drawn = _drawn(ids, 7, 40)
     outside = next(i for i in ids if i not in drawn)
 
-    clean = (await _report(http, tenant, seed=7))["sample_check"]
+    clean = (await _report(client, tenant, seed=7))["sample_check"]
     assert clean | {"problems": []} == {
         "seed": 7, "sample_share": 0.1, "sample_size": 40, "errors": 0, "error_rate": 0.0,
         "max_error_rate": 0.05, "passed": True, "problems": [],
@@ -135,11 +135,11 @@ async def test_the_sample_check_passes_below_five_percent_errors_and_fails_at_fi
 
     await _set(database, outside, region=None)  # not drawn: does not count
     await _set(database, drawn[0], region=None)
-    one = (await _report(http, tenant, seed=7))["sample_check"]
+    one = (await _report(client, tenant, seed=7))["sample_check"]
     assert (one["errors"], one["error_rate"], one["passed"]) == (1, 0.025, True)
 
     await _set(database, drawn[1], uscc="91310000ABCDEFGHJ0", region="  ")
-    two = (await _report(http, tenant, seed=7))["sample_check"]
+    two = (await _report(client, tenant, seed=7))["sample_check"]
     assert (two["errors"], two["error_rate"], two["passed"]) == (2, 0.05, False)
     problems = {(p["kind"], p["field"]): p for p in two["problems"]}
     assert {key: p["count"] for key, p in problems.items()} == {
@@ -149,43 +149,43 @@ async def test_the_sample_check_passes_below_five_percent_errors_and_fails_at_fi
 
 
 async def test_the_sample_is_a_tenth_and_the_same_seed_draws_the_same_sample(
-    http: httpx.AsyncClient, tenant: TenantKeys, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, database: Database
 ) -> None:
     await use_standard_industries(database, tenant.id)
     ids = await add_valid_customers(database, tenant.id, 95)
     for customer_id in ids[::3]:
         await _set(database, customer_id, industry=None)
 
-    first = (await _report(http, tenant))["sample_check"]
+    first = (await _report(client, tenant))["sample_check"]
     assert first["sample_size"] == 10  # ⌈9.5⌉
-    again = (await _report(http, tenant, seed=first["seed"]))["sample_check"]
+    again = (await _report(client, tenant, seed=first["seed"]))["sample_check"]
     assert again == first
     expected_errors = len(set(_drawn(ids, first["seed"], 10)) & set(ids[::3]))
     assert first["errors"] == expected_errors
 
 
 async def test_industries_are_checked_against_the_tenants_list_or_else_the_standard_one(
-    http: httpx.AsyncClient, tenant: TenantKeys, database: Database
+    client: httpx.AsyncClient, tenant: TenantKeys, database: Database
 ) -> None:
     t = tenant.id
     await add_customers(database, t, customer_row(t, 0), customer_row(t, 1, industry="火星业-采矿"))
     await use_industries(database, t, [])
-    report = await _report(http, tenant)
+    report = await _report(client, tenant)
     assert report["industry_list"] == "standard"
     [unknown] = [p for p in report["invalid"] if p["kind"] == "unknown_industry"]
     assert [e["code"] for e in unknown["examples"]] == ["C00001"]
 
     await use_industries(database, t, ["火星业-采矿"])
-    report = await _report(http, tenant)
+    report = await _report(client, tenant)
     assert report["industry_list"] == "tenant"
     [unknown] = [p for p in report["invalid"] if p["kind"] == "unknown_industry"]
     assert [e["value"] for e in unknown["examples"]] == ["制造业-电子"]
 
 
 async def test_a_tenant_without_customers_gets_an_empty_report_that_passes(
-    http: httpx.AsyncClient, tenant: TenantKeys
+    client: httpx.AsyncClient, tenant: TenantKeys
 ) -> None:
-    report = await _report(http, tenant, seed=1)
+    report = await _report(client, tenant, seed=1)
     assert report["total_customers"] == 0
     assert all(f["filled"] == 0 and f["share"] == 0.0 for f in report["completeness"])
     assert report["sample_check"]["sample_size"] == 0
@@ -193,10 +193,10 @@ async def test_a_tenant_without_customers_gets_an_empty_report_that_passes(
 
 
 async def test_the_report_needs_a_key_and_a_valid_seed(
-    http: httpx.AsyncClient, tenant: TenantKeys
+    client: httpx.AsyncClient, tenant: TenantKeys
 ) -> None:
-    assert_problem(await http.get("/api/v1/data-quality"), 401)
-    bad = await http.get(
+    assert_problem(await client.get("/api/v1/data-quality"), 401)
+    bad = await client.get(
         "/api/v1/data-quality", params={"seed": -1}, headers=tenant.headers(Role.VIEWER)
     )
     assert_problem(bad, 422)
