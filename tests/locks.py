@@ -6,7 +6,7 @@ having had no lock to wait for; the test's assertions then say whether that was 
 """
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import text
@@ -22,12 +22,12 @@ _WAITING = text(
 
 
 async def until_one_waits_for_a_lock(
-    database: Database, unless_done: Iterable["asyncio.Future[Any]"], query: str = "%"
+    database: Database, unless_done: Collection["asyncio.Future[Any]"], query: str = "%"
 ) -> bool:
     """Poll until a session of this database running a statement LIKE `query` waits for
-    a lock (True), or one of `unless_done` has finished (False)."""
-    others = list(unless_done)
-    while not any(other.done() for other in others):
+    a lock (True), or one of `unless_done` has finished (False). `unless_done` is read
+    at every look: a task the test adds to it later counts too."""
+    while not any(other.done() for other in unless_done):
         async with database.sessionmaker() as session:
             if await session.scalar(_WAITING, {"query": query}):
                 return True
