@@ -43,8 +43,15 @@ async def test_a_manual_assignment_is_recorded_with_history(api: httpx.AsyncClie
     assert history[0]["tree"] == {"id": tree["id"], "key": "value", "name": tree["name"]}
     assert history[0]["source"] == "manual"
     assert history[0]["run_id"] is None
+    stored = (await api.get(f"/api/v1/customers/{customer}/assignments/{tree['id']}")).json()
+    [item] = stored["items"]
+    assert (item["category"]["code"], item["source"], item["locked"]) == ("HIGH", "manual", True)
+    assert item["reason"] == "年度战略合作协议"
     # The same category again changes the lock, not the timeline.
-    await assign(api, customer, tree, high, locked=False)
+    unlocked = await assign(api, customer, tree, high, locked=False)
+    assert unlocked.status_code == 200, unlocked.text
+    stored = (await api.get(f"/api/v1/customers/{customer}/assignments/{tree['id']}")).json()
+    assert [(i["category"]["code"], i["locked"]) for i in stored["items"]] == [("HIGH", False)]
     assert len((await api.get(f"/api/v1/customers/{customer}/history")).json()["items"]) == 2
 
 
@@ -70,6 +77,8 @@ async def test_applies_to_is_enforced_along_the_path(api: httpx.AsyncClient) -> 
     for category in (signed, below):
         assert_problem(await assign(api, prospect, tree, category), 422)
         assert (await assign(api, client_, tree, category)).status_code == 200
+        assert await assigned_codes(api, client_, tree) == [category["code"]]
+    assert await assigned_codes(api, prospect, tree) == [], "refused: nothing stored"
 
 
 async def test_restricting_applies_to_is_refused_while_customers_do_not_fit(
@@ -277,11 +286,17 @@ async def test_viewers_read_assignments_but_cannot_change_them(
     ).json()
     url = f"/api/v1/customers/{customer['id']}/assignments/{tree['id']}"
     body = {"category_id": tree["default_category_id"]}
-    assert_problem(await client.put(url, json=body, headers=tenant.headers(Role.VIEWER)), 403)
-    assert (
-        await client.put(url, json=body, headers=tenant.headers(Role.EDITOR))
-    ).status_code == 200
-    assert (await client.get(url, headers=tenant.headers(Role.VIEWER))).status_code == 200
+    viewer = tenant.headers(Role.VIEWER)
+    assert_problem(await client.put(url, json=body, headers=viewer), 403)
+    assert (await client.get(url, headers=viewer)).json()["items"] == []
+    written = await client.put(url, json=body, headers=tenant.headers(Role.EDITOR))
+    assert written.status_code == 200, written.text
+    read = await client.get(url, headers=viewer)
+    assert read.status_code == 200
+    assert read.json()["items"] == written.json()["items"]
+    [item] = read.json()["items"]
+    assert (item["category"]["id"], item["source"]) == (tree["default_category_id"], "manual")
+    assert item["assigned_by"].removeprefix("key:") in tenant.keys[Role.EDITOR]  # its prefix
 
 
 async def test_deleting_a_customer_removes_its_assignments_and_history(

@@ -36,9 +36,14 @@ async def test_moving_a_category_rewrites_the_level_and_path_of_its_subtree(
     assert shape["A11"] == (3, ["B", "A1", "A11"])
     assert shape["A"] == (1, ["A"])
     to_top = await _move(api, a1, None, sort_order=5)
+    assert to_top.status_code == 200, to_top.text
+    assert (to_top.json()["parent_id"], to_top.json()["path"]) == (None, ["A1"])
     assert to_top.json()["level"] == 1
     assert to_top.json()["sort_order"] == 5
-    assert (await _shape(api, tree))["A11"] == (2, ["A1", "A11"])
+    read = (await api.get(f"/api/v1/categories/{a1['id']}")).json()
+    assert (read["parent_id"], read["level"], read["sort_order"]) == (None, 1, 5)
+    shape = await _shape(api, tree)
+    assert (shape["A1"], shape["A11"]) == ((1, ["A1"]), (2, ["A1", "A11"]))
 
 
 async def test_a_category_cannot_move_under_itself_or_its_descendants(
@@ -63,7 +68,9 @@ async def test_the_depth_of_the_moved_subtree_counts(api: httpx.AsyncClient) -> 
     assert body["errors"][0]["type"] == "max_depth_exceeded"
     assert "5" in body["detail"]
     assert (await _move(api, a1, b1)).status_code == 422  # A1 + A11 under B1 → level 4
+    assert (await _shape(api, tree))["A11"] == (3, ["A", "A1", "A11"]), "refused: unmoved"
     assert (await _move(api, a1, b)).status_code == 200
+    assert (await _shape(api, tree))["A11"] == (3, ["B", "A1", "A11"])
 
 
 async def test_the_default_category_cannot_move_and_parents_stay_in_the_tree(
@@ -83,7 +90,9 @@ async def test_a_move_into_a_parent_with_a_same_named_child_is_409(api: httpx.As
     await make_category(api, tree, "A1", a, name="上海")
     b1 = await make_category(api, tree, "B1", b, name="上海")
     assert_problem(await _move(api, b1, a), 409)
+    assert (await _shape(api, tree))["B1"] == (2, ["B", "B1"]), "refused: unmoved"
     assert (await _move(api, b1, None)).status_code == 200
+    assert (await _shape(api, tree))["B1"] == (1, ["B1"])
 
 
 async def test_a_stale_if_match_refuses_the_move(api: httpx.AsyncClient) -> None:

@@ -159,5 +159,10 @@ async def test_deleting_a_tree_with_assignments_needs_force_and_is_audited(
 
 async def test_an_empty_tree_is_deleted_without_force(api: httpx.AsyncClient) -> None:
     tree = await make_tree(api)
-    await make_category(api, tree, "A")
+    kept = await make_tree(api, "kept")
+    category = await make_category(api, tree, "A")
     assert (await api.delete(f"/api/v1/category-trees/{tree['id']}")).status_code == 204
+    assert_problem(await api.get(f"/api/v1/category-trees/{tree['id']}"), 404)
+    assert_problem(await api.get(f"/api/v1/categories/{category['id']}"), 404)
+    listed = (await api.get("/api/v1/category-trees")).json()["items"]
+    assert [t["id"] for t in listed] == [kept["id"]]

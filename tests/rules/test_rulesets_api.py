@@ -3,6 +3,7 @@ backtest and preview."""
 
 import asyncio
 import copy
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -76,10 +77,17 @@ async def test_publishing_retires_the_previous_version_and_published_is_immutabl
     _, ruleset_id = await make_ruleset(api)
     for _ in range(2):
         await api.post(f"/api/v1/rulesets/{ruleset_id}/versions", json=BODY)
-    assert (await api.post(f"/api/v1/rulesets/{ruleset_id}/versions/1/publish")).status_code == 200
-    assert (await api.post(f"/api/v1/rulesets/{ruleset_id}/versions/2/publish")).status_code == 200
+    for number in (1, 2):
+        published = await api.post(f"/api/v1/rulesets/{ruleset_id}/versions/{number}/publish")
+        assert published.status_code == 200, published.text
+        body = published.json()
+        assert (body["status"], body["change_request_id"]) == ("published", None)
+        assert (body["version"]["version"], body["version"]["status"]) == (number, "published")
+        assert body["version"]["published_by"].startswith("key:")
+        assert body["version"]["published_at"] is not None
     versions = (await api.get(f"/api/v1/rulesets/{ruleset_id}/versions")).json()["items"]
     assert [v["status"] for v in versions] == ["retired", "published"]
+    assert versions[1]["published_at"] == body["version"]["published_at"]
     assert (await api.get(f"/api/v1/rulesets/{ruleset_id}")).json()["published_version"] == 2
     edit = await api.patch(f"/api/v1/rulesets/{ruleset_id}/versions/2", json=BODY)
     assert_problem(edit, 409)
@@ -93,11 +101,20 @@ async def test_concurrent_publishes_leave_exactly_one_published_version(
     _, ruleset_id = await make_ruleset(api)
     for _ in range(4):
         await api.post(f"/api/v1/rulesets/{ruleset_id}/versions", json=BODY)
-    await asyncio.gather(
+    responses = await asyncio.gather(
         *(api.post(f"/api/v1/rulesets/{ruleset_id}/versions/{n}/publish") for n in (1, 2, 3, 4))
     )
+    # Each publish is of its own draft: one after the other, each succeeds and retires the
+    # one before; the last to commit stays published.
+    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+    assert [r.json()["version"]["version"] for r in responses] == [1, 2, 3, 4]
     versions = (await api.get(f"/api/v1/rulesets/{ruleset_id}/versions")).json()["items"]
-    assert [v["status"] for v in versions].count("published") == 1
+    assert sorted(v["status"] for v in versions) == ["published", "retired", "retired", "retired"]
+    [last] = [v for v in versions if v["status"] == "published"]
+    published_at = [datetime.fromisoformat(r.json()["version"]["published_at"]) for r in responses]
+    assert datetime.fromisoformat(last["published_at"]) == max(published_at)
+    ruleset = (await api.get(f"/api/v1/rulesets/{ruleset_id}")).json()
+    assert ruleset["published_version"] == last["version"]
 
 
 async def test_drafts_are_edited_under_if_match(api: httpx.AsyncClient) -> None:
