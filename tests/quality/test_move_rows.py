@@ -5,9 +5,9 @@ survivor's own row per channel wins, and of the duplicates' rows per channel the
 recently updated one moves.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.core.db import Database
 from app.models import Interaction
@@ -27,11 +27,12 @@ async def test_rows_unique_per_key_keep_the_survivors_own_and_move_the_newest_pe
     await add_activity(database, t, second, interactions=1, channel="email")
     await add_activity(database, t, second, interactions=1, channel="wechat")
     async with database.sessionmaker() as session, session.begin():
-        # the second duplicate's e-mail row is the newer one
+        # the second duplicate's e-mail row is the newer one (by the database's clock, which
+        # dated the others)
         await session.execute(
             update(Interaction)
             .where(Interaction.customer_id == second)
-            .values(updated_at=datetime.now(UTC) + timedelta(hours=1))
+            .values(updated_at=func.now() + timedelta(hours=1))
         )
         newest_email = await session.scalar(
             select(Interaction.id).where(
