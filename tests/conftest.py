@@ -41,6 +41,14 @@ hypothesis.settings.register_profile(
 hypothesis.settings.load_profile("crm-classifier")
 
 
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Name the random test order (pytest-randomly) under -q too, so that a failing order
+    can be run again."""
+    seed = config.getoption("randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(f"test order: --randomly-seed={seed}")
+
+
 @dataclass
 class PostgresServer:
     """Where test databases are created: an admin URL and a name prefix for this worker."""
