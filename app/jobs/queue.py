@@ -58,6 +58,7 @@ async def claim(
     worker_id: str,
     kinds: list[str],
     lease: timedelta = LEASE,
+    *,
     tenant_id: uuid.UUID | None = None,
 ) -> Job | None:
     """Take the next runnable job (queued, or running with an expired lease); only

@@ -127,7 +127,7 @@ class Worker:
                 self.worker_id,
                 self.kinds or list(HANDLERS),
                 self.lease,
-                self.tenant_id,
+                tenant_id=self.tenant_id,
             )
         if job is None:
             return False

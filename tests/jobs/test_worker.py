@@ -132,7 +132,7 @@ async def test_a_crashed_workers_job_is_claimed_again_after_its_lease(
 ) -> None:
     job = await _enqueue(database, tenant, "test.echo", payload={"word": "again"})
     async with database.sessionmaker() as session, session.begin():
-        claimed = await queue.claim(session, "crashed-worker", ["test.echo"], tenant.id)
+        claimed = await queue.claim(session, "crashed-worker", ["test.echo"], tenant_id=tenant.id)
         assert claimed is not None
         assert claimed.id == job.id
     # The crashed worker never finishes; another worker must wait for the lease …
