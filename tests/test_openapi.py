@@ -122,3 +122,25 @@ async def test_docs_are_served_from_local_assets(client: httpx.AsyncClient) -> N
         assert served.status_code == 200
         assert len(served.content) > 10_000
     assert (await client.get("/openapi.json")).json()["openapi"].startswith("3.")
+
+
+SNAPSHOT = REPO / "tests" / "openapi.snapshot.json"
+
+
+async def test_the_served_openapi_document_is_byte_for_byte_the_checked_in_snapshot(
+    client: httpx.AsyncClient,
+) -> None:
+    """`/openapi.json` is exactly tests/openapi.snapshot.json (the same members in the same
+    order with the same values; the file is the document indented for review).
+
+    Frontends generate their clients from this document, so a refactoring must leave it
+    as it is. Changing the API on purpose means regenerating the snapshot as a deliberate
+    act, in the same commit as the change, and reading its diff:
+
+        crm-classifier openapi > tests/openapi.snapshot.json
+    """
+    served = await client.get("/openapi.json")
+    snapshot = SNAPSHOT.read_text(encoding="utf-8")
+    assert json.dumps(served.json(), ensure_ascii=False, indent=2) + "\n" == snapshot
+    compact = json.dumps(json.loads(snapshot), ensure_ascii=False, separators=(",", ":"))
+    assert served.content == compact.encode()
