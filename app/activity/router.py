@@ -12,7 +12,7 @@ from app.activity.schemas import (
     OrderBulk,
 )
 from app.core.auth import EditorKey
-from app.core.bulk import BulkResult
+from app.core.bulk import BulkResult, refuse_if_nothing_kept
 from app.core.deps import Session
 from app.core.openapi import documented
 from app.core.routing import ApiRoute
@@ -49,11 +49,12 @@ _RESULT_EXAMPLE = {
         request_example={"items": [ORDER_EXAMPLE]},
     ),
 )
-async def upsert_orders(principal: EditorKey, session: Session, body: OrderBulk) -> BulkResult:  # type: ignore[valid-type]
+async def upsert_orders(principal: EditorKey, session: Session, body: OrderBulk) -> BulkResult:
     """Up to 10,000 orders. Idempotent by `external_id`: re-sending one updates it, never
     duplicates it. Customers are referenced by `customer_code` (merged codes work too);
     an unknown code fails only that item."""
-    return await service.upsert_activity(session, principal, service.ORDERS, body.items)
+    result = await service.upsert_activity(session, principal, service.ORDERS, body.items)
+    return refuse_if_nothing_kept(result)
 
 
 @router.post(
@@ -69,11 +70,12 @@ async def upsert_orders(principal: EditorKey, session: Session, body: OrderBulk)
 async def upsert_interactions(
     principal: EditorKey,
     session: Session,
-    body: InteractionBulk,  # type: ignore[valid-type]
+    body: InteractionBulk,
 ) -> BulkResult:
     """Up to 10,000 interactions (calls, visits, e-mails, WeChat …), idempotent by
     `external_id`."""
-    return await service.upsert_activity(session, principal, service.INTERACTIONS, body.items)
+    result = await service.upsert_activity(session, principal, service.INTERACTIONS, body.items)
+    return refuse_if_nothing_kept(result)
 
 
 @router.post(
@@ -89,7 +91,8 @@ async def upsert_interactions(
 async def upsert_complaints(
     principal: EditorKey,
     session: Session,
-    body: ComplaintBulk,  # type: ignore[valid-type]
+    body: ComplaintBulk,
 ) -> BulkResult:
     """Up to 10,000 complaints (`severity` minor or major), idempotent by `external_id`."""
-    return await service.upsert_activity(session, principal, service.COMPLAINTS, body.items)
+    result = await service.upsert_activity(session, principal, service.COMPLAINTS, body.items)
+    return refuse_if_nothing_kept(result)

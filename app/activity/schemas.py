@@ -1,11 +1,11 @@
 """Orders, interactions and complaints as integrations send them."""
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StringConstraints
 
-from app.core.bulk import bulk_request
+from app.core.bulk import bulk_items
 from app.core.schemas import DateOrDateTime, RequestBody
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -55,13 +55,23 @@ class ComplaintIn(ActivityItem):
     summary: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
-OrderBulk = bulk_request(OrderIn, "OrderBulk", "Orders (up to 10,000), idempotent by external_id.")
-InteractionBulk = bulk_request(
-    InteractionIn, "InteractionBulk", "Interactions (up to 10,000), idempotent by external_id."
-)
-ComplaintBulk = bulk_request(
-    ComplaintIn, "ComplaintBulk", "Complaints (up to 10,000), idempotent by external_id."
-)
+class OrderBulk(RequestBody):
+    """Orders (up to 10,000), idempotent by external_id."""
+
+    items: Annotated[list[dict[str, Any]], bulk_items(OrderIn)]
+
+
+class InteractionBulk(RequestBody):
+    """Interactions (up to 10,000), idempotent by external_id."""
+
+    items: Annotated[list[dict[str, Any]], bulk_items(InteractionIn)]
+
+
+class ComplaintBulk(RequestBody):
+    """Complaints (up to 10,000), idempotent by external_id."""
+
+    items: Annotated[list[dict[str, Any]], bulk_items(ComplaintIn)]
+
 
 ORDER_EXAMPLE = {
     "external_id": "SO-2026-000123",

@@ -1,6 +1,8 @@
 """Recording audit events in the same transaction as the change they describe."""
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from fastapi.encoders import jsonable_encoder
@@ -25,6 +27,98 @@ READ_ROLE: Final[dict[str, Role]] = {"api_key": Role.ADMIN, "tenant": Role.ADMIN
 def snapshot(entity: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     """A JSON-ready copy of `fields` of an entity, for `before`/`after`."""
     return jsonable_encoder({name: getattr(entity, name) for name in fields})
+
+
+@dataclass(frozen=True)
+class Audited:
+    """How one kind of entity appears in the audit log: its `entity_type`, the fields its
+    `before` and `after` show (`omit_null`: only those with a value), and the attribute
+    that identifies it."""
+
+    entity_type: str
+    fields: tuple[str, ...]
+    omit_null: bool = False
+    id_attribute: str = "id"
+
+    def snapshot(self, entity: Any) -> dict[str, Any]:
+        """The entity's audited fields as they are now, JSON-ready."""
+        state = snapshot(entity, self.fields)
+        if self.omit_null:
+            return {name: value for name, value in state.items() if value is not None}
+        return state
+
+    async def write(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        entity: Any,
+        action: str,
+        *,
+        before: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Write a new or changed entity and its audit event in the same transaction.
+
+        The change is flushed and the entity read back, so `after` (its audited fields,
+        plus `extra`) shows what the database holds: defaults, versions, timestamps.
+        """
+        session.add(entity)
+        await session.flush()
+        await session.refresh(entity)
+        after = {**self.snapshot(entity), **(extra or {})}
+        self.record(session, principal, getattr(entity, self.id_attribute), action, before, after)
+
+    async def update(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        entity: Any,
+        values: Mapping[str, Any],
+        *,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Set `values` on the entity, count up its `version` (its ETag), and write it
+        with its `update` event (`before` the values, `after` as stored)."""
+        before = self.snapshot(entity)
+        for name, value in values.items():
+            setattr(entity, name, value)
+        entity.version += 1
+        await self.write(session, principal, entity, "update", before=before, extra=extra)
+
+    async def delete(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        entity: Any,
+        *,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        """Delete the entity and record its last state in the same transaction."""
+        before = self.snapshot(entity)
+        entity_id = getattr(entity, self.id_attribute)
+        await session.delete(entity)
+        await session.flush()
+        self.record(session, principal, entity_id, "delete", before, after)
+
+    def record(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        entity_id: uuid.UUID | str,
+        action: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        """An event about an entity of this kind changed by other means (set-based SQL)."""
+        record_event(
+            session,
+            principal,
+            entity_type=self.entity_type,
+            entity_id=entity_id,
+            action=action,
+            before=before,
+            after=after,
+        )
 
 
 def record_event(

@@ -10,15 +10,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import snapshot
 from app.categories import repository
 from app.categories.assignments.repository import reassign_all
 from app.categories.change_requests.registry import register_change_kind
 from app.categories.edits import (
-    AUDIT_FIELDS,
-    audit_category,
+    AUDITED,
     diff_of,
     file_change_request,
+    filed_as,
     lock_category,
     locked_target,
     ref,
@@ -81,20 +80,13 @@ async def _apply_delete(
     request: ChangeRequest | None = None,
 ) -> int:
     """Move every assignment to `target` (with history), then delete: set-based."""
-    before = snapshot(category, AUDIT_FIELDS)
+    before = AUDITED.snapshot(category)
     reason = f"分类“{category.name}”({category.code})已删除 / category {category.code} deleted"
     moved = await reassign_all(session, principal, tree, category, target, reason)
     session.expunge(category)
     await repository.delete_category(session, category)
-    await audit_category(
-        session,
-        principal,
-        category.id,
-        "delete",
-        before,
-        {"reassigned_to": ref(target), "moved": moved},
-        request,
-    )
+    after = {"reassigned_to": ref(target), "moved": moved, **filed_as(request)}
+    AUDITED.record(session, principal, category.id, "delete", before, after)
     return moved
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import record_event, snapshot
+from app.audit.service import Audited, snapshot
 from app.categories import repository
 from app.categories import service as trees
 from app.categories.change_requests import service as change_requests
@@ -46,6 +46,7 @@ AUDIT_FIELDS = (
     "tree_id", "parent_id", "code", "name", "name_en", "level", "applies_to", "description",
     "sort_order", "is_default", "next_action", "owner_role", "sla_days",
 )  # fmt: skip
+AUDITED = Audited("category", AUDIT_FIELDS)
 PLAYBOOK_COLUMNS = ("next_action", "owner_role", "sla_days")
 REVIEW_FIELDS = ("code", "name", "name_en", "parent_id", "level", "applies_to", "description",
                  "sort_order", *PLAYBOOK_COLUMNS)  # fmt: skip
@@ -108,30 +109,11 @@ async def file_change_request(
     )
 
 
-async def audit_category(
-    session: AsyncSession,
-    principal: Principal,
-    category_id: uuid.UUID,
-    action: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    request: ChangeRequest | None,
-) -> None:
-    if request is not None and after is not None:
-        after = {
-            **after,
-            "change_request_id": str(request.id),
-            "submitted_by": request.submitted_by,
-        }
-    record_event(
-        session,
-        principal,
-        entity_type="category",
-        entity_id=category_id,
-        action=action,
-        before=before,
-        after=after,
-    )
+def filed_as(request: ChangeRequest | None) -> dict[str, Any]:
+    """What the audit event of an edit applied by approving `request` adds to `after`."""
+    if request is None:
+        return {}
+    return {"change_request_id": str(request.id), "submitted_by": request.submitted_by}
 
 
 async def load_parent(
@@ -214,12 +196,7 @@ async def insert_category(
         **fields,
         **_playbook_values(body.playbook),
     )
-    session.add(category)
-    await session.flush()
-    await session.refresh(category)
-    await audit_category(
-        session, principal, category.id, "create", None, snapshot(category, AUDIT_FIELDS), request
-    )
+    await AUDITED.write(session, principal, category, "create", extra=filed_as(request))
     return category
 
 
@@ -304,15 +281,7 @@ async def _apply_update(
 ) -> Category:
     if not values:
         return category
-    before = snapshot(category, AUDIT_FIELDS)
-    for name, value in values.items():
-        setattr(category, name, value)
-    category.version += 1
-    await session.flush()
-    await session.refresh(category)
-    await audit_category(
-        session, principal, category.id, "update", before, snapshot(category, AUDIT_FIELDS), request
-    )
+    await AUDITED.update(session, principal, category, values, extra=filed_as(request))
     return category
 
 

@@ -11,15 +11,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import snapshot
 from app.categories import repository
 from app.categories.change_requests.registry import register_change_kind
 from app.categories.edits import (
-    AUDIT_FIELDS,
-    audit_category,
+    AUDITED,
     check_sibling_name,
     diff_of,
     file_change_request,
+    filed_as,
     load_parent,
     lock_category,
     locked_target,
@@ -76,18 +75,10 @@ async def _apply_move(
     move: Move,
     request: ChangeRequest | None = None,
 ) -> Category:
-    before = snapshot(category, AUDIT_FIELDS)
+    before = AUDITED.snapshot(category)
     await repository.move_subtree(session, category, move.parent, body.sort_order)
-    await session.refresh(category)
-    await audit_category(
-        session,
-        principal,
-        category.id,
-        "move",
-        before,
-        {**snapshot(category, AUDIT_FIELDS), "categories_moved": move.size},
-        request,
-    )
+    extra = {"categories_moved": move.size, **filed_as(request)}
+    await AUDITED.write(session, principal, category, "move", before=before, extra=extra)
     return category
 
 

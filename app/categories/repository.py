@@ -10,18 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Uuid, and_, case, delete, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Select, and_, any_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.pagination import PageParams, keyset_page
+from app.core.sql import rows_written, uuid_array
 from app.models import Assignment, Category, CategoryTree, Customer
-
-
-def _ids(values: Sequence[uuid.UUID]) -> Any:
-    return literal(list(values), ARRAY(Uuid()))
-
 
 # --- trees ------------------------------------------------------------------------------
 
@@ -161,7 +156,7 @@ async def codes_of(
         return {}
     rows = await session.execute(
         select(Category.id, Category.code).where(
-            Category.tenant_id == tenant_id, Category.id == func.any(_ids(ids))
+            Category.tenant_id == tenant_id, Category.id == any_(uuid_array(ids))
         )
     )
     return {id_: code for id_, code in rows.all()}
@@ -205,7 +200,7 @@ def in_subtree(root: Category) -> ColumnElement[bool]:
     return and_(
         Category.tenant_id == root.tenant_id,
         Category.tree_id == root.tree_id,
-        Category.path.contains(_ids([root.id])),
+        Category.path.contains(uuid_array([root.id])),
     )
 
 
@@ -240,7 +235,7 @@ async def move_subtree(
     tail = Category.path[node.level : func.cardinality(Category.path)]
     is_node = Category.id == node.id
     values: dict[str, Any] = {
-        "path": func.array_cat(_ids(prefix), tail),
+        "path": func.array_cat(uuid_array(prefix), tail),
         "level": Category.level + shift,
         "parent_id": case(
             (is_node, new_parent.id if new_parent else None), else_=Category.parent_id
@@ -250,11 +245,11 @@ async def move_subtree(
     }
     if sort_order is not None:
         values["sort_order"] = case((is_node, sort_order), else_=Category.sort_order)
-    result = await session.execute(
+    return await rows_written(
+        session,
         update(Category).where(in_subtree(node)).values(**values),
         execution_options={"synchronize_session": False},
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def delete_category(session: AsyncSession, category: Category) -> None:
@@ -336,23 +331,14 @@ async def page_of_members(
     return await keyset_page(session, statement, [Assignment.customer_id, Assignment.id], page)
 
 
-async def customers_by_id(
-    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, Customer]:
-    if not ids:
-        return {}
-    rows = await session.scalars(
-        select(Customer).where(Customer.tenant_id == tenant_id, Customer.id == func.any(_ids(ids)))
-    )
-    return {c.id: c for c in rows.all()}
-
-
 async def categories_by_id(
     session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Category]:
     if not ids:
         return {}
     rows = await session.scalars(
-        select(Category).where(Category.tenant_id == tenant_id, Category.id == func.any(_ids(ids)))
+        select(Category).where(
+            Category.tenant_id == tenant_id, Category.id == any_(uuid_array(ids))
+        )
     )
     return {c.id: c for c in rows.all()}

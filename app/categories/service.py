@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import record_event, snapshot
+from app.audit.service import Audited
 from app.categories import repository
 from app.categories.exceptions import (
     CategoryNotFound,
@@ -35,6 +35,7 @@ from app.core.auth import Principal
 from app.core.etag import check_if_match
 from app.core.i18n import Text
 from app.core.pagination import Page, PageParams
+from app.customers.repository import customers_by_id
 from app.models import Category, CategoryTree
 
 TREE_AUDIT_FIELDS = (
@@ -46,6 +47,7 @@ TREE_AUDIT_FIELDS = (
     "requires_approval",
     "multi_assign",
 )
+TREE_AUDIT = Audited("category_tree", TREE_AUDIT_FIELDS)
 DEFAULT_CODE = "DEFAULT"
 DEFAULT_NAME, DEFAULT_NAME_EN = "默认分类", "Default"
 
@@ -103,15 +105,8 @@ async def create_tree(
             is_default=True,
         )
     )
-    await session.flush()
-    await session.refresh(tree)
-    record_event(
-        session,
-        principal,
-        entity_type="category_tree",
-        entity_id=tree.id,
-        action="create",
-        after={**snapshot(tree, TREE_AUDIT_FIELDS), "default_category_id": str(default_id)},
+    await TREE_AUDIT.write(
+        session, principal, tree, "create", extra={"default_category_id": str(default_id)}
     )
     return tree
 
@@ -153,22 +148,8 @@ async def update_tree(
         values["name_en"] = None
     if not values:
         return tree
-    before = snapshot(tree, TREE_AUDIT_FIELDS)
-    for name, value in values.items():
-        setattr(tree, name, value)
     # Turning multi_assign on or off cascades to the tree's assignments (`multi`).
-    tree.version += 1
-    await session.flush()
-    await session.refresh(tree)
-    record_event(
-        session,
-        principal,
-        entity_type="category_tree",
-        entity_id=tree.id,
-        action="update",
-        before=before,
-        after=snapshot(tree, TREE_AUDIT_FIELDS),
-    )
+    await TREE_AUDIT.update(session, principal, tree, values)
     return tree
 
 
@@ -190,22 +171,11 @@ async def delete_tree(
     if assignments and not force:
         raise TreeHasAssignments(assignments)
     categories = await repository.count_categories(session, principal.tenant_id, tree.id)
-    before = snapshot(tree, TREE_AUDIT_FIELDS)
+    before = TREE_AUDIT.snapshot(tree)
     session.expunge(tree)
     await repository.delete_tree(session, principal.tenant_id, tree.id)
-    record_event(
-        session,
-        principal,
-        entity_type="category_tree",
-        entity_id=tree_id,
-        action="delete",
-        before=before,
-        after={
-            "forced": force,
-            "assignments_deleted": assignments,
-            "categories_deleted": categories,
-        },
-    )
+    after = {"forced": force, "assignments_deleted": assignments, "categories_deleted": categories}
+    TREE_AUDIT.record(session, principal, tree_id, "delete", before, after)
 
 
 # --- reading categories -----------------------------------------------------------------
@@ -310,9 +280,7 @@ async def category_members(
     rows, next_cursor = await repository.page_of_members(
         session, category, include_descendants, page
     )
-    customers = await repository.customers_by_id(
-        session, category.tenant_id, [r.customer_id for r in rows]
-    )
+    customers = await customers_by_id(session, category.tenant_id, [r.customer_id for r in rows])
     named = await repository.categories_by_id(
         session, category.tenant_id, list({r.category_id for r in rows})
     )

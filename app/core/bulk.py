@@ -2,19 +2,19 @@
 
 Items are validated one by one, so one bad item costs only itself. The answer counts
 what happened and lists, for every failed item, its index and what was wrong. When no
-item could be kept the answer is a 422 problem with the same per-item errors, so a
-client that sent only garbage cannot mistake the response for success.
+item could be kept the endpoint answers a 422 problem with the same per-item errors
+(`refuse_if_nothing_kept`), so a client that sent only garbage cannot mistake the
+response for success; other callers (imports) take the per-item errors as they are.
 """
 
 import functools
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from app.core.errors import InvalidInput
 from app.core.i18n import Text
-from app.core.schemas import RequestBody
 
 MAX_ITEMS = 10_000
 M = TypeVar("M", bound=BaseModel)
@@ -48,35 +48,27 @@ class BulkResult(BaseModel):
     failed: int
     errors: list[ItemError]
 
+    @property
+    def nothing_kept(self) -> bool:
+        """Items were sent and every one of them failed."""
+        return self.received > 0 and self.failed == self.received
 
-def bulk_request(item: type[M], name: str, description: str) -> type[RequestBody]:
-    """The request model `{"items": [item, …]}` (1–10,000 items), documented with `item`.
 
-    Items are typed in the schema but validated individually at run time, so the model
-    takes them as plain objects.
+def bulk_items(item: type[BaseModel]) -> Any:
+    """The field of a bulk request's `items` (1–10,000), documented as a list of `item`:
+
+        class OrderBulk(RequestBody):
+            items: Annotated[list[dict[str, Any]], bulk_items(OrderIn)]
+
+    Items are typed in the schema but validated one by one at run time
+    (`validate_items`), so the model takes them as plain objects.
     """
     ITEM_MODELS.append(item)
-    model = type(
-        name,
-        (RequestBody,),
-        {
-            "__annotations__": {
-                "items": Annotated[
-                    list[dict[str, Any]],
-                    Field(
-                        min_length=1,
-                        max_length=MAX_ITEMS,
-                        json_schema_extra={
-                            "items": {"$ref": f"#/components/schemas/{item.__name__}"}
-                        },
-                    ),
-                ]
-            },
-            "__doc__": description,
-            "__module__": item.__module__,
-        },
+    return Field(
+        min_length=1,
+        max_length=MAX_ITEMS,
+        json_schema_extra={"items": {"$ref": f"#/components/schemas/{item.__name__}"}},
     )
-    return model
 
 
 def validate_items(
@@ -116,20 +108,26 @@ def item_error(index: int, field: str, message: Text, kind: str) -> ItemError:
 
 
 def finish(received: int, created: int, updated: int, errors: Iterable[ItemError]) -> BulkResult:
-    """The bulk answer; raises 422 when nothing was kept although items were sent."""
+    """What a bulk write did: the counts and every failed item's errors, by index."""
     errors = sorted(errors, key=lambda e: e.index)
-    if received and len(errors) == received:
-        raise InvalidInput(
-            Text(
-                f"全部 {received} 条均无效,未保存任何数据",
-                f"All {received} items are invalid; nothing was saved",
-            ),
-            errors=[
-                {**detail, "loc": ["body", "items", e.index, *detail["loc"]]}
-                for e in errors
-                for detail in e.errors
-            ],
-        )
     return BulkResult(
         received=received, created=created, updated=updated, failed=len(errors), errors=errors
+    )
+
+
+def refuse_if_nothing_kept(result: BulkResult) -> BulkResult:
+    """The endpoint's answer: `result`, or a 422 problem listing every item's errors
+    (at `body.items.<index>.…`) when items were sent and none could be kept."""
+    if not result.nothing_kept:
+        return result
+    raise InvalidInput(
+        Text(
+            f"全部 {result.received} 条均无效,未保存任何数据",
+            f"All {result.received} items are invalid; nothing was saved",
+        ),
+        errors=[
+            {**detail, "loc": ["body", "items", e.index, *detail["loc"]]}
+            for e in result.errors
+            for detail in e.errors
+        ],
     )

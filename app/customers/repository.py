@@ -1,13 +1,17 @@
 """Queries for customers (always within one tenant)."""
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, func, literal, literal_column, or_, select
+from sqlalchemy import Select, String, any_, func, literal, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import PageParams, keyset_page
+from app.core.sql import uuid_array
 from app.customers.schemas import CustomerFilter
 from app.facts.columns import CustomerCondition
 from app.models import Customer, CustomerAlias
@@ -135,3 +139,26 @@ async def ids_matching(
         .limit(limit)
     )
     return list(await session.scalars(statement))
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerBrief:
+    """What a list of other things shows of a customer: enough to name and link it."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    stage: str
+    created_at: datetime
+
+
+async def customers_by_id(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, CustomerBrief]:
+    """Many of the tenant's customers at once, by id (unknown ids are absent)."""
+    if not ids:
+        return {}
+    statement = select(
+        Customer.id, Customer.code, Customer.name, Customer.stage, Customer.created_at
+    ).where(Customer.tenant_id == tenant_id, Customer.id == any_(uuid_array(ids)))
+    return {row.id: CustomerBrief(*row) for row in await session.execute(statement)}

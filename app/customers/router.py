@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.core.auth import EditorKey, ViewerKey
-from app.core.bulk import BulkResult
+from app.core.bulk import BulkResult, refuse_if_nothing_kept
 from app.core.deps import Session
 from app.core.etag import IfMatch, set_etag
 from app.core.openapi import documented
@@ -122,11 +122,12 @@ async def create_customer(
 )
 async def upsert_customers(
     principal: EditorKey, session: Session, body: CustomerBulk
-) -> BulkResult:  # type: ignore[valid-type]
+) -> BulkResult:
     """Up to 10,000 customers, matched by `code`: new codes are created, known ones
     updated (omitted fields keep their value). Invalid items are reported by index and
     the rest are kept; if no item is valid the answer is 422."""
-    return await service.bulk_upsert_customers(session, principal, body.items)
+    result = await service.bulk_upsert_customers(session, principal, body.items)
+    return refuse_if_nothing_kept(result)
 
 
 @router.get(

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.core.bulk import bulk_request
+from app.core.bulk import bulk_items
 from app.core.schemas import IsoDate, RequestBody
 from app.customers.normalise import NormalisationError, size_from_employees, validate_uscc
 
@@ -121,12 +121,11 @@ class CustomerOut(BaseModel):
     updated_at: datetime
 
 
-CustomerBulk = bulk_request(
-    CustomerCreate,
-    "CustomerBulk",
-    "Customers to create or update by `code` (up to 10,000). Omitted fields of an "
-    "existing customer keep their value.",
-)
+class CustomerBulk(RequestBody):
+    """Customers to create or update by `code` (up to 10,000). Omitted fields of an existing customer keep their value."""  # noqa: E501
+
+    items: Annotated[list[dict[str, Any]], bulk_items(CustomerCreate)]
+
 
 CUSTOMER_EXAMPLE = {
     "id": "5b0e3f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",

@@ -5,18 +5,23 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import record_event, snapshot
+from app.audit.service import Audited
 from app.catalog import FieldCatalog
 from app.core.auth import Principal
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.etag import check_if_match
 from app.core.i18n import Text
+from app.core.sql import rows_written
 from app.facts.fields import as_field_def, custom_fields, tenant_catalog
 from app.facts.references import UsedByPublishedRules, rules_using_field
 from app.fields.schemas import CustomFieldCreate, CustomFieldUpdate
 from app.models import Customer, CustomField
 
-AUDIT_FIELDS = ("key", "type", "label_zh", "label_en", "description", "unit", "enum_values")
+AUDITED = Audited(
+    "custom_field",
+    ("key", "type", "label_zh", "label_en", "description", "unit", "enum_values"),
+    id_attribute="key",
+)
 
 
 class CustomFieldNotFound(NotFound):
@@ -61,13 +66,7 @@ async def create_custom_field(
         raise CustomFieldExists
     field = CustomField(tenant_id=principal.tenant_id, **body.model_dump())
     _check_catalog(existing, field)
-    session.add(field)
-    await session.flush()
-    await session.refresh(field)
-    record_event(
-        session, principal, entity_type="custom_field", entity_id=field.key, action="create",
-        after=snapshot(field, AUDIT_FIELDS),
-    )  # fmt: skip
+    await AUDITED.write(session, principal, field, "create")
     return field
 
 
@@ -91,18 +90,13 @@ async def update_custom_field(
         values.pop("enum_values")
     if values.get("label_zh", "") is None:
         values.pop("label_zh")
-    before = snapshot(field, AUDIT_FIELDS)
+    before = AUDITED.snapshot(field)
     for name, value in values.items():
         setattr(field, name, value)
     others = [f for f in await custom_fields(session, principal.tenant_id) if f.key != key]
     _check_catalog(others, field)
     field.version += 1
-    await session.flush()
-    await session.refresh(field)
-    record_event(
-        session, principal, entity_type="custom_field", entity_id=key, action="update",
-        before=before, after=snapshot(field, AUDIT_FIELDS),
-    )  # fmt: skip
+    await AUDITED.write(session, principal, field, "update", before=before)
     return field
 
 
@@ -117,16 +111,11 @@ async def delete_custom_field(
     rules = await rules_using_field(session, catalog, principal.tenant_id, key)
     if rules:
         raise UsedByPublishedRules(Text("字段", "field"), rules)
-    before = snapshot(field, AUDIT_FIELDS)
-    cleared = await session.execute(
+    cleared = await rows_written(
+        session,
         update(Customer)
         .where(Customer.tenant_id == principal.tenant_id, Customer.attributes.has_key(key))
-        .values(attributes=Customer.attributes - key, version=Customer.version + 1)
+        .values(attributes=Customer.attributes - key, version=Customer.version + 1),
     )
-    await session.delete(field)
-    await session.flush()
-    record_event(
-        session, principal, entity_type="custom_field", entity_id=key, action="delete",
-        before=before, after={"values_removed": cleared.rowcount},
-    )  # fmt: skip
-    return cleared.rowcount
+    await AUDITED.delete(session, principal, field, after={"values_removed": cleared})
+    return cleared

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import tempfile
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activity.service import COMPLAINTS, INTERACTIONS, ORDERS, write_activity
 from app.core.auth import Principal
-from app.core.bulk import BulkResult, ItemError
-from app.core.errors import InvalidInput
 from app.core.request_context import current_request_id
 from app.core.settings import get_settings
 from app.customers.service import bulk_upsert_customers
@@ -257,19 +254,13 @@ class _ImportJob:
         # statistics (customers loaded just before) that costs seconds per batch. A
         # custom plan hashes the array.
         await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        # A savepoint per batch: a dry run always rolls it back, and a batch the service
-        # refused as a whole leaves nothing behind (not even its audit event).
+        # A savepoint per batch, which a dry run rolls back.
         savepoint = await session.begin_nested()
-        try:
-            result = await bulk_upsert_customers(session, self.principal, batch.items)
-        except InvalidInput as refused:
+        result = await bulk_upsert_customers(session, self.principal, batch.items)
+        if self.record.dry_run:
             await savepoint.rollback()
-            result = _all_refused(len(batch.items), refused)
         else:
-            if self.record.dry_run:
-                await savepoint.rollback()
-            else:
-                await savepoint.commit()
+            await savepoint.commit()
         errors = []
         for failed in result.errors:
             row, cells = batch.sources[failed.index]
@@ -294,15 +285,3 @@ class _ImportJob:
         )
         checkpoint = {"rows_done": done}
         await queue.report_progress(session, self.ctx.job.id, done, total, checkpoint)
-
-
-def _all_refused(received: int, refused: InvalidInput) -> BulkResult:
-    """`finish()` raises when every item failed; its errors say which item and why."""
-    by_index: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for detail in refused.errors or []:
-        loc = list(detail.get("loc", []))
-        index = loc[2] if len(loc) > 2 and loc[:2] == ["body", "items"] else None
-        if isinstance(index, int):
-            by_index[index].append({**detail, "loc": loc[3:]})
-    errors = [ItemError(index=i, errors=d) for i, d in sorted(by_index.items())]
-    return BulkResult(received=received, created=0, updated=0, failed=len(errors), errors=errors)

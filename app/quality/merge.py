@@ -21,12 +21,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import record_event, snapshot
 from app.core.auth import Principal
 from app.core.errors import InvalidInput
 from app.core.etag import check_if_match
 from app.core.i18n import Text
-from app.customers.service import AUDIT_FIELDS, CustomerNotFound
+from app.customers.service import AUDITED, CustomerNotFound
 from app.models import Assignment, AssignmentHistory, Complaint, Customer, Interaction, Order
 from app.quality import repository
 
@@ -151,8 +150,8 @@ async def merge_customers(
     ids = _unique_duplicates(survivor_id, duplicate_ids)
     survivor, duplicates = await _lock(session, tenant_id, survivor_id, ids)
     check_if_match(if_match, survivor.version)
-    before = snapshot(survivor, AUDIT_FIELDS)
-    before_duplicates = [snapshot(d, AUDIT_FIELDS) for d in duplicates]
+    before = AUDITED.snapshot(survivor)
+    before_duplicates = [AUDITED.snapshot(d) for d in duplicates]
     fill_profile(survivor, duplicates)
     for duplicate in duplicates:
         session.expunge(duplicate)  # deleted below by one statement, not by the ORM
@@ -166,20 +165,11 @@ async def merge_customers(
     }  # fmt: skip
     await repository.keep_codes_as_aliases(session, tenant_id, survivor_id, ids)
     await repository.delete_customers(session, tenant_id, ids)
-    survivor.version += 1
-    await session.flush()
-    await session.refresh(survivor)
-
     for duplicate_id, duplicate_before in zip(ids, before_duplicates, strict=True):
-        record_event(
-            session, principal, entity_type="customer", entity_id=duplicate_id,
-            action="merge", before=duplicate_before, after={"merged_into": str(survivor_id)},
-        )  # fmt: skip
-    record_event(
-        session, principal, entity_type="customer", entity_id=survivor_id, action="merge",
-        before=before,
-        after={**snapshot(survivor, AUDIT_FIELDS), "merged_from": [str(i) for i in ids],
-               "moved": moved},
-    )  # fmt: skip
+        after = {"merged_into": str(survivor_id)}
+        AUDITED.record(session, principal, duplicate_id, "merge", duplicate_before, after)
+    survivor.version += 1
+    merged = {"merged_from": [str(i) for i in ids], "moved": moved}
+    await AUDITED.write(session, principal, survivor, "merge", before=before, extra=merged)
     aliases = await repository.aliases_of(session, tenant_id, survivor_id)
     return Merged(survivor=survivor, aliases=aliases, merged_ids=ids, moved=moved)

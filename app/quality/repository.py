@@ -16,7 +16,6 @@ from sqlalchemy import (
     Text,
     Uuid,
     any_,
-    bindparam,
     case,
     cast,
     delete,
@@ -29,22 +28,17 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, array_agg, insert
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import InvalidInput
 from app.core.i18n import Text as Message
 from app.core.pagination import PageParams
+from app.core.sql import rows_written, uuid_array
 from app.models import Complaint, Customer, CustomerAlias, Industry, Interaction, Order
 from app.quality.checks import company_name_key, is_blank
 
 CUSTOMERS = Customer.__table__
-
-
-def _any(ids: Sequence[uuid.UUID]) -> Any:
-    # One array parameter rather than one parameter per id: a page of duplicate groups
-    # can name 50,000 customers, beyond PostgreSQL's 32,767 bind parameters.
-    return any_(bindparam("ids", list(ids), type_=ARRAY(Uuid), unique=True))
 
 
 # ---------------------------------------------------------------------------- report
@@ -223,18 +217,6 @@ async def duplicate_groups(
     return rows, _encode_cursor(rows[-1].reason, rows[-1].key)
 
 
-async def customers_by_id(
-    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, Row[Any]]:
-    """(id, code, name, created_at) of many customers at once."""
-    if not ids:
-        return {}
-    statement = select(Customer.id, Customer.code, Customer.name, Customer.created_at).where(
-        Customer.tenant_id == tenant_id, Customer.id == _any(ids)
-    )
-    return {row.id: row for row in (await session.execute(statement)).all()}
-
-
 # ---------------------------------------------------------------------------- merge
 
 
@@ -249,7 +231,7 @@ async def lock_customers(
     """
     statement = (
         select(Customer)
-        .where(Customer.tenant_id == tenant_id, Customer.id == _any(ids))
+        .where(Customer.tenant_id == tenant_id, Customer.id == any_(uuid_array(ids)))
         .order_by(Customer.id)
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -275,7 +257,9 @@ async def move_rows(
     table = model.__table__
     statement = (
         update(table)
-        .where(table.c.tenant_id == tenant_id, table.c.customer_id == _any(duplicate_ids))
+        .where(
+            table.c.tenant_id == tenant_id, table.c.customer_id == any_(uuid_array(duplicate_ids))
+        )
         .values(customer_id=survivor_id)
     )
     if unless_survivor_has:
@@ -292,13 +276,15 @@ async def move_rows(
         newest_first = [table.c.updated_at.desc()] if "updated_at" in table.c else []
         chosen = (
             select(*primary_key)
-            .where(table.c.tenant_id == tenant_id, table.c.customer_id == _any(duplicate_ids))
+            .where(
+                table.c.tenant_id == tenant_id,
+                table.c.customer_id == any_(uuid_array(duplicate_ids)),
+            )
             .distinct(*keys)
             .order_by(*keys, *newest_first, *primary_key)
         )
         statement = statement.where(tuple_(*primary_key).in_(chosen))
-    result = await session.execute(statement, execution_options={"synchronize_session": False})
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return await rows_written(session, statement, execution_options={"synchronize_session": False})
 
 
 async def keep_codes_as_aliases(
@@ -315,12 +301,15 @@ async def keep_codes_as_aliases(
     aliases = CustomerAlias.__table__
     await session.execute(
         update(aliases)
-        .where(aliases.c.tenant_id == tenant_id, aliases.c.customer_id == _any(duplicate_ids))
+        .where(
+            aliases.c.tenant_id == tenant_id,
+            aliases.c.customer_id == any_(uuid_array(duplicate_ids)),
+        )
         .values(customer_id=survivor_id)
     )
     codes = select(
         CUSTOMERS.c.tenant_id, CUSTOMERS.c.code, literal(survivor_id, Uuid).label("customer_id")
-    ).where(CUSTOMERS.c.tenant_id == tenant_id, CUSTOMERS.c.id == _any(duplicate_ids))
+    ).where(CUSTOMERS.c.tenant_id == tenant_id, CUSTOMERS.c.id == any_(uuid_array(duplicate_ids)))
     statement = insert(aliases).from_select(["tenant_id", "code", "customer_id"], codes)
     await session.execute(
         statement.on_conflict_do_update(
@@ -334,7 +323,9 @@ async def delete_customers(
     session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
 ) -> None:
     await session.execute(
-        delete(CUSTOMERS).where(CUSTOMERS.c.tenant_id == tenant_id, CUSTOMERS.c.id == _any(ids))
+        delete(CUSTOMERS).where(
+            CUSTOMERS.c.tenant_id == tenant_id, CUSTOMERS.c.id == any_(uuid_array(ids))
+        )
     )
 
 

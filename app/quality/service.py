@@ -23,6 +23,7 @@ from app.customers.normalise import (
     size_from_employees,
     validate_uscc,
 )
+from app.customers.repository import customers_by_id
 from app.quality import repository
 from app.quality.checks import (
     industry_is_unknown,
@@ -247,7 +248,7 @@ async def list_duplicates(
     rows, next_cursor = await repository.duplicate_groups(
         session, principal.tenant_id, page, reason
     )
-    members = await repository.customers_by_id(
+    members = await customers_by_id(
         session, principal.tenant_id, [i for row in rows for i in row.ids]
     )
     return Page(

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import record_event, snapshot
+from app.audit.service import Audited
 from app.catalog import FieldCatalog
 from app.categories.change_requests.registry import ensure_unchanged, register_change_kind
 from app.categories.change_requests.service import submit
@@ -26,7 +26,8 @@ from app.models.rules import Ruleset, RulesetVersion
 from app.rules import repository
 from app.rules.language.tree import Ruleset as RuleTree
 
-VERSION_AUDIT_FIELDS = ("number", "status", "body", "note")
+RULESET_AUDIT = Audited("ruleset", ("tree_id", "name", "description"))
+VERSION_AUDIT = Audited("ruleset_version", ("number", "status", "body", "note"))
 
 
 class RulesetNotFound(NotFound):
@@ -159,13 +160,7 @@ async def create_ruleset(
     ruleset = Ruleset(
         tenant_id=principal.tenant_id, tree_id=tree.id, name=name, description=description
     )
-    session.add(ruleset)
-    await session.flush()
-    await session.refresh(ruleset)
-    record_event(
-        session, principal, entity_type="ruleset", entity_id=ruleset.id, action="create",
-        after=snapshot(ruleset, ("tree_id", "name", "description")),
-    )  # fmt: skip
+    await RULESET_AUDIT.write(session, principal, ruleset, "create")
     return ruleset
 
 
@@ -194,13 +189,7 @@ async def create_version(
         note=note,
         created_by=principal.actor,
     )
-    session.add(version)
-    await session.flush()
-    await session.refresh(version)
-    record_event(
-        session, principal, entity_type="ruleset_version", entity_id=version.id, action="create",
-        after=snapshot(version, VERSION_AUDIT_FIELDS),
-    )  # fmt: skip
+    await VERSION_AUDIT.write(session, principal, version, "create")
     return version
 
 
@@ -220,15 +209,7 @@ async def update_draft(
         raise VersionNotDraft
     tree = await get_tree(session, principal, ruleset.tree_id)
     await read_for_tree(session, principal, tree, body)
-    before = snapshot(version, VERSION_AUDIT_FIELDS)
-    version.body = body
-    version.version += 1
-    await session.flush()
-    await session.refresh(version)
-    record_event(
-        session, principal, entity_type="ruleset_version", entity_id=version.id, action="update",
-        before=before, after=snapshot(version, VERSION_AUDIT_FIELDS),
-    )  # fmt: skip
+    await VERSION_AUDIT.update(session, principal, version, {"body": body})
     return version
 
 
@@ -284,12 +265,7 @@ async def apply_publish(
     version.published_at = now
     version.published_by = principal.actor
     version.version += 1
-    await session.flush()
-    await session.refresh(version)
-    record_event(
-        session, principal, entity_type="ruleset_version", entity_id=version.id,
-        action="publish", after=snapshot(version, VERSION_AUDIT_FIELDS),
-    )  # fmt: skip
+    await VERSION_AUDIT.write(session, principal, version, "publish")
     return version
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import record_event, snapshot
+from app.audit.service import Audited
 from app.core.auth import KEY_PREFIX, Principal, hash_key
 from app.core.errors import Conflict, NotFound
 from app.core.etag import check_if_match
@@ -18,8 +18,8 @@ from app.tenants import repository
 from app.tenants.schemas import TenantUpdate
 
 _PREFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-TENANT_AUDIT_FIELDS = ("slug", "name", "time_zone", "locale")
-KEY_AUDIT_FIELDS = ("name", "prefix", "role", "delegating", "revoked_at")
+TENANT_AUDIT = Audited("tenant", ("slug", "name", "time_zone", "locale"))
+KEY_AUDIT = Audited("api_key", ("name", "prefix", "role", "delegating", "revoked_at"))
 
 
 class TenantExists(Conflict):
@@ -107,14 +107,7 @@ async def issue_api_key(
         delegating=delegating,
         created_by=principal.actor,
     )
-    record_event(
-        session,
-        principal,
-        entity_type="api_key",
-        entity_id=key.id,
-        action="create",
-        after=snapshot(key, KEY_AUDIT_FIELDS),
-    )
+    KEY_AUDIT.record(session, principal, key.id, "create", None, KEY_AUDIT.snapshot(key))
     return key, secret
 
 
@@ -125,19 +118,10 @@ async def revoke_api_key(session: AsyncSession, principal: Principal, key_id: uu
         raise ApiKeyNotFound
     if key.revoked_at is not None:
         return
-    before = snapshot(key, KEY_AUDIT_FIELDS)
+    before = KEY_AUDIT.snapshot(key)
     key.revoked_at = datetime.now(UTC)
     key.revoked_by = principal.actor
-    await session.flush()
-    record_event(
-        session,
-        principal,
-        entity_type="api_key",
-        entity_id=key.id,
-        action="revoke",
-        before=before,
-        after=snapshot(key, KEY_AUDIT_FIELDS),
-    )
+    await KEY_AUDIT.write(session, principal, key, "revoke", before=before)
 
 
 async def update_tenant(
@@ -146,19 +130,6 @@ async def update_tenant(
     """Change the tenant's settings under If-Match; audited."""
     tenant = await repository.tenant(session, principal.tenant_id, for_update=True)
     check_if_match(if_match, tenant.version)
-    before = snapshot(tenant, TENANT_AUDIT_FIELDS)
-    for field, value in changes.model_dump(exclude_unset=True, exclude_none=True).items():
-        setattr(tenant, field, value)
-    tenant.version += 1
-    await session.flush()
-    await session.refresh(tenant)
-    record_event(
-        session,
-        principal,
-        entity_type="tenant",
-        entity_id=tenant.id,
-        action="update",
-        before=before,
-        after=snapshot(tenant, TENANT_AUDIT_FIELDS),
-    )
+    values = changes.model_dump(exclude_unset=True, exclude_none=True)
+    await TENANT_AUDIT.update(session, principal, tenant, values)
     return tenant

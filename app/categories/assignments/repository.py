@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Select,
     Uuid,
     and_,
+    any_,
     case,
     delete,
     exists,
@@ -22,21 +24,17 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.core.pagination import PageParams, keyset_page
+from app.core.sql import rows_written, uuid_array
 from app.models import Assignment, AssignmentHistory, Category, CategoryTree, Customer
 
 A = Assignment.__table__
 H = AssignmentHistory.__table__
 C = Category.__table__
-
-
-def _ids(values: Sequence[uuid.UUID]) -> Any:
-    return literal(list(values), ARRAY(Uuid()))
 
 
 async def reassign_all(
@@ -93,29 +91,11 @@ async def reassign_all(
         literal(target.code),
         literal(target.name),
         literal("reassign"),
+        literal(None, Uuid()),
         literal(principal.actor),
         literal(reason),
     )
-    statement = insert(H).from_select(
-        [
-            "tenant_id",
-            "tree_id",
-            "customer_id",
-            "from_category_id",
-            "from_code",
-            "from_name",
-            "to_category_id",
-            "to_code",
-            "to_name",
-            "source",
-            "actor",
-            "reason",
-        ],
-        rows,
-        include_defaults=False,  # else one uuid4() default would be shared by every row
-    )
-    result = await session.execute(statement)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return await _insert_history(session, rows)
 
 
 async def current(
@@ -156,7 +136,7 @@ async def lock_existing(
         .where(
             A.c.tenant_id == tenant_id,
             A.c.tree_id == tree_id,
-            A.c.customer_id == func.any(_ids(customer_ids)),
+            A.c.customer_id == any_(uuid_array(customer_ids)),
         )
         .order_by(A.c.customer_id, A.c.id)
         .with_for_update()
@@ -184,10 +164,10 @@ async def upsert(
     """Put the customers in `category` (one INSERT … ON CONFLICT DO UPDATE): in a
     single-assign tree it replaces their category, in a multi-assign tree it adds it.
     Reports, per customer, whether the row is new and the category it replaced."""
-    ids = _ids(customer_ids)
+    ids = uuid_array(customer_ids)
     tenant = principal.tenant_id
     old = select(A.c.customer_id, A.c.category_id).where(
-        A.c.tenant_id == tenant, A.c.tree_id == tree.id, A.c.customer_id == func.any(ids)
+        A.c.tenant_id == tenant, A.c.tree_id == tree.id, A.c.customer_id == any_(ids)
     )
     if tree.multi_assign:
         old = old.where(A.c.category_id == category.id)
@@ -282,8 +262,8 @@ async def write_history(
     if not moves:
         return 0
     given = select(
-        func.unnest(_ids([m[0] for m in moves])).label("customer_id"),
-        func.unnest(_ids([m[1] for m in moves])).label("from_id"),  # type: ignore[misc]
+        func.unnest(uuid_array([m[0] for m in moves])).label("customer_id"),
+        func.unnest(uuid_array([m[1] for m in moves])).label("from_id"),  # type: ignore[misc]
     ).subquery("given")
     previous = C.alias("previous")
     rows = select(
@@ -301,27 +281,36 @@ async def write_history(
         literal(principal.actor),
         literal(reason),
     ).select_from(given.outerjoin(previous, previous.c.id == given.c.from_id))
+    return await _insert_history(session, rows)
+
+
+# The columns of a history row, in the order `_insert_history`'s rows give them.
+HISTORY_COLUMNS = (
+    "tenant_id",
+    "tree_id",
+    "customer_id",
+    "from_category_id",
+    "from_code",
+    "from_name",
+    "to_category_id",
+    "to_code",
+    "to_name",
+    "source",
+    "run_id",
+    "actor",
+    "reason",
+)
+
+
+async def _insert_history(session: AsyncSession, rows: Select[Any]) -> int:
+    """Insert the history rows a SELECT gives (in `HISTORY_COLUMNS` order); returns how
+    many."""
     statement = insert(H).from_select(
-        [
-            "tenant_id",
-            "tree_id",
-            "customer_id",
-            "from_category_id",
-            "from_code",
-            "from_name",
-            "to_category_id",
-            "to_code",
-            "to_name",
-            "source",
-            "run_id",
-            "actor",
-            "reason",
-        ],
+        HISTORY_COLUMNS,
         rows,
         include_defaults=False,  # else one uuid4() default would be shared by every row
     )
-    result = await session.execute(statement)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return await rows_written(session, statement)
 
 
 async def stages_of(
@@ -330,7 +319,7 @@ async def stages_of(
     """Stages of the tenant's customers among `customer_ids` (unknown ids are absent)."""
     rows = await session.execute(
         select(Customer.id, Customer.stage).where(
-            Customer.tenant_id == tenant_id, Customer.id == func.any(_ids(customer_ids))
+            Customer.tenant_id == tenant_id, Customer.id == any_(uuid_array(customer_ids))
         )
     )
     return {id_: stage for id_, stage in rows.all()}
@@ -361,7 +350,7 @@ async def trees_by_id(
         return {}
     rows = await session.scalars(
         select(CategoryTree).where(
-            CategoryTree.tenant_id == tenant_id, CategoryTree.id == func.any(_ids(ids))
+            CategoryTree.tenant_id == tenant_id, CategoryTree.id == any_(uuid_array(ids))
         )
     )
     return {t.id: t for t in rows.all()}

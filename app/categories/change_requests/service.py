@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import record_event
+from app.audit.service import Audited
 from app.categories.change_requests import repository
 from app.categories.change_requests.registry import applier_for
 from app.categories.change_requests.schemas import ChangeRequestFilter
@@ -22,16 +22,21 @@ from app.core.i18n import Text
 from app.core.pagination import PageParams
 from app.models import ChangeRequest
 
-AUDIT_FIELDS = (
-    "kind",
-    "status",
-    "tree_id",
-    "target_id",
-    "target_version",
-    "submitted_by",
-    "decided_by",
-    "reason",
-    "result",
+# A request's audit state: the fields that have a value (status always has one).
+AUDITED = Audited(
+    "change_request",
+    (
+        "kind",
+        "status",
+        "tree_id",
+        "target_id",
+        "target_version",
+        "submitted_by",
+        "decided_by",
+        "reason",
+        "result",
+    ),
+    omit_null=True,
 )
 
 
@@ -56,14 +61,6 @@ class ApproverIsSubmitter(Forbidden):
                 "another approver must",
             )
         )
-
-
-def _state(request: ChangeRequest) -> dict[str, Any]:
-    return {
-        name: (str(value) if isinstance(value, uuid.UUID) else value)
-        for name in AUDIT_FIELDS
-        if (value := getattr(request, name)) is not None or name == "status"
-    }
 
 
 async def submit(
@@ -93,17 +90,7 @@ async def submit(
         submitted_by=principal.actor,
         submitted_by_key_id=principal.api_key_id,
     )
-    session.add(request)
-    await session.flush()
-    await session.refresh(request)
-    record_event(
-        session,
-        principal,
-        entity_type="change_request",
-        entity_id=request.id,
-        action="submit",
-        after={**_state(request), "diff": diff},
-    )
+    await AUDITED.write(session, principal, request, "submit", extra={"diff": diff})
     return request
 
 
@@ -147,24 +134,14 @@ async def approve(
         request.submitted_by_key_id, request.submitted_by, principal.api_key_id, principal.actor
     ):
         raise ApproverIsSubmitter(request.submitted_by)
-    before = _state(request)
+    before = AUDITED.snapshot(request)
     result = await applier_for(request.kind)(session, principal, request)
     request.status = "approved"
     request.decided_by = principal.actor
     request.decided_at = datetime.now(UTC)
     request.reason = comment
     request.result = result
-    await session.flush()
-    await session.refresh(request)
-    record_event(
-        session,
-        principal,
-        entity_type="change_request",
-        entity_id=request.id,
-        action="approve",
-        before=before,
-        after=_state(request),
-    )
+    await AUDITED.write(session, principal, request, "approve", before=before)
     return request
 
 
@@ -173,20 +150,10 @@ async def reject(
 ) -> ChangeRequest:
     """Mark a pending request rejected with the reason; nothing is applied."""
     request = await _pending(session, principal, request_id)
-    before = _state(request)
+    before = AUDITED.snapshot(request)
     request.status = "rejected"
     request.decided_by = principal.actor
     request.decided_at = datetime.now(UTC)
     request.reason = reason
-    await session.flush()
-    await session.refresh(request)
-    record_event(
-        session,
-        principal,
-        entity_type="change_request",
-        entity_id=request.id,
-        action="reject",
-        before=before,
-        after=_state(request),
-    )
+    await AUDITED.write(session, principal, request, "reject", before=before)
     return request
