@@ -23,8 +23,12 @@ from app.models import AuditEvent, Role
 # readable by every role, as their own endpoints are.
 READ_ROLE: Final[dict[str, Role]] = {"api_key": Role.ADMIN, "tenant": Role.ADMIN}
 
+AuditState = dict[str, Any]
+"""An audit event's `before` or `after`: the entity's audited fields, or what the action
+did, as JSON (free-form: each kind of entity and action says what matters)."""
 
-def snapshot(entity: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+
+def snapshot(entity: Any, fields: tuple[str, ...]) -> AuditState:
     """A JSON-ready copy of `fields` of an entity, for `before`/`after`."""
     return jsonable_encoder({name: getattr(entity, name) for name in fields})
 
@@ -40,7 +44,7 @@ class Audited:
     omit_null: bool = False
     id_attribute: str = "id"
 
-    def snapshot(self, entity: Any) -> dict[str, Any]:
+    def snapshot(self, entity: Any) -> AuditState:
         """The entity's audited fields as they are now, JSON-ready."""
         state = snapshot(entity, self.fields)
         if self.omit_null:
@@ -54,8 +58,8 @@ class Audited:
         entity: Any,
         action: str,
         *,
-        before: dict[str, Any] | None = None,
-        extra: dict[str, Any] | None = None,
+        before: AuditState | None = None,
+        extra: AuditState | None = None,
     ) -> None:
         """Write a new or changed entity and its audit event in the same transaction.
 
@@ -75,7 +79,7 @@ class Audited:
         entity: Any,
         values: Mapping[str, Any],
         *,
-        extra: dict[str, Any] | None = None,
+        extra: AuditState | None = None,
     ) -> None:
         """Set `values` on the entity, count up its `version` (its ETag), and write it
         with its `update` event (`before` the values, `after` as stored)."""
@@ -91,7 +95,7 @@ class Audited:
         principal: Principal,
         entity: Any,
         *,
-        after: dict[str, Any] | None = None,
+        after: AuditState | None = None,
     ) -> None:
         """Delete the entity and record its last state in the same transaction."""
         before = self.snapshot(entity)
@@ -106,8 +110,8 @@ class Audited:
         principal: Principal,
         entity_id: uuid.UUID | str,
         action: str,
-        before: dict[str, Any] | None,
-        after: dict[str, Any] | None,
+        before: AuditState | None,
+        after: AuditState | None,
     ) -> None:
         """An event about an entity of this kind changed by other means (set-based SQL)."""
         record_event(
@@ -128,8 +132,8 @@ def record_event(
     entity_type: str,
     entity_id: uuid.UUID | str,
     action: str,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
+    before: AuditState | None = None,
+    after: AuditState | None = None,
 ) -> AuditEvent:
     """Add an audit event for a mutation by `principal`; written with the change when the
     session flushes (the events of one unit of work go in one INSERT)."""

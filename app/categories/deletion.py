@@ -6,13 +6,13 @@ requires approval, the delete is filed as a change request instead.
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.categories import repository
 from app.categories.assignments.repository import reassign_all
-from app.categories.change_requests.registry import register_change_kind
+from app.categories.change_requests.registry import ApprovalResult, register_change_kind
+from app.categories.change_requests.service import Applied, Filed
 from app.categories.edits import (
     AUDITED,
     diff_of,
@@ -40,6 +40,15 @@ from app.models import Category, CategoryTree, ChangeRequest
 class Deletion:
     target: Category  # where the customers go
     would_move: int
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """A category deleted: where its customers went, and how many."""
+
+    category_id: uuid.UUID
+    target: Category
+    moved: int
 
 
 async def reassign_target(
@@ -97,10 +106,9 @@ async def delete_category(
     reassign_to: uuid.UUID | None,
     if_match: str | None,
     note: str | None,
-) -> tuple[Category, Category, int] | ChangeRequest:
+) -> Applied[Deleted] | Filed:
     """Delete a category (no children), moving its customers to `reassign_to` or the
-    default category in the same transaction; or file the delete for approval.
-    Returns (deleted, target, customers moved)."""
+    default category in the same transaction; or file the delete for approval."""
     tree, category = await lock_category(session, principal, category_id)
     check_if_match(if_match, category.version)
     deletion = await _check_delete(session, category, reassign_to)
@@ -118,12 +126,12 @@ async def delete_category(
             session, principal, "category.delete", tree, category, payload, diff, note
         )
     moved = await _apply_delete(session, principal, tree, category, deletion.target)
-    return category, deletion.target, moved
+    return Applied(Deleted(category.id, deletion.target, moved))
 
 
 async def _approve_delete(
     session: AsyncSession, principal: Principal, request: ChangeRequest
-) -> dict[str, Any]:
+) -> ApprovalResult:
     tree, category = await locked_target(session, principal, request)
     reassign_to = request.payload.get("reassign_to")
     deletion = await _check_delete(

@@ -19,7 +19,12 @@ from app.audit.service import Audited, snapshot
 from app.categories import repository
 from app.categories import service as trees
 from app.categories.change_requests import service as change_requests
-from app.categories.change_requests.registry import ensure_unchanged, register_change_kind
+from app.categories.change_requests.registry import (
+    ApprovalResult,
+    ensure_unchanged,
+    register_change_kind,
+)
+from app.categories.change_requests.service import Applied, Filed
 from app.categories.exceptions import (
     CategoryNotFound,
     CodeTaken,
@@ -43,13 +48,33 @@ from app.models import Category, CategoryTree, ChangeRequest
 
 MAX_CATEGORIES_PER_TREE = 2_000
 AUDIT_FIELDS = (
-    "tree_id", "parent_id", "code", "name", "name_en", "level", "applies_to", "description",
-    "sort_order", "is_default", "next_action", "owner_role", "sla_days",
-)  # fmt: skip
+    "tree_id",
+    "parent_id",
+    "code",
+    "name",
+    "name_en",
+    "level",
+    "applies_to",
+    "description",
+    "sort_order",
+    "is_default",
+    "next_action",
+    "owner_role",
+    "sla_days",
+)
 AUDITED = Audited("category", AUDIT_FIELDS)
 PLAYBOOK_COLUMNS = ("next_action", "owner_role", "sla_days")
-REVIEW_FIELDS = ("code", "name", "name_en", "parent_id", "level", "applies_to", "description",
-                 "sort_order", *PLAYBOOK_COLUMNS)  # fmt: skip
+REVIEW_FIELDS = (
+    "code",
+    "name",
+    "name_en",
+    "parent_id",
+    "level",
+    "applies_to",
+    "description",
+    "sort_order",
+    *PLAYBOOK_COLUMNS,
+)
 
 
 async def lock_category(
@@ -71,7 +96,7 @@ def view_of(category: Category) -> dict[str, Any]:
     return snapshot(category, REVIEW_FIELDS)
 
 
-def ref(category: Category | None) -> dict[str, Any] | None:
+def ref(category: Category | None) -> dict[str, str] | None:
     if category is None:
         return None
     return {"id": str(category.id), "code": category.code, "name": category.name}
@@ -95,8 +120,9 @@ async def file_change_request(
     payload: dict[str, Any],
     diff: dict[str, Any],
     note: str | None,
-) -> ChangeRequest:
-    return await change_requests.submit(
+) -> Filed:
+    """File an edit (checked against the current state) for approval."""
+    request = await change_requests.submit(
         session,
         principal,
         kind=kind,
@@ -107,6 +133,7 @@ async def file_change_request(
         diff=diff,
         note=note,
     )
+    return Filed(request)
 
 
 def filed_as(request: ChangeRequest | None) -> dict[str, Any]:
@@ -206,7 +233,7 @@ async def create_category(
     tree_id: uuid.UUID,
     body: CategoryCreate,
     note: str | None,
-) -> Category | ChangeRequest:
+) -> Applied[Category] | Filed:
     """Create a category in a tree, or file the creation for approval."""
     tree = await trees.lock_tree(session, principal, tree_id)
     parent = await validated_new_category(session, tree, body)
@@ -228,12 +255,12 @@ async def create_category(
             diff_of(None, None, after),
             note,
         )
-    return await insert_category(session, principal, tree, body, parent)
+    return Applied(await insert_category(session, principal, tree, body, parent))
 
 
 async def _approve_create(
     session: AsyncSession, principal: Principal, request: ChangeRequest
-) -> dict[str, Any]:
+) -> ApprovalResult:
     assert request.tree_id is not None
     tree = await trees.lock_tree(session, principal, request.tree_id)
     body = CategoryCreate.model_validate(request.payload)
@@ -292,7 +319,7 @@ async def update_category(
     changes: CategoryUpdate,
     if_match: str | None,
     note: str | None,
-) -> Category | ChangeRequest:
+) -> Applied[Category] | Filed:
     """Edit a category's fields (If-Match), or file the edit for approval."""
     tree, category = await lock_category(session, principal, category_id)
     check_if_match(if_match, category.version)
@@ -306,7 +333,7 @@ async def update_category(
         return await file_change_request(
             session, principal, "category.update", tree, category, payload, diff, note
         )
-    return await _apply_update(session, principal, category, values)
+    return Applied(await _apply_update(session, principal, category, values))
 
 
 async def locked_target(
@@ -325,7 +352,7 @@ async def locked_target(
 
 async def _approve_update(
     session: AsyncSession, principal: Principal, request: ChangeRequest
-) -> dict[str, Any]:
+) -> ApprovalResult:
     tree, category = await locked_target(session, principal, request)
     values = _changed_values(category, CategoryUpdate.model_validate(request.payload))
     await _check_update(session, tree, category, values)

@@ -7,12 +7,12 @@ cycle check. The subtree is re-rooted by one UPDATE (`repository.move_subtree`).
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.categories import repository
-from app.categories.change_requests.registry import register_change_kind
+from app.categories.change_requests.registry import ApprovalResult, register_change_kind
+from app.categories.change_requests.service import Applied, Filed
 from app.categories.edits import (
     AUDITED,
     check_sibling_name,
@@ -89,7 +89,7 @@ async def move_category(
     body: CategoryMove,
     if_match: str | None,
     note: str | None,
-) -> Category | ChangeRequest:
+) -> Applied[Category] | Filed:
     """Move a category (with its subtree) under another parent, or file the move."""
     tree, category = await lock_category(session, principal, category_id)
     check_if_match(if_match, category.version)
@@ -113,12 +113,12 @@ async def move_category(
             diff,
             note,
         )
-    return await _apply_move(session, principal, category, body, move)
+    return Applied(await _apply_move(session, principal, category, body, move))
 
 
 async def _approve_move(
     session: AsyncSession, principal: Principal, request: ChangeRequest
-) -> dict[str, Any]:
+) -> ApprovalResult:
     tree, category = await locked_target(session, principal, request)
     body = CategoryMove.model_validate(request.payload)
     move = await _check_move(session, tree, category, body)

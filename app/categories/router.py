@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from app.categories import deletion, edits, moves, service
 from app.categories.change_requests.schemas import ChangeRequestOut, accepted_example
+from app.categories.change_requests.service import Applied, Filed
 from app.categories.dependencies import CategoryFromPath, TreeFromPath
 from app.categories.impact import category_impact
 from app.categories.schemas import (
@@ -39,7 +40,6 @@ from app.core.etag import IfMatch, set_etag
 from app.core.openapi import documented
 from app.core.pagination import Page, PageQuery
 from app.core.routing import ApiRoute
-from app.models import ChangeRequest
 
 router = APIRouter(prefix="/api/v1", tags=["categories"], route_class=ApiRoute)
 
@@ -60,8 +60,8 @@ def accepted(kind: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def _accepted(request: ChangeRequest) -> JSONResponse:
-    body = ChangeRequestOut.model_validate(request).model_dump(mode="json")
+def _accepted(filed: Filed) -> JSONResponse:
+    body = ChangeRequestOut.model_validate(filed.request).model_dump(mode="json")
     return JSONResponse(body, status_code=202)
 
 
@@ -187,7 +187,7 @@ async def list_categories(
         Literal["flat", "nested"],
         Query(description="`flat`: depth first with level and path; `nested`: children inside"),
     ] = "flat",
-) -> Any:
+) -> CategoryList | CategoryForest:
     """Every category of the tree, depth first (siblings by `sort_order`, then code; the
     default category after the other top-level ones), with `level` and `path`; or, with
     `?view=nested`, the top-level categories with their descendants in `children`."""
@@ -217,16 +217,17 @@ async def create_category(
     body: CategoryCreate,
     response: Response,
     note: Note = None,
-) -> Any:
+) -> CategoryOut | JSONResponse:
     """新增分类. `code` unique in the tree (409), `name` unique among siblings (409), the
     parent in the same tree and not the default category (422), depth ≤ the tree's
     `max_depth` (422), `applies_to` agreeing with the parent's (422). On a tree that
     requires approval the answer is 202 with the change request."""
-    created = await edits.create_category(session, principal, tree_id, body, note)
-    if isinstance(created, ChangeRequest):
-        return _accepted(created)
-    set_etag(response, created.version)
-    return await service.category_view(session, created)
+    match await edits.create_category(session, principal, tree_id, body, note):
+        case Filed() as filed:
+            return _accepted(filed)
+        case Applied(done=category):
+            set_etag(response, category.version)
+            return await service.category_view(session, category)
 
 
 @router.get(
@@ -262,17 +263,18 @@ async def update_category(
     response: Response,
     if_match: IfMatch = None,
     note: Note = None,
-) -> Any:
+) -> CategoryOut | JSONResponse:
     """修改分类: omitted fields keep their value, `playbook` is replaced whole. Same
     checks as creating; the default category keeps its code and applies to everyone;
     restricting `applies_to` while customers of the other stage are assigned below it
     is 409. `If-Match` → 412 when stale. Approval trees: 202 with the change request
     (its diff lists rules referencing the category, see `…/impact`)."""
-    updated = await edits.update_category(session, principal, category_id, changes, if_match, note)
-    if isinstance(updated, ChangeRequest):
-        return _accepted(updated)
-    set_etag(response, updated.version)
-    return await service.category_view(session, updated)
+    match await edits.update_category(session, principal, category_id, changes, if_match, note):
+        case Filed() as filed:
+            return _accepted(filed)
+        case Applied(done=category):
+            set_etag(response, category.version)
+            return await service.category_view(session, category)
 
 
 @router.post(
@@ -295,16 +297,17 @@ async def move_category(
     response: Response,
     if_match: IfMatch = None,
     note: Note = None,
-) -> Any:
+) -> CategoryOut | JSONResponse:
     """Move a category with its whole subtree under another parent of the same tree
     (`null`: top level). 422 for a cycle (under itself or a descendant) and when the
     moved subtree would exceed `max_depth`; 409 for a sibling name clash; the default
     category cannot move. Concurrent moves of one tree run one after the other."""
-    moved = await moves.move_category(session, principal, category_id, body, if_match, note)
-    if isinstance(moved, ChangeRequest):
-        return _accepted(moved)
-    set_etag(response, moved.version)
-    return await service.category_view(session, moved)
+    match await moves.move_category(session, principal, category_id, body, if_match, note):
+        case Filed() as filed:
+            return _accepted(filed)
+        case Applied(done=category):
+            set_etag(response, category.version)
+            return await service.category_view(session, category)
 
 
 @router.delete(
@@ -328,21 +331,23 @@ async def delete_category(
     ] = None,
     if_match: IfMatch = None,
     note: Note = None,
-) -> Any:
+) -> CategoryDeleted | JSONResponse:
     """删除分类: every customer in it moves to `reassign_to` (same tree, else 422) or the
     default category, each with a history row (source `reassign`), and the category is
     deleted — one transaction, set-based whatever the count; the answer says how many
     moved (`GET …/impact` tells beforehand). A category with children is 409 naming
     how many; the default category cannot be deleted."""
-    deleted = await deletion.delete_category(
+    match await deletion.delete_category(
         session, principal, category_id, reassign_to, if_match, note
-    )
-    if isinstance(deleted, ChangeRequest):
-        return _accepted(deleted)
-    category, target, moved = deleted
-    return CategoryDeleted(
-        category_id=category.id, reassigned_to=service.category_ref(target), moved=moved
-    )
+    ):
+        case Filed() as filed:
+            return _accepted(filed)
+        case Applied(done=deleted):
+            return CategoryDeleted(
+                category_id=deleted.category_id,
+                reassigned_to=service.category_ref(deleted.target),
+                moved=deleted.moved,
+            )
 
 
 @router.get(

@@ -24,7 +24,6 @@ from app.customers.schemas import (
     CustomerMetrics,
     CustomerOut,
     CustomerUpdate,
-    Metrics,
     Size,
     Stage,
 )
@@ -217,5 +216,4 @@ async def get_customer_metrics(
     """Every metric of the field catalog computed from the customer's activity as of a
     day: windows hold the days d with `as_of − N < d ≤ as_of`; counts and sums are 0,
     never null."""
-    day, metrics = await service.customer_metrics(session, principal, customer_id, as_of)
-    return CustomerMetrics(customer_id=customer_id, as_of=day, metrics=Metrics(**metrics))
+    return await service.customer_metrics(session, principal, customer_id, as_of)

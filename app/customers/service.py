@@ -5,7 +5,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, literal_column
+from sqlalchemy import Boolean, func, literal_column
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,14 @@ from app.core.etag import check_if_match
 from app.core.i18n import Text
 from app.core.pagination import PageParams
 from app.customers import repository
-from app.customers.schemas import CustomerCreate, CustomerFields, CustomerFilter, CustomerUpdate
+from app.customers.schemas import (
+    CustomerCreate,
+    CustomerFields,
+    CustomerFilter,
+    CustomerMetrics,
+    CustomerUpdate,
+    Metrics,
+)
 from app.facts.conditions import customer_condition
 from app.facts.metrics import METRIC_NAMES, metrics_query
 from app.facts.today import tenant_today
@@ -25,9 +32,21 @@ from app.fields.custom import AttributeTypes, InvalidAttribute, attribute_types
 from app.models import Customer
 
 AUDIT_FIELDS = (
-    "code", "name", "industry", "employees", "size", "annual_revenue", "region", "stage",
-    "uscc", "contact_name", "contact_title", "cooperation_since", "tags", "attributes",
-)  # fmt: skip
+    "code",
+    "name",
+    "industry",
+    "employees",
+    "size",
+    "annual_revenue",
+    "region",
+    "stage",
+    "uscc",
+    "contact_name",
+    "contact_title",
+    "cooperation_since",
+    "tags",
+    "attributes",
+)
 AUDITED = Audited("customer", AUDIT_FIELDS)
 # Rows per INSERT: 15 columns x 1,000 rows stays far below PostgreSQL's 65,535 parameters.
 CHUNK = 1000
@@ -55,9 +74,10 @@ def _body_values(fields: CustomerFields, types: AttributeTypes) -> dict[str, Any
     try:
         return _values(fields, types)
     except InvalidAttribute as exc:
-        raise InvalidInput(exc.text, errors=[
-            {"loc": ["body", "attributes", exc.key], "msg": exc.text, "type": "attribute"}
-        ]) from None  # fmt: skip
+        raise InvalidInput(
+            exc.text,
+            errors=[{"loc": ["body", "attributes", exc.key], "msg": exc.text, "type": "attribute"}],
+        ) from None
 
 
 async def create_customer(
@@ -190,13 +210,13 @@ async def bulk_upsert_customers(
             chunk = [
                 {**row, "tenant_id": principal.tenant_id} for row in rows[start : start + CHUNK]
             ]
-            statement = insert(Customer).values(chunk)
-            changed = {c: statement.excluded[c] for c in columns if c != "code"}
-            statement = statement.on_conflict_do_update(
+            inserting = insert(Customer).values(chunk)
+            changed = {c: inserting.excluded[c] for c in columns if c != "code"}
+            upsert = inserting.on_conflict_do_update(
                 index_elements=[Customer.tenant_id, Customer.code],
                 set_={**changed, "version": Customer.version + 1, "updated_at": func.now()},
-            ).returning(literal_column("xmax = 0"))
-            inserted = (await session.scalars(statement)).all()
+            ).returning(literal_column("xmax = 0", Boolean))
+            inserted = (await session.scalars(upsert)).all()
             created += sum(1 for flag in inserted if flag)
             updated += sum(1 for flag in inserted if not flag)
     if created or updated:
@@ -213,10 +233,11 @@ async def bulk_upsert_customers(
 
 async def customer_metrics(
     session: AsyncSession, principal: Principal, customer_id: uuid.UUID, as_of: date | None
-) -> tuple[date, dict[str, Any]]:
+) -> CustomerMetrics:
     """One customer's metrics as of a date (default: today in the tenant's time zone)."""
     await get_customer(session, principal, customer_id)
     day = as_of or tenant_today(principal)
     statement, _ = metrics_query(principal.tenant_id, day, [customer_id])
     row = (await session.execute(statement)).mappings().one()
-    return day, {name: row[name] for name in METRIC_NAMES}
+    metrics = Metrics.model_validate({name: row[name] for name in METRIC_NAMES})
+    return CustomerMetrics(customer_id=customer_id, as_of=day, metrics=metrics)

@@ -157,7 +157,7 @@ async def get_import(
         Query(description="`xlsx`: the full error report as a workbook (default: JSON)"),
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Any:
+) -> ImportOut | StreamingResponse:
     """Status, progress (rows done of total), counts (created, updated, failed) and the
     first 100 row errors with row number, column, value and message in the request's
     language. `?format=xlsx` (or `Accept: application/vnd.openxmlformats-officedocument.

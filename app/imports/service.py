@@ -1,8 +1,10 @@
 """Imports: accept an upload as a queued job, and report on it."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
@@ -34,6 +36,38 @@ class ImportNotFound(NotFound):
     default_detail = Text("找不到该导入任务", "No such import")
 
 
+@dataclass(frozen=True)
+class Imported:
+    """What a finished import did (the job's result)."""
+
+    rows: int | None
+    created: int
+    updated: int
+    failed: int
+
+    def as_result(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class FileRejected(BaseModel):
+    """Why an import ended without importing: the file as a whole cannot be (no header
+    row, a required column missing, unreadable). Kept in the job's result; not retried,
+    since it would fail the same way."""
+
+    code: str
+    message_zh: str
+    message_en: str
+
+    def as_result(self) -> dict[str, Any]:
+        return {"failure": self.model_dump()}
+
+    @classmethod
+    def of_job(cls, job: Job) -> "FileRejected | None":
+        """The rejection a succeeded job recorded, if any."""
+        failure = (job.result or {}).get("failure") if job.status == "succeeded" else None
+        return cls.model_validate(failure) if failure else None
+
+
 @dataclass
 class PendingImport:
     """An import whose file is still arriving; its chunks go in with `store_chunk`."""
@@ -63,9 +97,15 @@ async def start_import(session: AsyncSession, principal: Principal) -> PendingIm
         payload={"import_id": str(import_id), "api_key_id": str(principal.api_key_id)},
     )
     record = Import(
-        id=import_id, tenant_id=principal.tenant_id, job_id=job.id, entity="customers",
-        filename="", file_format="csv", size_bytes=0, created_by=principal.actor,
-    )  # fmt: skip
+        id=import_id,
+        tenant_id=principal.tenant_id,
+        job_id=job.id,
+        entity="customers",
+        filename="",
+        file_format="csv",
+        size_bytes=0,
+        created_by=principal.actor,
+    )
     session.add(record)
     await session.flush()
     return PendingImport(session, principal, record)
@@ -121,10 +161,10 @@ def summary(record: Import, job: Job) -> ImportSummary:
     failure = _failure(job)
     return ImportSummary(
         id=record.id,
-        status="failed" if failure is not None else job.status,  # type: ignore[arg-type]
-        entity=record.entity,  # type: ignore[arg-type]
+        status="failed" if failure is not None else job.status,
+        entity=record.entity,
         filename=record.filename,
-        file_format=record.file_format,  # type: ignore[arg-type]
+        file_format=record.file_format,
         size_bytes=record.size_bytes,
         dry_run=record.dry_run,
         progress=ImportProgress(done=job.progress_done, total=job.progress_total),
@@ -160,12 +200,10 @@ def import_out(record: Import, job: Job, errors: list[ImportRowError], count: in
 
 
 def _failure(job: Job) -> ImportFailure | None:
-    # A file that cannot be imported (no required column, unreadable) ends the job
-    # normally with the reason in its result: retrying would fail the same way.
-    fatal = (job.result or {}).get("failure") if job.status == "succeeded" else None
-    if fatal:
-        message = Text(fatal["message_zh"], fatal["message_en"]).get()
-        return ImportFailure(code=fatal["code"], message=message)
+    rejected = FileRejected.of_job(job)
+    if rejected is not None:
+        message = Text(rejected.message_zh, rejected.message_en).get()
+        return ImportFailure(code=rejected.code, message=message)
     if job.status == "failed":
         return ImportFailure(code="job_failed", message=_JOB_FAILED.get())
     return None

@@ -47,7 +47,7 @@ from app.imports.rows import (
     service_errors,
     unknown_customer_error,
 )
-from app.imports.service import JOB_KIND
+from app.imports.service import JOB_KIND, FileRejected, Imported
 from app.jobs import queue
 from app.jobs.worker import JobContext, job_handler
 from app.models import Import, Role, Tenant
@@ -70,10 +70,13 @@ async def run_import(ctx: JobContext) -> dict[str, Any]:
     if record is None or tenant is None:
         return {"skipped": "the import no longer exists"}
     principal = Principal(
-        tenant_id=tenant.id, tenant_slug=tenant.slug, tenant_time_zone=tenant.time_zone,
-        api_key_id=uuid.UUID(ctx.payload["api_key_id"]), role=Role.EDITOR,
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        tenant_time_zone=tenant.time_zone,
+        api_key_id=uuid.UUID(ctx.payload["api_key_id"]),
+        role=Role.EDITOR,
         actor=record.created_by,
-    )  # fmt: skip
+    )
     job = _ImportJob(ctx, record, principal, SPECS[record.entity])
     with tempfile.TemporaryDirectory(prefix="crmc-import-") as directory:
         try:
@@ -86,12 +89,13 @@ async def run_import(ctx: JobContext) -> dict[str, Any]:
                 Path(directory) / f"upload.{record.file_format}",
             )
             with open_rows(copy, ImportLimits.from_settings(get_settings())) as rows:
-                return await job.run(rows)
+                outcome: Imported | FileRejected = await job.run(rows)
         except FileProblem as problem:
             failure = RowError(
                 job.header_row, None, None, problem.code, problem.message_zh, problem.message_en
             )
-            return await job.fail(failure)
+            outcome = await job.fail(failure)
+    return outcome.as_result()
 
 
 class _ImportJob:
@@ -105,7 +109,7 @@ class _ImportJob:
         self.header_row = 1
         self.resumed = ctx.checkpoint is not None
 
-    async def run(self, rows: RowStream) -> dict[str, Any]:
+    async def run(self, rows: RowStream) -> Imported | FileRejected:
         header = await self._header(rows)
         if header is None:
             raise FileProblem("empty_file", "文件中没有表头行", "The file has no header row")
@@ -127,16 +131,18 @@ class _ImportJob:
         done = await self._import_batches(header, reader, done, total)
         async with self._transaction() as session:
             await repository.add_counts(
-                session, self.principal.tenant_id, self.record.id,
-                created=0, updated=0, failed=0, total_rows=reader.data_rows,
-            )  # fmt: skip
+                session,
+                self.principal.tenant_id,
+                self.record.id,
+                created=0,
+                updated=0,
+                failed=0,
+                total_rows=reader.data_rows,
+            )
             await queue.report_progress(session, self.ctx.job.id, done, done)
             record = await session.get(Import, self.record.id, populate_existing=True)
         assert record is not None
-        return {
-            "rows": record.total_rows, "created": record.created,
-            "updated": record.updated, "failed": record.failed,
-        }  # fmt: skip
+        return Imported(record.total_rows, record.created, record.updated, record.failed)
 
     async def _import_batches(
         self, header: Header, reader: BatchReader, done: int, total: int | None
@@ -180,7 +186,7 @@ class _ImportJob:
                 await asyncio.sleep(0)  # a file of blank lines: let the heartbeat run
         return None
 
-    async def fail(self, failure: RowError, issues: Sequence[RowError] = ()) -> dict[str, Any]:
+    async def fail(self, failure: RowError, issues: Sequence[RowError] = ()) -> FileRejected:
         """End the import as failed with a file-level reason (not retried: it would fail
         the same way)."""
         async with self._transaction() as session:
@@ -188,13 +194,9 @@ class _ImportJob:
             await repository.add_errors(
                 session, self.principal.tenant_id, self.record.id, [*errors, failure]
             )
-        return {
-            "failure": {
-                "code": failure.code,
-                "message_zh": failure.message_zh,
-                "message_en": failure.message_en,
-            }
-        }
+        return FileRejected(
+            code=failure.code, message_zh=failure.message_zh, message_en=failure.message_en
+        )
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> Any:
@@ -236,9 +238,13 @@ class _ImportJob:
         self, session: AsyncSession, header: Header, batch: Batch
     ) -> tuple[int, int, list[RowError]]:
         written = await write_activity(
-            session, self.principal, _ACTIVITY[self.record.entity], batch.items,
-            dry_run=self.record.dry_run, refused=batch.failed,
-        )  # fmt: skip
+            session,
+            self.principal,
+            _ACTIVITY[self.record.entity],
+            batch.items,
+            dry_run=self.record.dry_run,
+            refused=batch.failed,
+        )
         unknown = [
             unknown_customer_error(self.spec, header, *batch.sources[position])
             for position in written.unknown

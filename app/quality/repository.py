@@ -5,13 +5,13 @@ import base64
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     CTE,
     ColumnElement,
     FromClause,
-    Row,
     Subquery,
     Text,
     Uuid,
@@ -35,10 +35,19 @@ from app.core.errors import InvalidInput
 from app.core.i18n import Text as Message
 from app.core.pagination import PageParams
 from app.core.sql import rows_written, uuid_array
-from app.models import Complaint, Customer, CustomerAlias, Industry, Interaction, Order
+from app.models import (
+    Base,
+    Complaint,
+    Customer,
+    CustomerAlias,
+    Industry,
+    Interaction,
+    Order,
+    table_of,
+)
 from app.quality.checks import company_name_key, is_blank
 
-CUSTOMERS = Customer.__table__
+CUSTOMERS = table_of(Customer)
 
 
 # ---------------------------------------------------------------------------- report
@@ -80,12 +89,24 @@ async def count_where(
     return total, counts
 
 
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A customer a check found: the value it shows (as text), and the size and head
+    count a size check explains itself with."""
+
+    id: uuid.UUID
+    code: str
+    value: str | None
+    size: str | None
+    employees: int | None
+
+
 async def examples_where(
     session: AsyncSession,
     rows: FromClause,
     checks: Sequence[tuple[ColumnElement[bool], ColumnElement[Any] | None]],
     limit: int,
-) -> list[list[Row[Any]]]:
+) -> list[list[Example]]:
     """For each (condition, shown value), the first `limit` rows meeting it by code.
 
     One round trip: a UNION ALL of one small LIMITed query per check.
@@ -106,9 +127,9 @@ async def examples_where(
         .limit(limit)
         for index, (condition, value) in enumerate(checks)
     ]
-    found: list[list[Row[Any]]] = [[] for _ in checks]
-    for row in (await session.execute(union_all(*parts))).all():
-        found[row.check].append(row)
+    found: list[list[Example]] = [[] for _ in checks]
+    for check, *example in (await session.execute(union_all(*parts))).tuples():
+        found[check].append(Example(*example))
     return found
 
 
@@ -119,9 +140,16 @@ def _no_activity(tenant_id: uuid.UUID) -> list[ColumnElement[bool]]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class NamedCustomer:
+    id: uuid.UUID
+    code: str
+    name: str
+
+
 async def customers_without_activity(
     session: AsyncSession, tenant_id: uuid.UUID, limit: int
-) -> tuple[int, list[Row[Any]]]:
+) -> tuple[int, list[NamedCustomer]]:
     """How many customers have no order, interaction or complaint, and the first few.
 
     The window count is taken before LIMIT, so one anti-join query answers both.
@@ -132,8 +160,9 @@ async def customers_without_activity(
         .order_by(Customer.code)
         .limit(limit)
     )
-    rows = list((await session.execute(statement)).all())
-    return (rows[0].total if rows else 0), rows
+    rows = (await session.execute(statement)).tuples().all()
+    total = rows[0][3] if rows else 0
+    return total, [NamedCustomer(id_, code, name) for id_, code, name, _ in rows]
 
 
 # ---------------------------------------------------------------------------- duplicates
@@ -165,9 +194,17 @@ def _reason_rank(reason: Any) -> ColumnElement[int]:
     return case((reason == "uscc", 0), else_=1)
 
 
+@dataclass(frozen=True, slots=True)
+class DuplicateGroupRow:
+    reason: str  # "uscc" or "name"
+    key: str  # the shared USCC or normalised name
+    customer_count: int
+    ids: list[uuid.UUID]  # the first MAX_GROUP_MEMBERS members, oldest first
+
+
 async def duplicate_groups(
     session: AsyncSession, tenant_id: uuid.UUID, page: PageParams, reason: str | None
-) -> tuple[list[Row[Any]], str | None]:
+) -> tuple[list[DuplicateGroupRow], str | None]:
     """One page of groups of customers sharing a USCC or a normalised name.
 
     Groups are ordered by (reason, key) and the cursor is the last group's pair, so
@@ -210,7 +247,7 @@ async def duplicate_groups(
         statement = statement.where(
             tuple_(*order) > tuple_(_reason_rank(literal(after_reason)), literal(after_key))
         )
-    rows = list((await session.execute(statement)).all())
+    rows = [DuplicateGroupRow(*row) for row in (await session.execute(statement)).tuples()]
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]
@@ -241,7 +278,7 @@ async def lock_customers(
 
 async def move_rows(
     session: AsyncSession,
-    model: type[Any],
+    model: type[Base],
     tenant_id: uuid.UUID,
     survivor_id: uuid.UUID,
     duplicate_ids: Sequence[uuid.UUID],
@@ -254,7 +291,7 @@ async def move_rows(
     tree), the survivor's own row wins and, among the duplicates, the most recently
     updated row per key moves; rows that do not move go with their deleted customer.
     """
-    table = model.__table__
+    table = table_of(model)
     statement = (
         update(table)
         .where(
@@ -298,7 +335,7 @@ async def keep_codes_as_aliases(
     A duplicate's code that is also an alias of another customer now means the survivor:
     the customer that carried the code last wins.
     """
-    aliases = CustomerAlias.__table__
+    aliases = table_of(CustomerAlias)
     await session.execute(
         update(aliases)
         .where(

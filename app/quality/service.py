@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Row, and_, or_
+from sqlalchemy import ColumnElement, FromClause, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import BUILTIN_FIELDS
@@ -32,6 +32,7 @@ from app.quality.checks import (
     size_contradicts_employees,
     uscc_is_invalid,
 )
+from app.quality.repository import Example
 from app.quality.schemas import (
     CustomerRef,
     DataQualityReport,
@@ -53,10 +54,17 @@ EXAMPLES_PER_KIND = 5
 
 # (field, is text): text counts as filled only when not blank.
 COMPLETENESS_FIELDS: tuple[tuple[str, bool], ...] = (
-    ("name", True), ("industry", True), ("employees", False), ("size", False),
-    ("annual_revenue", False), ("region", True), ("uscc", True), ("contact_name", True),
-    ("contact_title", True), ("cooperation_since", False),
-)  # fmt: skip
+    ("name", True),
+    ("industry", True),
+    ("employees", False),
+    ("size", False),
+    ("annual_revenue", False),
+    ("region", True),
+    ("uscc", True),
+    ("contact_name", True),
+    ("contact_title", True),
+    ("cooperation_since", False),
+)
 
 _LABELS: dict[str, Text] = {
     **{key: Text(f.label_zh, f.label_en) for key, f in BUILTIN_FIELDS.items()},
@@ -116,12 +124,13 @@ def _size_label(size: str) -> Text:
     return Text(labels["zh"], labels["en"].lower()) if labels else Text(size, size)
 
 
-def problem_message(check: Check, row: Row[Any]) -> Text:
+def problem_message(check: Check, row: Example) -> Text:
     """Why this customer is listed, in both languages."""
     label = check.label
     if check.kind == "missing":
         return Text(f"缺少必填字段：{label.zh}", f"Required field missing: {label.en.lower()}")
     if check.kind == "invalid_uscc":
+        assert row.value is not None  # the check finds USCCs that are given
         try:
             canonical = validate_uscc(row.value)
         except NormalisationError as exc:
@@ -134,6 +143,9 @@ def problem_message(check: Check, row: Row[Any]) -> Text:
         return Text(
             f"行业“{row.value}”不在行业列表中", f"Industry {row.value!r} is not in the list"
         )
+    # A size mismatch: both the size and the head count are given, and they disagree.
+    assert row.size is not None
+    assert row.employees is not None
     size, derived = _size_label(row.size), _size_label(size_from_employees(row.employees))
     return Text(
         f"企业规模为{size.zh}，但员工人数 {row.employees} 对应{derived.zh}",

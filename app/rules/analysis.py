@@ -8,6 +8,7 @@ conjunction of comparisons is left alone rather than guessed at.
 """
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from app.core.i18n import Text
 from app.rules.language.parse_json import condition_to_json
 from app.rules.language.tree import All, Leaf, Rule, Ruleset, iter_leaves
 from app.rules.language.values import operand
+from app.rules.schemas import FindingType, LintFinding, Severity
 
 INF = Decimal("Infinity")
 
@@ -61,29 +63,31 @@ def _leaf_interval(leaf: Leaf, catalog: FieldCatalog) -> Interval | None:
     if field is None or field.type not in ("number", "integer"):
         return None
     value = operand(field, leaf.op, leaf.value)
-    match leaf.op:
-        case "gt":
+    match leaf.op, value:
+        case "gt", int() | Decimal():
             return Interval(lo=Decimal(value), lo_open=True)
-        case "gte":
+        case "gte", int() | Decimal():
             return Interval(lo=Decimal(value))
-        case "lt":
+        case "lt", int() | Decimal():
             return Interval(hi=Decimal(value), hi_open=True)
-        case "lte":
+        case "lte", int() | Decimal():
             return Interval(hi=Decimal(value))
-        case "eq":
+        case "eq", int() | Decimal():
             return Interval(Decimal(value), Decimal(value))
-        case "between":
-            lo, hi = value
+        case "between", (int() | Decimal() as lo, int() | Decimal() as hi):
             return Interval(Decimal(lo), Decimal(hi))
     return None
 
 
 def rule_intervals(rule: Rule, catalog: FieldCatalog) -> dict[str, Interval] | None:
     """Per-field intervals when the rule is a conjunction of numeric comparisons."""
-    leaves = [rule.when] if isinstance(rule.when, Leaf) else None
-    if isinstance(rule.when, All) and all(isinstance(i, Leaf) for i in rule.when.items):
-        leaves = list(rule.when.items)
-    if leaves is None:
+    if isinstance(rule.when, Leaf):
+        leaves = [rule.when]
+    elif isinstance(rule.when, All):
+        leaves = [item for item in rule.when.items if isinstance(item, Leaf)]
+        if len(leaves) != len(rule.when.items):
+            return None
+    else:
         return None
     intervals: dict[str, Interval] = {}
     for leaf in leaves:
@@ -94,28 +98,28 @@ def rule_intervals(rule: Rule, catalog: FieldCatalog) -> dict[str, Interval] | N
     return intervals
 
 
-def lint(ruleset: Ruleset, catalog: FieldCatalog, tree_codes: set[str]) -> list[dict[str, Any]]:
+def lint(ruleset: Ruleset, catalog: FieldCatalog, tree_codes: set[str]) -> list[LintFinding]:
     """Findings, each with a type, a JSON path into the body and a localised message."""
-    findings: list[dict[str, Any]] = []
+    findings: list[LintFinding] = []
     shapes = [rule_intervals(rule, catalog) for rule in ruleset.rules]
 
-    def add(kind: str, loc: list[str | int], text: Text, **detail: Any) -> None:
-        severity = "info" if kind in ("overlap",) else "warning"
+    def add(kind: FindingType, loc: list[str | int], text: Text, **detail: Any) -> None:
+        severity: Severity = "info" if kind == "overlap" else "warning"
         findings.append(
-            {
-                "type": kind,
-                "severity": severity,
-                "loc": loc,
-                "message": text.get(),
-                "detail": detail,
-            }
+            LintFinding(type=kind, severity=severity, loc=loc, message=text.get(), detail=detail)
         )
 
     for index, (rule, shape) in enumerate(zip(ruleset.rules, shapes, strict=True)):
         if shape is not None and any(i.empty for i in shape.values()):
-            add("never_true", ["rules", index, "when"],
-                Text(f"规则「{rule.name or rule.key}」的条件永远不成立",
-                     f"Rule {rule.key!r} can never match"), rule=rule.key)  # fmt: skip
+            add(
+                "never_true",
+                ["rules", index, "when"],
+                Text(
+                    f"规则「{rule.name or rule.key}」的条件永远不成立",
+                    f"Rule {rule.key!r} can never match",
+                ),
+                rule=rule.key,
+            )
         if ruleset.hit_policy != "first" or shape is None:
             continue
         for earlier, earlier_shape in enumerate(shapes[:index]):
@@ -123,23 +127,34 @@ def lint(ruleset: Ruleset, catalog: FieldCatalog, tree_codes: set[str]) -> list[
                 continue
             if all(earlier_shape[f].contains(shape[f]) for f in earlier_shape):
                 first = ruleset.rules[earlier]
-                add("shadowed_rule", ["rules", index],
-                    Text(f"规则「{rule.name or rule.key}」被前面的规则「{first.name or first.key}」"
-                         "完全覆盖,永远不会命中",
-                         f"Rule {rule.key!r} is shadowed by earlier rule {first.key!r} "
-                         "and never matches"),
-                    rule=rule.key, shadowed_by=first.key)  # fmt: skip
+                add(
+                    "shadowed_rule",
+                    ["rules", index],
+                    Text(
+                        f"规则「{rule.name or rule.key}」被前面的规则「{first.name or first.key}」"
+                        "完全覆盖,永远不会命中",
+                        f"Rule {rule.key!r} is shadowed by earlier rule {first.key!r} "
+                        "and never matches",
+                    ),
+                    rule=rule.key,
+                    shadowed_by=first.key,
+                )
                 break
     _ranges(ruleset, shapes, add)
     reachable = {rule.category for rule in ruleset.rules} | {ruleset.default_category}
     for code in sorted(tree_codes - reachable - {"DEFAULT"}):
-        add("unreachable_category", ["rules"],
+        add(
+            "unreachable_category",
+            ["rules"],
             Text(f"分类 {code} 没有任何规则可以到达", f"No rule leads to category {code}"),
-            category=code)  # fmt: skip
+            category=code,
+        )
     return findings
 
 
-def _ranges(ruleset: Ruleset, shapes: list[dict[str, Interval] | None], add: Any) -> None:
+def _ranges(
+    ruleset: Ruleset, shapes: list[dict[str, Interval] | None], add: Callable[..., None]
+) -> None:
     # Rules that constrain exactly one and the same field: overlaps and gaps between them.
     by_field: dict[str, list[tuple[int, Interval]]] = {}
     for index, shape in enumerate(shapes):
@@ -154,20 +169,71 @@ def _ranges(ruleset: Ruleset, shapes: list[dict[str, Interval] | None], add: Any
         for (i, a), (j, b) in itertools.pairwise(ordered):
             names = (ruleset.rules[i].key, ruleset.rules[j].key)
             if not a.meet(b).empty:
-                add("overlap", ["rules", j, "when"],
-                    Text(f"规则 {names[0]} 与 {names[1]} 在 {field} 上的区间重叠 "
-                         f"{a.meet(b).describe()}(先匹配者优先)",
-                         f"Rules {names[0]} and {names[1]} overlap on {field} "
-                         f"at {a.meet(b).describe()} (the first one wins)"),
-                    field=field, rules=list(names))  # fmt: skip
+                add(
+                    "overlap",
+                    ["rules", j, "when"],
+                    Text(
+                        f"规则 {names[0]} 与 {names[1]} 在 {field} 上的区间重叠 "
+                        f"{a.meet(b).describe()}(先匹配者优先)",
+                        f"Rules {names[0]} and {names[1]} overlap on {field} "
+                        f"at {a.meet(b).describe()} (the first one wins)",
+                    ),
+                    field=field,
+                    rules=list(names),
+                )
             elif a.hi < b.lo or (a.hi == b.lo and a.hi_open and b.lo_open):
                 gap = Interval(a.hi, b.lo, not a.hi_open, not b.lo_open)
-                add("gap", ["rules", j, "when"],
-                    Text(f"规则 {names[0]} 与 {names[1]} 之间在 {field} 上有空档 {gap.describe()},"
-                         f"落入默认分类 {ruleset.default_category}",
-                         f"Between rules {names[0]} and {names[1]}, {field} in {gap.describe()} "
-                         f"falls to the default {ruleset.default_category}"),
-                    field=field, rules=list(names))  # fmt: skip
+                add(
+                    "gap",
+                    ["rules", j, "when"],
+                    Text(
+                        f"规则 {names[0]} 与 {names[1]} 之间在 {field} 上有空档 {gap.describe()},"
+                        f"落入默认分类 {ruleset.default_category}",
+                        f"Between rules {names[0]} and {names[1]}, {field} in {gap.describe()} "
+                        f"falls to the default {ruleset.default_category}",
+                    ),
+                    field=field,
+                    rules=list(names),
+                )
+
+
+@dataclass(frozen=True)
+class ThresholdChange:
+    """A leaf that kept its field and operator but not its value (JSON values)."""
+
+    field: str
+    op: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """A rule kept by key whose JSON changed: which members, and the thresholds."""
+
+    key: str
+    fields: list[str]
+    thresholds: list[ThresholdChange]
+    before: dict[str, Any]  # the rule's Rules JSON, without its key
+    after: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    setting: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class RulesetDiff:
+    """From one version to another: rules added and removed (their Rules JSON, key
+    first), rules changed (by key), and changed settings."""
+
+    added: list[dict[str, Any]]
+    removed: list[dict[str, Any]]
+    changed: list[RuleChange]
+    settings: list[SettingChange]
 
 
 def _rule_json(rule: Rule) -> dict[str, Any]:
@@ -180,43 +246,39 @@ def _rule_json(rule: Rule) -> dict[str, Any]:
     }
 
 
-def diff(new: Ruleset, old: Ruleset) -> dict[str, Any]:
+def diff(new: Ruleset, old: Ruleset) -> RulesetDiff:
     """Rules added, removed and changed (by key), with threshold changes spelled out."""
     old_rules = {rule.key: rule for rule in old.rules}
     new_rules = {rule.key: rule for rule in new.rules}
     changed = []
-    for key in new_rules.keys() & old_rules.keys():
+    for key in sorted(new_rules.keys() & old_rules.keys()):
         before, after = _rule_json(old_rules[key]), _rule_json(new_rules[key])
         fields = [name for name in after if after[name] != before[name]]
         if fields:
-            changed.append({
-                "key": key, "fields": fields,
-                "thresholds": _threshold_changes(old_rules[key], new_rules[key]),
-                "before": before, "after": after,
-            })  # fmt: skip
+            thresholds = _threshold_changes(old_rules[key], new_rules[key])
+            changed.append(RuleChange(key, fields, thresholds, before, after))
     settings = [
-        {"setting": name, "from": str(getattr(old, name)), "to": str(getattr(new, name))}
+        SettingChange(name, str(getattr(old, name)), str(getattr(new, name)))
         for name in ("hit_policy", "default_category", "borderline_margin")
         if getattr(old, name) != getattr(new, name)
     ]
-    return {
-        "added": [{"key": k, **_rule_json(new_rules[k])} for k in new_rules if k not in old_rules],
-        "removed": [
-            {"key": k, **_rule_json(old_rules[k])} for k in old_rules if k not in new_rules
-        ],
-        "changed": sorted(changed, key=lambda c: c["key"]),
-        "settings": settings,
-    }
+    return RulesetDiff(
+        added=[{"key": k, **_rule_json(new_rules[k])} for k in new_rules if k not in old_rules],
+        removed=[{"key": k, **_rule_json(old_rules[k])} for k in old_rules if k not in new_rules],
+        changed=changed,
+        settings=settings,
+    )
 
 
-def _threshold_changes(old: Rule, new: Rule) -> list[dict[str, Any]]:
+def _threshold_changes(old: Rule, new: Rule) -> list[ThresholdChange]:
     before = list(iter_leaves(old.when))
     after = list(iter_leaves(new.when))
-    changes = []
-    if len(before) == len(after):
-        for a, b in zip(before, after, strict=True):
-            if (a.field, a.op) == (b.field, b.op) and a.value != b.value:
-                changes.append({"field": a.field, "op": a.op,
-                                "from": condition_to_json(a).get("value"),
-                                "to": condition_to_json(b).get("value")})  # fmt: skip
-    return changes
+    if len(before) != len(after):
+        return []
+    return [
+        ThresholdChange(
+            a.field, a.op, condition_to_json(a).get("value"), condition_to_json(b).get("value")
+        )
+        for a, b in zip(before, after, strict=True)
+        if (a.field, a.op) == (b.field, b.op) and a.value != b.value
+    ]

@@ -1,5 +1,7 @@
 """Evaluating a ruleset body for values typed in by hand (rule editors)."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -12,33 +14,47 @@ from app.core.i18n import Text, current_locale
 from app.facts.conditions import read_ruleset
 from app.facts.fields import tenant_catalog
 from app.facts.today import tenant_today
-from app.rules.language.evaluate import Evaluator
-from app.rules.language.explain import explain
-from app.rules.language.values import ValueProblem, scalar
+from app.rules.language.evaluate import Evaluation, Evaluator
+from app.rules.language.explain import Rationale, explain
+from app.rules.language.values import Operand, ValueProblem, scalar
 
 
-def typed_values(values: dict[str, Any], catalog: FieldCatalog) -> dict[str, Any]:
+def typed_values(values: Mapping[str, object], catalog: FieldCatalog) -> dict[str, Operand]:
     """Field values converted to their field's type; 422 names each bad or unknown key."""
-    typed: dict[str, Any] = {}
+    typed: dict[str, Operand] = {}
     errors: list[dict[str, Any]] = []
     for key, value in values.items():
         field = catalog.get(key)
         if field is None:
             errors.append(
-                {"loc": ["body", "values", key], "msg": Text("未知字段", "Unknown field").get(),
-                 "type": "unknown_field"}
-            )  # fmt: skip
+                {
+                    "loc": ["body", "values", key],
+                    "msg": Text("未知字段", "Unknown field").get(),
+                    "type": "unknown_field",
+                }
+            )
             continue
         try:
             typed[key] = None if value is None else scalar(field, value)
         except ValueProblem as problem:
             errors.append(
-                {"loc": ["body", "values", key, *problem.sub_loc], "msg": problem.text.get(),
-                 "type": problem.type}
-            )  # fmt: skip
+                {
+                    "loc": ["body", "values", key, *problem.sub_loc],
+                    "msg": problem.text.get(),
+                    "type": problem.type,
+                }
+            )
     if errors:
         raise InvalidInput(Text("字段值无效", "Invalid field values"), errors=errors)
     return typed
+
+
+@dataclass(frozen=True)
+class Explained:
+    """An evaluation and its rationale in the caller's language."""
+
+    evaluation: Evaluation
+    rationale: Rationale
 
 
 async def evaluate_body(
@@ -47,7 +63,7 @@ async def evaluate_body(
     ruleset_body: dict[str, Any],
     values: dict[str, Any],
     as_of: date | None,
-) -> dict[str, Any]:
+) -> Explained:
     """Evaluate a ruleset body for inline values, with the full rationale."""
     catalog = await tenant_catalog(session, principal.tenant_id)
     # No tree here: a `collect` ruleset is evaluated as a multi-assign tree would.
@@ -55,18 +71,4 @@ async def evaluate_body(
     evaluation = Evaluator(ruleset, catalog).evaluate(
         typed_values(values, catalog), as_of or tenant_today(principal)
     )
-    rationale = explain(evaluation, catalog, current_locale.get())
-    rule = evaluation.rule
-    return {
-        "category": evaluation.category,
-        "categories": list(evaluation.categories),
-        "rule": rationale.rule,
-        "rationale": {
-            "text": rationale.text,
-            "conditions": rationale.conditions,
-            "why_not": rationale.why_not,
-        },
-        "borderline": evaluation.borderline,
-        "tags": list(rule.tags) if rule else [],
-        "next_action": rule.next_action if rule else None,
-    }
+    return Explained(evaluation, explain(evaluation, catalog, current_locale.get()))

@@ -12,6 +12,8 @@ from app.rules.schemas import (
     EVALUATE_RESULT_EXAMPLE,
     EvaluateRequest,
     EvaluateResult,
+    Rationale,
+    RuleRef,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["rules"], route_class=ApiRoute)
@@ -34,7 +36,19 @@ async def evaluate_rules(
     typed in by hand — no stored customer needed. Answers the category, the matched rule,
     the rationale sentence, every condition with its threshold and actual value, and for
     the rules before the match the first condition that failed (why not)."""
-    result = await evaluation.evaluate_body(
+    explained = await evaluation.evaluate_body(
         session, principal, body.ruleset, body.values, body.as_of
     )
-    return EvaluateResult.model_validate(result)
+    result, rationale = explained.evaluation, explained.rationale
+    rule = result.rule
+    return EvaluateResult(
+        category=result.category,
+        categories=list(result.categories),
+        rule=RuleRef.model_validate(rationale.rule) if rationale.rule else None,
+        rationale=Rationale(
+            text=rationale.text, conditions=rationale.conditions, why_not=rationale.why_not
+        ),
+        borderline=result.borderline,
+        tags=list(rule.tags) if rule else [],
+        next_action=rule.next_action if rule else None,
+    )

@@ -73,17 +73,29 @@ EVALUATE_RESULT_EXAMPLE = {
     "rationale": {
         "text": "近12个月交易金额 65.00万元 ≥ 50.00万元;近6个月互动 12 次 ≥ 10 次",
         "conditions": [
-            {"field": "order_amount_12m", "label": "近12个月交易金额", "op": "gte",
-             "threshold": 500000, "actual": 650000, "passed": True},
-            {"field": "interactions_6m", "label": "近6个月互动", "op": "gte",
-             "threshold": 10, "actual": 12, "passed": True},
+            {
+                "field": "order_amount_12m",
+                "label": "近12个月交易金额",
+                "op": "gte",
+                "threshold": 500000,
+                "actual": 650000,
+                "passed": True,
+            },
+            {
+                "field": "interactions_6m",
+                "label": "近6个月互动",
+                "op": "gte",
+                "threshold": 10,
+                "actual": 12,
+                "passed": True,
+            },
         ],
         "why_not": [],
     },
     "borderline": False,
     "tags": ["重点维护"],
     "next_action": "客户成功经理一对一月度跟进",
-}  # fmt: skip
+}
 
 
 class RulesetCreate(RequestBody):
@@ -147,9 +159,13 @@ class DiffOut(BaseModel):
     settings: list[dict[str, Any]] = Field(description="hit_policy, default_category, margin")
 
 
+FindingType = Literal["shadowed_rule", "never_true", "overlap", "gap", "unreachable_category"]
+Severity = Literal["warning", "info"]
+
+
 class LintFinding(BaseModel):
-    type: Literal["shadowed_rule", "never_true", "overlap", "gap", "unreachable_category"]
-    severity: Literal["warning", "info"]
+    type: FindingType
+    severity: Severity
     loc: list[str | int]
     message: str
     detail: dict[str, Any] = Field(default_factory=dict)

@@ -10,7 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import Audited
 from app.catalog import FieldCatalog
-from app.categories.change_requests.registry import ensure_unchanged, register_change_kind
+from app.categories.change_requests.registry import (
+    ApprovalResult,
+    ensure_unchanged,
+    register_change_kind,
+)
 from app.categories.change_requests.service import submit
 from app.categories.definitions import create_tree_from_definition
 from app.categories.service import get_tree
@@ -271,7 +275,7 @@ async def apply_publish(
 
 async def _approve_publish(
     session: AsyncSession, principal: Principal, request: ChangeRequest
-) -> dict[str, Any]:
+) -> ApprovalResult:
     """Applier of `ruleset.publish` change requests (runs inside the approval)."""
     ruleset_id = uuid.UUID(request.payload["ruleset_id"])
     number = int(request.payload["number"])

@@ -3,8 +3,9 @@ preview of the distribution and transitions it would produce. Nothing is written
 
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +18,43 @@ from app.facts.values import customer_values, materialise_values
 from app.models import Assignment, Category
 from app.rules.language.compile_sql import compile_condition, compile_ruleset
 from app.rules.language.evaluate import Evaluator
-from app.rules.language.explain import explain
+from app.rules.language.explain import Rationale, explain
 from app.rules.language.tree import Condition, Ruleset, iter_leaves
+
+
+@dataclass(frozen=True)
+class ClassFigures:
+    """How well one category was found: of the customers predicted in it, the share
+    expected there (precision); of those expected there, the share found (recall)."""
+
+    precision: float | None  # None: never predicted
+    recall: float | None  # None: never expected
+    support: int  # samples expected in it
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A sample the version classifies otherwise than expected, with the rationale."""
+
+    customer_code: str
+    expected: str
+    actual: str
+    rationale: Rationale
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """A version's figures on labelled samples."""
+
+    samples: int  # the samples whose customer exists
+    correct: int
+    accuracy: float
+    min_accuracy: float
+    passed: bool
+    confusion_matrix: dict[str, dict[str, int]]  # expected → predicted → samples
+    per_class: dict[str, ClassFigures]  # every category expected or predicted
+    mismatches: list[Mismatch]
+    unknown_codes: list[str]
 
 
 async def backtest(
@@ -29,7 +65,7 @@ async def backtest(
     samples: list[tuple[str, str]],
     as_of: date,
     min_accuracy: float,
-) -> dict[str, Any]:
+) -> Backtest:
     """Accuracy, confusion matrix, per-class precision/recall and mismatches with rationale."""
     ids = await ids_by_code(session, tenant_id, {code for code, _ in samples})
     unknown = sorted({code for code, _ in samples if code not in ids})
@@ -48,35 +84,75 @@ async def backtest(
         predicted = evaluation.category
         confusion[expected][predicted] += 1
         if expected not in evaluation.categories:
-            rationale = explain(evaluation, catalog, current_locale.get()).to_dict()
-            mismatches.append(
-                {"customer_code": code, "expected": expected, "actual": predicted,
-                 "rule": rationale["rule"], "rationale": rationale}
-            )  # fmt: skip
+            rationale = explain(evaluation, catalog, current_locale.get())
+            mismatches.append(Mismatch(code, expected, predicted, rationale))
     correct = len(known) - len(mismatches)
     accuracy = correct / len(known)
-    labels = sorted({e for e, _ in known} | {p for row in confusion.values() for p in row})
-    per_class = {}
+    return Backtest(
+        samples=len(known),
+        correct=correct,
+        accuracy=round(accuracy, 4),
+        min_accuracy=min_accuracy,
+        passed=accuracy >= min_accuracy,
+        confusion_matrix={e: dict(row) for e, row in sorted(confusion.items())},
+        per_class=per_class_figures(confusion),
+        mismatches=mismatches,
+        unknown_codes=unknown,
+    )
+
+
+def per_class_figures(confusion: Mapping[str, Mapping[str, int]]) -> dict[str, ClassFigures]:
+    """Precision, recall and support of every category expected or predicted, from a
+    confusion matrix (expected → predicted → samples)."""
+    labels = sorted({*confusion, *(p for row in confusion.values() for p in row)})
+    figures = {}
     for label in labels:
-        true_positive = confusion[label][label]
-        predicted = sum(row[label] for row in confusion.values())
-        actual = sum(confusion[label].values())
-        per_class[label] = {
-            "precision": round(true_positive / predicted, 4) if predicted else None,
-            "recall": round(true_positive / actual, 4) if actual else None,
-            "support": actual,
-        }
-    return {
-        "samples": len(known),
-        "correct": correct,
-        "accuracy": round(accuracy, 4),
-        "min_accuracy": min_accuracy,
-        "passed": accuracy >= min_accuracy,
-        "confusion_matrix": {e: dict(row) for e, row in sorted(confusion.items())},
-        "per_class": per_class,
-        "mismatches": mismatches,
-        "unknown_codes": unknown,
-    }
+        row = confusion.get(label, {})
+        true_positive = row.get(label, 0)
+        predicted = sum(r.get(label, 0) for r in confusion.values())
+        actual = sum(row.values())
+        figures[label] = ClassFigures(
+            precision=round(true_positive / predicted, 4) if predicted else None,
+            recall=round(true_positive / actual, 4) if actual else None,
+            support=actual,
+        )
+    return figures
+
+
+@dataclass(frozen=True)
+class Share:
+    """How many customers of the scope land in a category."""
+
+    category: str
+    count: int
+    share: float
+
+
+@dataclass(frozen=True)
+class Transition:
+    """How many customers would move from their current category (None: none yet)."""
+
+    from_category: str | None
+    to_category: str
+    count: int
+
+    @property
+    def changed(self) -> bool:
+        return self.from_category != self.to_category
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a version would do to a scope: its distribution and, under `first`, the
+    transitions from the current assignments, largest first."""
+
+    total: int
+    distribution: list[Share]
+    transitions: list[Transition]
+
+    @property
+    def changed(self) -> int:
+        return sum(t.count for t in self.transitions if t.changed)
 
 
 async def preview(
@@ -87,7 +163,7 @@ async def preview(
     catalog: FieldCatalog,
     as_of: date,
     scope: Condition | list[uuid.UUID] | None,
-) -> dict[str, Any]:
+) -> Preview:
     """Distribution and transitions (current → new category) over the scope, in SQL.
 
     The values the ruleset and the scope read are computed once into a temporary table
@@ -115,38 +191,35 @@ async def preview(
             .select_from(decided.join(codes, true()))
             .group_by(codes.c.code)
         )
-        distribution = dict(rows.all())
+        counts: dict[str, int] = dict(rows.tuples().all())
         total = await session.scalar(select(func.count()).select_from(decided))
-        return _answer(distribution, total or 0, [])
+        return Preview(total or 0, _distribution(counts, total or 0), [])
     current = (
         select(Assignment.customer_id, Category.code)
-        .join(Category, and_(Category.tenant_id == Assignment.tenant_id,
-                             Category.id == Assignment.category_id))
+        .join(
+            Category,
+            and_(Category.tenant_id == Assignment.tenant_id, Category.id == Assignment.category_id),
+        )
         .where(Assignment.tenant_id == tenant_id, Assignment.tree_id == tree_id)
         .subquery("current")
-    )  # fmt: skip
+    )
     rows = await session.execute(
         select(current.c.code, decided.c.category, func.count())
         .select_from(decided.outerjoin(current, current.c.customer_id == decided.c.customer_id))
         .group_by(current.c.code, decided.c.category)
     )
-    distribution: Counter[str] = Counter()
-    transitions = []
-    for before, after, count in rows.all():
-        distribution[after] += count
-        transitions.append({"from": before, "to": after, "count": count,
-                            "changed": before != after})  # fmt: skip
-    transitions.sort(key=lambda t: (-t["count"], str(t["from"]), t["to"]))
-    return _answer(dict(distribution), sum(distribution.values()), transitions)
+    transitions = [Transition(before, after, count) for before, after, count in rows.tuples()]
+    transitions.sort(key=lambda t: (-t.count, str(t.from_category), t.to_category))
+    landed: Counter[str] = Counter()
+    for transition in transitions:
+        landed[transition.to_category] += transition.count
+    total = sum(landed.values())
+    return Preview(total, _distribution(landed, total), transitions)
 
 
-def _answer(distribution: dict[str, int], total: int, transitions: list[Any]) -> dict[str, Any]:
-    return {
-        "total": total,
-        "distribution": [
-            {"category": code, "count": count, "share": round(count / total, 4) if total else 0}
-            for code, count in sorted(distribution.items(), key=lambda kv: (-kv[1], kv[0]))
-        ],
-        "transitions": transitions,
-        "changed": sum(t["count"] for t in transitions if t["changed"]),
-    }
+def _distribution(counts: Mapping[str, int], total: int) -> list[Share]:
+    """Categories by count (largest first), then code."""
+    return [
+        Share(code, count, round(count / total, 4) if total else 0)
+        for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]

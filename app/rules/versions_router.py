@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
@@ -43,10 +44,15 @@ Number = Annotated[int, Path(ge=1, le=2_147_483_647, description="Version number
 def _out(summary: service.RulesetNumbers) -> RulesetOut:
     r = summary.ruleset
     return RulesetOut(
-        id=r.id, tree_id=r.tree_id, name=r.name, description=r.description,
-        created_at=r.created_at, updated_at=r.updated_at,
-        published_version=summary.published_version, latest_version=summary.latest_version,
-    )  # fmt: skip
+        id=r.id,
+        tree_id=r.tree_id,
+        name=r.name,
+        description=r.description,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+        published_version=summary.published_version,
+        latest_version=summary.latest_version,
+    )
 
 
 async def _one(session: Session, principal: Principal, ruleset: Ruleset) -> RulesetOut:
@@ -72,11 +78,14 @@ async def list_rulesets(
     "",
     response_model=RulesetOut,
     **documented(
-        "createRuleset", "Create a ruleset", status_code=201, example=RULESET_EXAMPLE,
+        "createRuleset",
+        "Create a ruleset",
+        status_code=201,
+        example=RULESET_EXAMPLE,
         request_example={"tree_id": RULESET_EXAMPLE["tree_id"], "name": "客户关系划分规则"},
         errors=[404, 409],
     ),
-)  # fmt: skip
+)
 async def create_ruleset(principal: EditorKey, session: Session, body: RulesetCreate) -> RulesetOut:
     """A ruleset for a category tree; versions are added to it."""
     ruleset = await service.create_ruleset(
@@ -115,10 +124,14 @@ async def list_versions(
     "/{ruleset_id}/versions",
     response_model=VersionOut,
     **documented(
-        "createRulesetVersion", "Create a draft version", status_code=201, example=VERSION_EXAMPLE,
-        request_example=RULES_BODY, errors=[404],
+        "createRulesetVersion",
+        "Create a draft version",
+        status_code=201,
+        example=VERSION_EXAMPLE,
+        request_example=RULES_BODY,
+        errors=[404],
     ),
-)  # fmt: skip
+)
 async def create_version(
     principal: EditorKey,
     session: Session,
@@ -156,10 +169,13 @@ async def get_version(
     "/{ruleset_id}/versions/{number}",
     response_model=VersionOut,
     **documented(
-        "updateRulesetVersion", "Edit a draft", example=VERSION_EXAMPLE,
-        request_example=RULES_BODY, errors=[404, 409, 412],
+        "updateRulesetVersion",
+        "Edit a draft",
+        example=VERSION_EXAMPLE,
+        request_example=RULES_BODY,
+        errors=[404, 409, 412],
     ),
-)  # fmt: skip
+)
 async def update_version(
     principal: EditorKey,
     session: Session,
@@ -180,13 +196,17 @@ async def update_version(
     "/{ruleset_id}/versions/{number}/publish",
     response_model=PublishResult,
     **documented(
-        "publishRulesetVersion", "Publish a version",
-        example={"status": "published", "version": {**VERSION_EXAMPLE, "status": "published"},
-                 "change_request_id": None},
+        "publishRulesetVersion",
+        "Publish a version",
+        example={
+            "status": "published",
+            "version": {**VERSION_EXAMPLE, "status": "published"},
+            "change_request_id": None,
+        },
         errors=[404, 409],
         responses={202: {"model": PublishResult, "description": "Waiting for approval"}},
     ),
-)  # fmt: skip
+)
 async def publish_version(
     principal: EditorKey,
     session: Session,
@@ -201,9 +221,10 @@ async def publish_version(
     if request is not None:
         response.status_code = 202
         return PublishResult(
-            status="pending_approval", version=VersionOut.model_validate(version),
+            status="pending_approval",
+            version=VersionOut.model_validate(version),
             change_request_id=request.id,
-        )  # fmt: skip
+        )
     return PublishResult(status="published", version=VersionOut.model_validate(version))
 
 
@@ -211,14 +232,27 @@ async def publish_version(
     "/{ruleset_id}/versions/{number}/diff",
     response_model=DiffOut,
     **documented(
-        "diffRulesetVersions", "Compare two versions",
-        example={"version": 3, "against": 2, "added": [], "removed": [],
-                 "changed": [{"key": "core", "fields": ["when"], "thresholds": [
-                     {"field": "order_amount_12m", "op": "gte", "from": 500000, "to": 450000}]}],
-                 "settings": []},
+        "diffRulesetVersions",
+        "Compare two versions",
+        example={
+            "version": 3,
+            "against": 2,
+            "added": [],
+            "removed": [],
+            "changed": [
+                {
+                    "key": "core",
+                    "fields": ["when"],
+                    "thresholds": [
+                        {"field": "order_amount_12m", "op": "gte", "from": 500000, "to": 450000}
+                    ],
+                }
+            ],
+            "settings": [],
+        },
         errors=[404],
     ),
-)  # fmt: skip
+)
 async def diff_versions(
     principal: ViewerKey,
     session: Session,
@@ -231,44 +265,86 @@ async def diff_versions(
     """Rules added, removed and changed between two versions, with threshold changes."""
     new = await service.rules_of_version(session, principal, ruleset_id, number)
     old = await service.rules_of_version(session, principal, ruleset_id, against)
-    return DiffOut(version=number, against=against, **diff(new.rules, old.rules))
+    changes = diff(new.rules, old.rules)
+    return DiffOut(
+        version=number,
+        against=against,
+        added=changes.added,
+        removed=changes.removed,
+        changed=[
+            {
+                "key": change.key,
+                "fields": change.fields,
+                "thresholds": [
+                    {"field": t.field, "op": t.op, "from": t.before, "to": t.after}
+                    for t in change.thresholds
+                ],
+                "before": change.before,
+                "after": change.after,
+            }
+            for change in changes.changed
+        ],
+        settings=[
+            {"setting": s.setting, "from": s.before, "to": s.after} for s in changes.settings
+        ],
+    )
 
 
 @router.post(
     "/{ruleset_id}/versions/{number}/lint",
     response_model=LintResult,
     **documented(
-        "lintRulesetVersion", "Lint a version",
-        example={"version": 3, "findings": [{"type": "gap", "severity": "warning",
-                 "loc": ["rules", 2, "when"], "message": "规则 regular 与 potential 之间……",
-                 "detail": {}}]},
+        "lintRulesetVersion",
+        "Lint a version",
+        example={
+            "version": 3,
+            "findings": [
+                {
+                    "type": "gap",
+                    "severity": "warning",
+                    "loc": ["rules", 2, "when"],
+                    "message": "规则 regular 与 potential 之间……",
+                    "detail": {},
+                }
+            ],
+        },
         errors=[404],
     ),
-)  # fmt: skip
+)
 async def lint_version(
     principal: ViewerKey, session: Session, ruleset_id: uuid.UUID, number: Number
 ) -> LintResult:
     """Rules shadowed by an earlier rule, conditions that can never hold, overlapping or
     gapped ranges between rules on the same field, categories no rule reaches."""
     read = await service.rules_of_version(session, principal, ruleset_id, number)
-    findings = lint(read.rules, read.catalog, read.codes)
-    return LintResult.model_validate({"version": number, "findings": findings})
+    return LintResult(version=number, findings=lint(read.rules, read.catalog, read.codes))
 
 
 @router.post(
     "/{ruleset_id}/versions/{number}/backtest",
     response_model=BacktestResult,
     **documented(
-        "backtestRulesetVersion", "Backtest a version on labelled samples",
-        example={"samples": 50, "correct": 45, "accuracy": 0.9, "min_accuracy": 0.85,
-                 "passed": True, "confusion_matrix": {"CORE": {"CORE": 9, "POTENTIAL": 1}},
-                 "per_class": {"CORE": {"precision": 1.0, "recall": 0.9, "support": 10}},
-                 "mismatches": [], "unknown_codes": []},
-        request_example={"samples": [{"customer_code": "C001", "expected": "CORE"}],
-                         "as_of": "2026-11-25", "min_accuracy": 0.85},
+        "backtestRulesetVersion",
+        "Backtest a version on labelled samples",
+        example={
+            "samples": 50,
+            "correct": 45,
+            "accuracy": 0.9,
+            "min_accuracy": 0.85,
+            "passed": True,
+            "confusion_matrix": {"CORE": {"CORE": 9, "POTENTIAL": 1}},
+            "per_class": {"CORE": {"precision": 1.0, "recall": 0.9, "support": 10}},
+            "mismatches": [],
+            "unknown_codes": [],
+        },
+        request_example={
+            "samples": [{"customer_code": "C001", "expected": "CORE"}],
+            "as_of": "2026-11-25",
+            "min_accuracy": 0.85,
+        },
         errors=[404],
     ),
-)  # fmt: skip
+)
 async def backtest_version(
     principal: ViewerKey,
     session: Session,
@@ -283,11 +359,34 @@ async def backtest_version(
     read = await service.rules_of_version(session, principal, ruleset_id, number)
     samples = await _samples(body)
     result = await trial.backtest(
-        session, principal.tenant_id, read.rules, read.catalog,
+        session,
+        principal.tenant_id,
+        read.rules,
+        read.catalog,
         samples,
-        body.as_of or tenant_today(principal), body.min_accuracy,
-    )  # fmt: skip
-    return BacktestResult.model_validate(result)
+        body.as_of or tenant_today(principal),
+        body.min_accuracy,
+    )
+    return BacktestResult(
+        samples=result.samples,
+        correct=result.correct,
+        accuracy=result.accuracy,
+        min_accuracy=result.min_accuracy,
+        passed=result.passed,
+        confusion_matrix=result.confusion_matrix,
+        per_class={label: asdict(figures) for label, figures in result.per_class.items()},
+        mismatches=[
+            {
+                "customer_code": miss.customer_code,
+                "expected": miss.expected,
+                "actual": miss.actual,
+                "rule": miss.rationale.rule,
+                "rationale": miss.rationale.to_dict(),
+            }
+            for miss in result.mismatches
+        ],
+        unknown_codes=result.unknown_codes,
+    )
 
 
 async def _samples(body: BacktestRequest) -> list[tuple[str, str]]:
@@ -301,14 +400,18 @@ async def _samples(body: BacktestRequest) -> list[tuple[str, str]]:
     "/{ruleset_id}/versions/{number}/preview",
     response_model=PreviewResult,
     **documented(
-        "previewRulesetVersion", "Preview a version's distribution and transitions",
-        example={"total": 2000, "distribution": [{"category": "REGULAR", "count": 900,
-                 "share": 0.45}], "transitions": [{"from": "LOW", "to": "REGULAR", "count": 40,
-                 "changed": True}], "changed": 40},
+        "previewRulesetVersion",
+        "Preview a version's distribution and transitions",
+        example={
+            "total": 2000,
+            "distribution": [{"category": "REGULAR", "count": 900, "share": 0.45}],
+            "transitions": [{"from": "LOW", "to": "REGULAR", "count": 40, "changed": True}],
+            "changed": 40,
+        },
         request_example={"scope": {"type": "all"}, "as_of": "2026-11-25"},
         errors=[404],
     ),
-)  # fmt: skip
+)
 async def preview_version(
     principal: ViewerKey,
     session: Session,
@@ -325,7 +428,20 @@ async def preview_version(
     elif body.scope.type == "filter":
         scope = read_condition(body.scope.when, read.catalog, ("body", "scope", "when"))
     result = await trial.preview(
-        session, principal.tenant_id, read.tree.id, read.rules, read.catalog,
-        body.as_of or tenant_today(principal), scope,
-    )  # fmt: skip
-    return PreviewResult.model_validate(result)
+        session,
+        principal.tenant_id,
+        read.tree.id,
+        read.rules,
+        read.catalog,
+        body.as_of or tenant_today(principal),
+        scope,
+    )
+    return PreviewResult(
+        total=result.total,
+        distribution=[asdict(share) for share in result.distribution],
+        transitions=[
+            {"from": t.from_category, "to": t.to_category, "count": t.count, "changed": t.changed}
+            for t in result.transitions
+        ],
+        changed=result.changed,
+    )

@@ -373,3 +373,42 @@ async def test_backtest_samples_can_come_as_a_csv_or_xlsx_file(api: httpx.AsyncC
         json={"samples_file": {"filename": "x.csv", "content_base64": headerless}},
     )
     assert_problem(bad, 422)
+
+
+async def test_backtest_figures_per_class_are_those_of_the_expected_and_predicted_categories(
+    api: httpx.AsyncClient,
+) -> None:
+    """Hand-computed: A is CORE and predicted CORE, B is CORE but predicted POTENTIAL, C is
+    LOW but predicted REGULAR. Rows expected, columns predicted:
+
+                CORE  POTENTIAL  REGULAR
+        CORE      1       1         0
+        LOW       0       0         1
+
+    CORE: precision 1/1, recall 1/2; LOW: never predicted (precision undefined), recall
+    0/1; POTENTIAL and REGULAR: predicted once, wrongly (precision 0), never expected
+    (recall undefined). Customer codes are no classes."""
+    _, ruleset_id = await make_ruleset(api)
+    await api.post(f"/api/v1/rulesets/{ruleset_id}/versions", json=BODY)
+    await _seed_002_customers(api)
+    samples = [
+        {"customer_code": code, "expected": expected}
+        for code, expected in (("A", "CORE"), ("B", "CORE"), ("C", "LOW"))
+    ]
+    response = await api.post(
+        f"/api/v1/rulesets/{ruleset_id}/versions/1/backtest",
+        json={"samples": samples, "as_of": "2026-11-25"},
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["samples"], result["correct"], result["accuracy"]) == (3, 1, 0.3333)
+    assert result["confusion_matrix"] == {
+        "CORE": {"CORE": 1, "POTENTIAL": 1},
+        "LOW": {"REGULAR": 1},
+    }
+    assert result["per_class"] == {
+        "CORE": {"precision": 1.0, "recall": 0.5, "support": 2},
+        "LOW": {"precision": None, "recall": 0.0, "support": 1},
+        "POTENTIAL": {"precision": 0.0, "recall": None, "support": 0},
+        "REGULAR": {"precision": 0.0, "recall": None, "support": 0},
+    }

@@ -7,11 +7,10 @@ key (no action) guarantees no assignment can ever point at a deleted category.
 """
 
 import uuid
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import record_event
+from app.audit.service import AuditState, record_event
 from app.categories import repository as categories
 from app.categories.assignments import repository
 from app.categories.assignments.schemas import (
@@ -82,7 +81,7 @@ async def tree_assignments(
                 category=category_ref(named[row.category_id]),
                 source=row.source,
                 locked=row.locked,
-                reason=row.reason,  # type: ignore[arg-type]
+                reason=row.reason,
                 run_id=row.run_id,
                 assigned_by=row.assigned_by,
                 assigned_at=row.assigned_at,
@@ -115,7 +114,7 @@ async def get_assignments(
     return tree, await repository.current(session, principal.tenant_id, tree.id, customer_id)
 
 
-def _audit_state(rows: list[Assignment]) -> dict[str, Any]:
+def _audit_state(rows: list[Assignment]) -> AuditState:
     return {"categories": [str(r.category_id) for r in rows], "locked": [r.locked for r in rows]}
 
 
@@ -348,7 +347,7 @@ async def customer_history(
                 rule_key=r.rule_key,
                 actor=r.actor,
                 reason=r.reason,
-                at=r.at,  # type: ignore[arg-type]
+                at=r.at,
             )
             for r in rows
         ],
@@ -366,9 +365,16 @@ async def _matching(
     if not ids or len(ids) > MAX_CUSTOMERS:
         found = "no" if not ids else f"more than {MAX_CUSTOMERS}"
         raise InvalidInput(
-            Text(f"筛选条件匹配到{'0' if not ids else f'超过 {MAX_CUSTOMERS}'} 个客户",
-                 f"The filter matches {found} customers"),
-            errors=[{"loc": ["body", "filter"], "msg": f"matches {found} customers",
-                     "type": "filter_size"}],
-        )  # fmt: skip
+            Text(
+                f"筛选条件匹配到{'0' if not ids else f'超过 {MAX_CUSTOMERS}'} 个客户",
+                f"The filter matches {found} customers",
+            ),
+            errors=[
+                {
+                    "loc": ["body", "filter"],
+                    "msg": f"matches {found} customers",
+                    "type": "filter_size",
+                }
+            ],
+        )
     return ids

@@ -14,7 +14,6 @@ request's `result`. Any exception rolls the whole approval back.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +22,9 @@ from app.core.errors import Conflict
 from app.core.i18n import Text
 from app.models import ChangeRequest
 
-Applier = Callable[[AsyncSession, Principal, ChangeRequest], Awaitable[dict[str, Any]]]
+ApprovalResult = dict[str, str | int]
+"""What approving did, stored as the request's `result`: ids as text, counts as numbers."""
+Applier = Callable[[AsyncSession, Principal, ChangeRequest], Awaitable[ApprovalResult]]
 
 _APPLIERS: dict[str, Applier] = {}
 

@@ -7,8 +7,9 @@ request's new status commit together or not at all.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +23,7 @@ from app.core.i18n import Text
 from app.core.pagination import PageParams
 from app.models import ChangeRequest
 
+T = TypeVar("T")
 # A request's audit state: the fields that have a value (status always has one).
 AUDITED = Audited(
     "change_request",
@@ -38,6 +40,20 @@ AUDITED = Audited(
     ),
     omit_null=True,
 )
+
+
+@dataclass(frozen=True)
+class Applied(Generic[T]):
+    """An edit applied at once; `done` is what it made or changed."""
+
+    done: T
+
+
+@dataclass(frozen=True)
+class Filed:
+    """An edit on a tree that requires approval, filed as `request` instead of applied."""
+
+    request: ChangeRequest
 
 
 class ChangeRequestNotFound(NotFound):
