@@ -175,9 +175,11 @@ def demo(
     async def prepare(database: Database) -> str:
         async with database.sessionmaker() as session, session.begin():
             demo = await prepare_demo_tenant(
-                session, customers=customers, seed=seed,
+                session,
+                customers=customers,
+                seed=seed,
                 progress=lambda done: err.print(f"  {done:,}/{customers:,} customers"),
-            )  # fmt: skip
+            )
         if demo.summary is None:
             err.print("tenant demo already has customers; demo data not loaded again")
         else:

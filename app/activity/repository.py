@@ -108,11 +108,15 @@ def _statements(table: ActivityTable) -> _Statements:
     columns = table.row_columns
     staged = ", ".join(
         [
-            "id uuid", "position int4", "external_id text", "customer_code text",
-            f"{table.when} timestamptz", f"{table.day} date",
+            "id uuid",
+            "position int4",
+            "external_id text",
+            "customer_code text",
+            f"{table.when} timestamptz",
+            f"{table.day} date",
             *(f"{name} {sql_type}" for name, sql_type in table.columns),
         ]
-    )  # fmt: skip
+    )
     # Only this module's table and column names are put into the text: the values are
     # COPY data and the tenant is the bound parameter $1.
     staging = f"pg_temp.{table.staging}"

@@ -41,17 +41,39 @@ class ActivityKind:
         return (item.external_id, item.customer_code, instant, day, *own)
 
 
-ORDERS = ActivityKind("order", OrderIn, ActivityTable(
-    "orders", "ordered_at", (("amount", "numeric(18,2)"), ("status", "text")),
-))  # fmt: skip
-INTERACTIONS = ActivityKind("interaction", InteractionIn, ActivityTable(
-    "interactions", "occurred_at",
-    (("channel", "text"), ("direction", "text"), ("replied", "bool"), ("is_inquiry", "bool"),
-     ("summary", "text")),
-))  # fmt: skip
-COMPLAINTS = ActivityKind("complaint", ComplaintIn, ActivityTable(
-    "complaints", "occurred_at", (("severity", "text"), ("summary", "text")),
-))  # fmt: skip
+ORDERS = ActivityKind(
+    "order",
+    OrderIn,
+    ActivityTable(
+        "orders",
+        "ordered_at",
+        (("amount", "numeric(18,2)"), ("status", "text")),
+    ),
+)
+INTERACTIONS = ActivityKind(
+    "interaction",
+    InteractionIn,
+    ActivityTable(
+        "interactions",
+        "occurred_at",
+        (
+            ("channel", "text"),
+            ("direction", "text"),
+            ("replied", "bool"),
+            ("is_inquiry", "bool"),
+            ("summary", "text"),
+        ),
+    ),
+)
+COMPLAINTS = ActivityKind(
+    "complaint",
+    ComplaintIn,
+    ActivityTable(
+        "complaints",
+        "occurred_at",
+        (("severity", "text"), ("summary", "text")),
+    ),
+)
 
 
 async def upsert_activity(
@@ -86,10 +108,17 @@ async def write_activity(
     written = await write_rows(session, principal.tenant_id, kind.table, rows, dry_run=dry_run)
     if not dry_run and (written.created or written.updated):
         record_event(
-            session, principal, entity_type=kind.name, entity_id="bulk", action="bulk_upsert",
-            after={"created": written.created, "updated": written.updated,
-                   "failed": refused + len(written.unknown)},
-        )  # fmt: skip
+            session,
+            principal,
+            entity_type=kind.name,
+            entity_id="bulk",
+            action="bulk_upsert",
+            after={
+                "created": written.created,
+                "updated": written.updated,
+                "failed": refused + len(written.unknown),
+            },
+        )
     return written
 
 

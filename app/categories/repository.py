@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, any_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.pagination import PageParams, keyset_page
@@ -49,13 +50,13 @@ async def page_of_trees(
 
 async def tree_height(session: AsyncSession, tenant_id: uuid.UUID, tree_id: uuid.UUID) -> int:
     """The deepest level in use."""
-    return int(
-        await session.scalar(
+    return (
+        await session.execute(
             select(func.coalesce(func.max(Category.level), 0)).where(
                 Category.tenant_id == tenant_id, Category.tree_id == tree_id
             )
         )
-    )
+    ).scalar_one()
 
 
 async def customers_with_several_categories(
@@ -69,19 +70,19 @@ async def customers_with_several_categories(
         .having(func.count() > 1)
         .subquery()
     )
-    return int(await session.scalar(select(func.count()).select_from(several)))
+    return (await session.execute(select(func.count()).select_from(several))).scalar_one()
 
 
 async def assignments_in_tree(
     session: AsyncSession, tenant_id: uuid.UUID, tree_id: uuid.UUID
 ) -> int:
-    return int(
-        await session.scalar(
+    return (
+        await session.execute(
             select(func.count()).where(
                 Assignment.tenant_id == tenant_id, Assignment.tree_id == tree_id
             )
         )
-    )
+    ).scalar_one()
 
 
 async def delete_tree(session: AsyncSession, tenant_id: uuid.UUID, tree_id: uuid.UUID) -> None:
@@ -95,7 +96,7 @@ async def delete_tree(session: AsyncSession, tenant_id: uuid.UUID, tree_id: uuid
 # --- categories -------------------------------------------------------------------------
 
 
-def tree_order() -> list[ColumnElement[Any]]:
+def tree_order() -> list[InstrumentedAttribute[Any]]:
     """Siblings' display order: the default category last, then sort_order, code."""
     return [Category.is_default, Category.sort_order, Category.code]
 
@@ -112,11 +113,11 @@ async def categories_of_tree(
 
 
 async def count_categories(session: AsyncSession, tenant_id: uuid.UUID, tree_id: uuid.UUID) -> int:
-    return int(
-        await session.scalar(
+    return (
+        await session.execute(
             select(func.count()).where(Category.tenant_id == tenant_id, Category.tree_id == tree_id)
         )
-    )
+    ).scalar_one()
 
 
 async def category(
@@ -304,8 +305,8 @@ async def customers_not_fitting(
     allowed_stages: set[str],
 ) -> int:
     """Customers assigned to any of `category_ids` whose stage is not allowed."""
-    return int(
-        await session.scalar(
+    return (
+        await session.execute(
             select(func.count(func.distinct(Assignment.customer_id)))
             .join(Customer, Customer.id == Assignment.customer_id)
             .where(
@@ -314,7 +315,7 @@ async def customers_not_fitting(
                 Customer.stage.not_in(allowed_stages),
             )
         )
-    )
+    ).scalar_one()
 
 
 async def page_of_members(

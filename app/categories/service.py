@@ -225,7 +225,7 @@ def category_out(category: Category, codes: Mapping[uuid.UUID, str]) -> Category
         level=category.level,
         path=[codes[i] for i in category.path],
         path_ids=list(category.path),
-        applies_to=category.applies_to,  # type: ignore[arg-type]
+        applies_to=category.applies_to,
         description=category.description,
         sort_order=category.sort_order,
         is_default=category.is_default,

@@ -53,20 +53,24 @@ def read_json_body(raw: bytes, max_nesting: int = MAX_NESTING) -> Any:
     """The JSON value of a request body; InvalidInput (422) for anything unreadable."""
     if nests_deeper_than(raw, max_nesting):
         _refuse(
-            Text(f"JSON 嵌套超过 {max_nesting} 层",
-                 f"The JSON body nests deeper than {max_nesting} levels"),
+            Text(
+                f"JSON 嵌套超过 {max_nesting} 层",
+                f"The JSON body nests deeper than {max_nesting} levels",
+            ),
             "nesting too deep",
             "too_deep",
-        )  # fmt: skip
+        )
     try:
         text = raw.decode(json.detect_encoding(raw))
     except UnicodeDecodeError as exc:
         _refuse(
-            Text(f"请求体不是有效的 UTF-8(第 {exc.start} 字节)",
-                 f"The body is not valid UTF-8 (byte {exc.start})"),
+            Text(
+                f"请求体不是有效的 UTF-8(第 {exc.start} 字节)",
+                f"The body is not valid UTF-8 (byte {exc.start})",
+            ),
             "invalid UTF-8",
             "json_invalid",
-        )  # fmt: skip
+        )
     try:
         return json.loads(text, parse_constant=_no_constant)
     except _NotJson as exc:
@@ -75,12 +79,14 @@ def read_json_body(raw: bytes, max_nesting: int = MAX_NESTING) -> Any:
         )
     except json.JSONDecodeError as exc:
         _refuse(
-            Text(f"JSON 格式错误(第 {exc.lineno} 行第 {exc.colno} 列):{exc.msg}",
-                 f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"),
+            Text(
+                f"JSON 格式错误(第 {exc.lineno} 行第 {exc.colno} 列):{exc.msg}",
+                f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            ),
             f"JSON decode error: {exc.msg}",
             "json_invalid",
             exc.pos,
-        )  # fmt: skip
+        )
     except RecursionError:  # pragma: no cover - the scan above refuses it first
         _refuse(Text("JSON 嵌套过深", "The JSON body nests too deeply"), "too deep", "too_deep")
     except ValueError:

@@ -44,11 +44,18 @@ class RequestBody(BaseModel):
             # One item of a bulk request (e.g. an imported row): fail that item only.
             raise ValueError("text must not contain NUL characters or unpaired surrogates")
         raise InvalidInput(
-            Text("文本不能包含 NUL 字符或孤立的代理字符",
-                 "Text must not contain NUL characters or unpaired surrogates"),
-            errors=[{"loc": ["body", *unstorable_text_at(value)], "msg": "unstorable text",
-                     "type": "unstorable_text"}],
-        )  # fmt: skip
+            Text(
+                "文本不能包含 NUL 字符或孤立的代理字符",
+                "Text must not contain NUL characters or unpaired surrogates",
+            ),
+            errors=[
+                {
+                    "loc": ["body", *unstorable_text_at(value)],
+                    "msg": "unstorable text",
+                    "type": "unstorable_text",
+                }
+            ],
+        )
 
 
 # Set once a request body passed the check, so the items of a bulk body (validated again

@@ -12,7 +12,7 @@ import math
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
-from typing import Final
+from typing import Final, Literal
 
 
 class NormalisationError(ValueError):
@@ -287,7 +287,7 @@ _SIZE_ALIASES: Final = {
 }
 
 
-def size_from_employees(n: int) -> str:
+def size_from_employees(n: int) -> Literal["small", "medium", "large"]:
     """Derive the size key from a head count: small <50, medium 50–200, large >200."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise NormalisationError(

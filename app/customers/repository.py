@@ -31,7 +31,7 @@ def _like_escape(text: str) -> str:
 
 def filtered(
     tenant_id: uuid.UUID, where: CustomerFilter, condition: CustomerCondition | None = None
-) -> Select[tuple[Customer]]:
+) -> Select[Customer]:
     """Customers of a tenant matching a filter and optionally a compiled rule condition
     (`CustomerCondition`, whose FROM may join the metrics)."""
     statement = select(Customer).where(Customer.tenant_id == tenant_id)

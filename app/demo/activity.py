@@ -30,17 +30,38 @@ from app.demo.vocabulary import (
 from app.facts.metrics import months_before
 
 ORDER_COLUMNS: Final = (
-    "id", "tenant_id", "customer_id", "external_id", "amount", "ordered_at", "ordered_on",
+    "id",
+    "tenant_id",
+    "customer_id",
+    "external_id",
+    "amount",
+    "ordered_at",
+    "ordered_on",
     "status",
-)  # fmt: skip
+)
 INTERACTION_COLUMNS: Final = (
-    "id", "tenant_id", "customer_id", "external_id", "occurred_at", "occurred_on", "channel",
-    "direction", "replied", "is_inquiry", "summary",
-)  # fmt: skip
-COMPLAINT_COLUMNS: Final = (
-    "id", "tenant_id", "customer_id", "external_id", "occurred_at", "occurred_on", "severity",
+    "id",
+    "tenant_id",
+    "customer_id",
+    "external_id",
+    "occurred_at",
+    "occurred_on",
+    "channel",
+    "direction",
+    "replied",
+    "is_inquiry",
     "summary",
-)  # fmt: skip
+)
+COMPLAINT_COLUMNS: Final = (
+    "id",
+    "tenant_id",
+    "customer_id",
+    "external_id",
+    "occurred_at",
+    "occurred_on",
+    "severity",
+    "summary",
+)
 
 # Orders that are not revenue (cancelled/refunded) come on top of the planned amounts, so
 # the segment's tier holds; the metrics ignore them.
@@ -94,9 +115,13 @@ class ActivityFactory:
                 prior_cents = int(plan.amount_12m_cents * ratio * (0.8 + 0.4 * draw.random()))
                 batches = [
                     (recent, plan.orders_12m, plan.amount_12m_cents, True),
-                    ((max(quiet, span_12m), active), round(plan.orders_12m * ratio), prior_cents,
-                     False),
-                ]  # fmt: skip
+                    (
+                        (max(quiet, span_12m), active),
+                        round(plan.orders_12m * ratio),
+                        prior_cents,
+                        False,
+                    ),
+                ]
             else:
                 # Quiet for more than a year: what it bought lies further back.
                 batches = [((quiet, active), plan.orders_12m, plan.amount_12m_cents, True)]
@@ -110,17 +135,28 @@ class ActivityFactory:
                     k = low if pin_latest and position == 0 else draw.between(low, high)
                     number += 1
                     yield (
-                        random_uuid(id_rng), tenant, plan.id, f"{code}{number:03d}", amount,
-                        self._at(k, draw, 9, 18), self.days[k], _order_status(draw, k),
-                    )  # fmt: skip
+                        random_uuid(id_rng),
+                        tenant,
+                        plan.id,
+                        f"{code}{number:03d}",
+                        amount,
+                        self._at(k, draw, 9, 18),
+                        self.days[k],
+                        _order_status(draw, k),
+                    )
                     if draw.chance(VOID_ORDER_PERCENT):
                         number += 1
                         k = draw.between(low, high)
                         yield (
-                            random_uuid(id_rng), tenant, plan.id, f"{code}{number:03d}", amount,
-                            self._at(k, draw, 9, 18), self.days[k],
+                            random_uuid(id_rng),
+                            tenant,
+                            plan.id,
+                            f"{code}{number:03d}",
+                            amount,
+                            self._at(k, draw, 9, 18),
+                            self.days[k],
                             draw.pick(("cancelled", "refunded")),
-                        )  # fmt: skip
+                        )
 
     # ------------------------------------------------------------------ interactions
 
@@ -155,9 +191,14 @@ class ActivityFactory:
                     else:
                         row = _interaction(draw, is_inquiry)
                     yield (
-                        random_uuid(id_rng), tenant, plan.id, f"{code}{number:03d}",
-                        self._at(k, draw, 8, 20), self.days[k], *row,
-                    )  # fmt: skip
+                        random_uuid(id_rng),
+                        tenant,
+                        plan.id,
+                        f"{code}{number:03d}",
+                        self._at(k, draw, 8, 20),
+                        self.days[k],
+                        *row,
+                    )
 
     # ------------------------------------------------------------------ complaints
 
@@ -179,10 +220,15 @@ class ActivityFactory:
             for number, (k, severity) in enumerate(zip(days, severities, strict=True), 1):
                 texts = MAJOR_COMPLAINTS if severity == "major" else MINOR_COMPLAINTS
                 yield (
-                    random_uuid(id_rng), tenant, plan.id,
+                    random_uuid(id_rng),
+                    tenant,
+                    plan.id,
                     f"CP-{plan.index + 1:07d}-{number:03d}",
-                    self._at(k, draw, 8, 22), self.days[k], severity, draw.pick(texts),
-                )  # fmt: skip
+                    self._at(k, draw, 8, 22),
+                    self.days[k],
+                    severity,
+                    draw.pick(texts),
+                )
 
 
 def _split(draw: Draws, cents: int, count: int) -> list[Decimal]:
@@ -203,8 +249,13 @@ def _order_status(draw: Draws, k: int) -> str:
 
 def _unanswered(draw: Draws) -> tuple[Any, ...]:
     """channel, direction, replied, is_inquiry, summary of outreach nobody answered."""
-    return (draw.pick(("phone", "wechat", "email")), "outbound", False, False,
-            draw.pick(UNREPLIED_SUMMARIES))  # fmt: skip
+    return (
+        draw.pick(("phone", "wechat", "email")),
+        "outbound",
+        False,
+        False,
+        draw.pick(UNREPLIED_SUMMARIES),
+    )
 
 
 def _interaction(draw: Draws, is_inquiry: bool) -> tuple[Any, ...]:
@@ -213,7 +264,12 @@ def _interaction(draw: Draws, is_inquiry: bool) -> tuple[Any, ...]:
         return (draw.pick(_INBOUND_CHANNELS), "inbound", None, True, draw.pick(INQUIRY_SUMMARIES))
     if draw.chance(65):
         if draw.chance(88):
-            return (draw.pick(_OUTBOUND_CHANNELS), "outbound", True, False,
-                    draw.pick(OUTBOUND_SUMMARIES))  # fmt: skip
+            return (
+                draw.pick(_OUTBOUND_CHANNELS),
+                "outbound",
+                True,
+                False,
+                draw.pick(OUTBOUND_SUMMARIES),
+            )
         return _unanswered(draw)
     return (draw.pick(_INBOUND_CHANNELS), "inbound", None, False, draw.pick(INBOUND_SUMMARIES))

@@ -134,9 +134,15 @@ async def load_demo(
     if isinstance(target, AsyncEngine):
         async with AsyncSession(target) as session, session.begin():
             return await load_demo(
-                session, tenant_id, customers=customers, seed=seed, as_of=as_of,
-                time_zone=time_zone, chunk_size=chunk_size, progress=progress,
-            )  # fmt: skip
+                session,
+                tenant_id,
+                customers=customers,
+                seed=seed,
+                as_of=as_of,
+                time_zone=time_zone,
+                chunk_size=chunk_size,
+                progress=progress,
+            )
     session = target
     as_of = as_of or default_as_of(time_zone)
     started = time.perf_counter()
@@ -152,9 +158,13 @@ async def load_demo(
     assert raw is not None
     counts = dict.fromkeys(("customers", "orders", "interactions", "complaints"), 0)
     for chunk in generate_demo(
-        tenant_id, customers=customers, seed=seed, as_of=as_of, time_zone=time_zone,
+        tenant_id,
+        customers=customers,
+        seed=seed,
+        as_of=as_of,
+        time_zone=time_zone,
         chunk_size=chunk_size,
-    ):  # fmt: skip
+    ):
         for table, columns, rows in chunk.tables():
             # COPY streams the rows as they are generated: the server inserts one buffer
             # while Python builds the next, and no chunk of activity is materialised.

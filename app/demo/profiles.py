@@ -31,18 +31,36 @@ from app.demo.vocabulary import (
 )
 
 CUSTOMER_COLUMNS: Final = (
-    "id", "tenant_id", "code", "name", "industry", "employees", "size", "annual_revenue",
-    "region", "stage", "uscc", "contact_name", "contact_title", "cooperation_since", "tags",
-)  # fmt: skip
+    "id",
+    "tenant_id",
+    "code",
+    "name",
+    "industry",
+    "employees",
+    "size",
+    "annual_revenue",
+    "region",
+    "stage",
+    "uscc",
+    "contact_name",
+    "contact_title",
+    "cooperation_since",
+    "tags",
+)
 
 # Share of customers with one deliberately broken or missing field, for the data-quality
 # report to find; and of customers that simply have no USCC on file.
 DEFECT_PERCENT: Final = 2.5
 NO_USCC_PERCENT: Final = 3
 DEFECTS: Final = (
-    "missing_industry", "unknown_industry", "bad_uscc_checksum", "malformed_uscc",
-    "missing_contact", "missing_region", "missing_employees",
-)  # fmt: skip
+    "missing_industry",
+    "unknown_industry",
+    "bad_uscc_checksum",
+    "malformed_uscc",
+    "missing_contact",
+    "missing_region",
+    "missing_employees",
+)
 _GIVEN_CHARS: Final = tuple(dict.fromkeys(GIVEN_NAME_CHARS))
 
 
@@ -134,15 +152,26 @@ class ProfileFactory:
             segment.since_days is not None or draw.chance(90)
         )
         values: dict[str, Any] = {
-            "id": plan.id, "tenant_id": self.tenant_id, "code": customer_code(index),
-            "name": company.name, "industry": company.industry, "employees": employees,
+            "id": plan.id,
+            "tenant_id": self.tenant_id,
+            "code": customer_code(index),
+            "name": company.name,
+            "industry": company.industry,
+            "employees": employees,
             "size": size_from_employees(employees),
             "annual_revenue": Decimal((int(revenue) + 1) * 10_000),
-            "region": CITIES[company.city][1], "stage": segment.stage, "uscc": company.uscc,
-            "contact_name": self._person(), "contact_title": self.titles.pick(draw),
-            "cooperation_since": self.as_of - timedelta(since_days) if recorded_since else None,
+            "region": CITIES[company.city][1],
+            "stage": segment.stage,
+            "uscc": company.uscc,
+            "contact_name": self._person(),
+            "contact_title": self.titles.pick(draw),
+            "cooperation_since": (
+                self.as_of - timedelta(since_days)
+                if recorded_since and since_days is not None
+                else None
+            ),
             "tags": self._tags(segment, since_days),
-        }  # fmt: skip
+        }
         if draw.chance(DEFECT_PERCENT):
             self._break_one_field(values, company.city)
         return tuple(values[column] for column in CUSTOMER_COLUMNS), plan

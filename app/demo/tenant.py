@@ -50,15 +50,23 @@ async def prepare_demo_tenant(
         tenant = await tenant_service.create_tenant(session, SLUG, "演示企业")
     try:
         summary: DemoSummary | None = await load_demo(
-            session, tenant.id, customers=customers, seed=seed, time_zone=tenant.time_zone,
+            session,
+            tenant.id,
+            customers=customers,
+            seed=seed,
+            time_zone=tenant.time_zone,
             progress=progress,
-        )  # fmt: skip
+        )
     except DemoDataExists:
         summary = None
     key, secret = await tenant_service.create_api_key(
-        session, tenant.id, name="demo admin", role=Role.ADMIN, delegating=True,
+        session,
+        tenant.id,
+        name="demo admin",
+        role=Role.ADMIN,
+        delegating=True,
         created_by="cli",
-    )  # fmt: skip
+    )
     principal = Principal(
         tenant.id, tenant.slug, tenant.time_zone, key.id, Role.ADMIN, f"key:{key.prefix}"
     )

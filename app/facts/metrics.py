@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Date, Integer, Select, and_, case, cast, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, Label
 
 from app.models import Complaint, Customer, Interaction, Order
 from app.models.activity import VOID_ORDER_STATUSES
@@ -88,7 +88,7 @@ def _orders(tenant_id: uuid.UUID, as_of: date, only: CustomerSelection | None) -
     # One FILTER per window. (Disjoint buckets added up per customer were measured too:
     # fewer NUMERIC additions per order, but two date comparisons per FILTER, and slower
     # in the sorted aggregation that bulk statements use — bench/metrics_all.py.)
-    windows = []
+    windows: list[Label[Any]] = []
     for n in MONTH_WINDOWS:
         inside = _within(Order.ordered_on, months_before(as_of, n))
         amount = func.sum(Order.amount).filter(inside)  # null → 0 outside, with no orders

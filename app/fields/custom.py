@@ -35,20 +35,26 @@ class AttributeTypes:
         for key, value in attributes.items():
             field = self.fields.get(key)
             if field is None:
-                raise InvalidAttribute(key, Text(
-                    f"未定义的自定义字段 {key!r}(请先在 /fields/custom 中定义)",
-                    f"unknown custom field {key!r} (define it under /fields/custom)",
-                ))  # fmt: skip
+                raise InvalidAttribute(
+                    key,
+                    Text(
+                        f"未定义的自定义字段 {key!r}(请先在 /fields/custom 中定义)",
+                        f"unknown custom field {key!r} (define it under /fields/custom)",
+                    ),
+                )
             clean[key] = None if value is None else _coerce(field, value)
         return clean
 
 
 def _coerce(field: CustomField, value: Any) -> Any:
     kind = field.type
-    problem = InvalidAttribute(field.key, Text(
-        f"自定义字段 {field.key!r} 应为 {kind},收到 {value!r:.100}",
-        f"custom field {field.key!r} expects {kind}, got {value!r:.100}",
-    ))  # fmt: skip
+    problem = InvalidAttribute(
+        field.key,
+        Text(
+            f"自定义字段 {field.key!r} 应为 {kind},收到 {value!r:.100}",
+            f"custom field {field.key!r} expects {kind}, got {value!r:.100}",
+        ),
+    )
     if kind in ("number", "integer"):
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise problem
@@ -82,10 +88,13 @@ def _coerce(field: CustomField, value: Any) -> Any:
     if kind == "enum":
         if value not in (field.enum_values or []):
             allowed = ", ".join(field.enum_values or [])
-            raise InvalidAttribute(field.key, Text(
-                f"自定义字段 {field.key!r} 应为以下之一:{allowed}",
-                f"custom field {field.key!r} must be one of: {allowed}",
-            ))  # fmt: skip
+            raise InvalidAttribute(
+                field.key,
+                Text(
+                    f"自定义字段 {field.key!r} 应为以下之一:{allowed}",
+                    f"custom field {field.key!r} must be one of: {allowed}",
+                ),
+            )
         return value
     if kind == "string_list":
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -99,9 +108,10 @@ def _out_of_range(key: str, kind: str) -> InvalidAttribute:
         zh, en = f"{INTEGER_MIN} 到 {INTEGER_MAX}", f"{INTEGER_MIN} to {INTEGER_MAX}"
     else:
         zh, en = f"整数部分最多 {NUMBER_DIGITS} 位", f"at most {NUMBER_DIGITS} digits"
-    return InvalidAttribute(key, Text(
-        f"自定义字段 {key!r} 超出范围({zh})", f"custom field {key!r} is out of range ({en})"
-    ))  # fmt: skip
+    return InvalidAttribute(
+        key,
+        Text(f"自定义字段 {key!r} 超出范围({zh})", f"custom field {key!r} is out of range ({en})"),
+    )
 
 
 def _fail(problem: InvalidAttribute) -> Any:

@@ -107,6 +107,17 @@ FIELD_EXAMPLE = {
     "description": "as_of 前 12 个月内(不含起始日,含 as_of)有效订单金额合计",
     "enum_values": None,
     "aliases_zh": ["近12个月订单金额"],
-    "operators": ["eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in", "is_null",
-                  "is_not_null"],
-}  # fmt: skip
+    "operators": [
+        "eq",
+        "ne",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "between",
+        "in",
+        "not_in",
+        "is_null",
+        "is_not_null",
+    ],
+}

@@ -75,9 +75,11 @@ class ActivityRows:
             return None
         get = item.get
         return (
-            item["external_id"], item["customer_code"], *instant_and_day,
+            item["external_id"],
+            item["customer_code"],
+            *instant_and_day,
             *[get(name, default) for name, default in self.own],
-        )  # fmt: skip
+        )
 
 
 def _text_limits(properties: dict[str, Any]) -> dict[str, int]:

@@ -227,15 +227,31 @@ def choice(name_zh: str, name_en: str, labels: Mapping[str, str]) -> Parser:
 
 
 ORDER_STATUS_LABELS: Final = {
-    "已完成": "completed", "完成": "completed", "已取消": "cancelled", "取消": "cancelled",
-    "已退款": "refunded", "退款": "refunded", "待支付": "pending", "待付款": "pending",
-    "未支付": "pending", "已支付": "paid", "已付款": "paid",
-}  # fmt: skip
+    "已完成": "completed",
+    "完成": "completed",
+    "已取消": "cancelled",
+    "取消": "cancelled",
+    "已退款": "refunded",
+    "退款": "refunded",
+    "待支付": "pending",
+    "待付款": "pending",
+    "未支付": "pending",
+    "已支付": "paid",
+    "已付款": "paid",
+}
 CHANNEL_LABELS: Final = {
-    "电话": "phone", "拜访": "visit", "上门拜访": "visit", "邮件": "email",
-    "电子邮件": "email", "微信": "wechat", "会议": "meeting", "线上": "online",
-    "在线": "online", "其他": "other", "其它": "other",
-}  # fmt: skip
+    "电话": "phone",
+    "拜访": "visit",
+    "上门拜访": "visit",
+    "邮件": "email",
+    "电子邮件": "email",
+    "微信": "wechat",
+    "会议": "meeting",
+    "线上": "online",
+    "在线": "online",
+    "其他": "other",
+    "其它": "other",
+}
 DIRECTION_LABELS: Final = {
     "呼入": "inbound",
     "来电": "inbound",

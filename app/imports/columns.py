@@ -69,10 +69,15 @@ def header_key(header: str) -> str:
 
 def _code(required: bool = True) -> Column:
     return Column(
-        "customer_code", "客户编号", cells.text, "C000123",
-        "客户档案中的客户编号", "The customer's code (客户编号)",
-        required=required, synonyms=("客户代码", "客户号"),
-    )  # fmt: skip
+        "customer_code",
+        "客户编号",
+        cells.text,
+        "C000123",
+        "客户档案中的客户编号",
+        "The customer's code (客户编号)",
+        required=required,
+        synonyms=("客户代码", "客户号"),
+    )
 
 
 _DAY_HELP = (

@@ -97,14 +97,18 @@ async def add_errors(
         insert(ImportRowError),
         [
             {
-                "tenant_id": tenant_id, "import_id": import_id, "row_number": e.row,
-                "column": _storable(e.column, 100), "value": _storable(e.value),
-                "code": e.code[:64], "message_zh": _storable(e.message_zh),
+                "tenant_id": tenant_id,
+                "import_id": import_id,
+                "row_number": e.row,
+                "column": _storable(e.column, 100),
+                "value": _storable(e.value),
+                "code": e.code[:64],
+                "message_zh": _storable(e.message_zh),
                 "message_en": _storable(e.message_en),
             }
             for e in errors
         ],
-    )  # fmt: skip
+    )
 
 
 def _storable(text: str | None, limit: int | None = None) -> Any:

@@ -71,17 +71,28 @@ def resolve_header(
             continue
         column = spec.by_header.get(header_key(written))
         if column is None:
-            header.issues.append(RowError(
-                row, written, written, "unknown_column",
-                f"未识别的列“{written}”,已忽略", f"Unknown column {written!r}; ignored",
-            ))  # fmt: skip
+            header.issues.append(
+                RowError(
+                    row,
+                    written,
+                    written,
+                    "unknown_column",
+                    f"未识别的列“{written}”,已忽略",
+                    f"Unknown column {written!r}; ignored",
+                )
+            )
         elif column.field in header.written:
             first = header.written[column.field]
-            header.issues.append(RowError(
-                row, written, written, "duplicate_column",
-                f"列“{written}”与列“{first}”含义相同,已忽略",
-                f"Column {written!r} means the same as {first!r}; ignored",
-            ))  # fmt: skip
+            header.issues.append(
+                RowError(
+                    row,
+                    written,
+                    written,
+                    "duplicate_column",
+                    f"列“{written}”与列“{first}”含义相同,已忽略",
+                    f"Column {written!r} means the same as {first!r}; ignored",
+                )
+            )
         else:
             header.written[column.field] = written
             header.positions.append((position, column))
@@ -94,11 +105,14 @@ def missing_columns_error(spec: EntitySpec, header: Header) -> RowError:
     names_zh = "、".join(c.header for c in header.missing)
     accepted_zh = ";".join(f"{c.header}:{'/'.join(c.names)}" for c in header.missing)
     return RowError(
-        header.row, names_zh, None, "missing_column",
+        header.row,
+        names_zh,
+        None,
+        "missing_column",
         f"缺少必填列:{names_zh}(可用列名 {accepted_zh})",
         f"Missing required column(s): {', '.join(c.field for c in header.missing)} "
         f"(accepted headers: {accepted_zh})",
-    )  # fmt: skip
+    )
 
 
 def is_blank(cells: Sequence[Any]) -> bool:
@@ -127,18 +141,30 @@ def convert(
                 value = column.parse(raw)
             except NormalisationError as exc:
                 ok = False
-                errors.append(RowError(
-                    row, header.written[column.field], shown(raw), exc.code,
-                    exc.message_zh, exc.message_en,
-                ))  # fmt: skip
+                errors.append(
+                    RowError(
+                        row,
+                        header.written[column.field],
+                        shown(raw),
+                        exc.code,
+                        exc.message_zh,
+                        exc.message_en,
+                    )
+                )
                 continue
         if value is None or value == []:
             if column.required:
                 ok = False
-                errors.append(RowError(
-                    row, header.written[column.field], shown(raw), "missing_value",
-                    f"必填项“{column.header}”为空", f"Required value {column.field} is empty",
-                ))  # fmt: skip
+                errors.append(
+                    RowError(
+                        row,
+                        header.written[column.field],
+                        shown(raw),
+                        "missing_value",
+                        f"必填项“{column.header}”为空",
+                        f"Required value {column.field} is empty",
+                    )
+                )
             continue  # a blank cell leaves the field as it is
         item[column.field] = value
     return item if ok else None
@@ -163,10 +189,13 @@ def duplicate_error(spec: EntitySpec, header: Header, row: int, key: str, first:
     label = header.label(spec, spec.key)
     code = "duplicate_code" if spec.key == "code" else "duplicate_external_id"
     return RowError(
-        row, label, key, code,
+        row,
+        label,
+        key,
+        code,
         f"{label} {key} 与第 {first} 行重复,本行未导入",
         f"{label} {key} repeats row {first}; this row was not imported",
-    )  # fmt: skip
+    )
 
 
 # Chinese for the pydantic error types the bulk item models can produce; the English

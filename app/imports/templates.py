@@ -46,10 +46,12 @@ def template_workbook(entity: str) -> bytes:
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.worksheet import Worksheet
 
     spec = SPECS[entity]
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.active  # a new workbook's one sheet
+    assert isinstance(sheet, Worksheet)
     sheet.title = spec.label_zh
     sheet.append(spreadsheet_row(column.header for column in spec.columns))
     sheet.append(spreadsheet_row(column.example for column in spec.columns))
@@ -97,10 +99,18 @@ def _instructions(sheet: Any, spec: EntitySpec) -> None:
     for cell in sheet[heading_row]:
         cell.font = Font(bold=True)
     for column in spec.columns:
-        sheet.append(spreadsheet_row([
-            column.header, "必填" if column.required else "选填", column.help_zh,
-            column.help_en, "、".join(column.names), str(column.example),
-        ]))  # fmt: skip
+        sheet.append(
+            spreadsheet_row(
+                [
+                    column.header,
+                    "必填" if column.required else "选填",
+                    column.help_zh,
+                    column.help_en,
+                    "、".join(column.names),
+                    str(column.example),
+                ]
+            )
+        )
     for letter, width in zip("ABCDEF", (16, 10, 48, 48, 36, 22), strict=True):
         sheet.column_dimensions[letter].width = width
     for row in sheet.iter_rows(min_row=heading_row + 1):

@@ -63,9 +63,12 @@ class Upload:
     def fingerprint(self) -> dict[str, Any]:
         """What makes two uploads the same request (for Idempotency-Key)."""
         return {
-            "entity": self.entity, "dry_run": self.dry_run, "filename": self.filename,
-            "size": self.size, "sha256": self.sha256,
-        }  # fmt: skip
+            "entity": self.entity,
+            "dry_run": self.dry_run,
+            "filename": self.filename,
+            "size": self.size,
+            "sha256": self.sha256,
+        }
 
 
 class _ChunkWriter:

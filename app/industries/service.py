@@ -44,9 +44,10 @@ async def replace_industries(
     """Replace the list; every child's parent must be in it too."""
     codes = {code for code, _ in items}
     orphans = sorted(
-        code for code in codes
+        code
+        for code in codes
         if INDUSTRY_SEPARATOR in code and code.rsplit(INDUSTRY_SEPARATOR, 1)[0] not in codes
-    )  # fmt: skip
+    )
     if orphans:
         raise InvalidInput(
             Text(f"缺少上级行业:{orphans}", f"Parent industries missing for {orphans}"),
@@ -66,7 +67,12 @@ async def replace_industries(
             )
         )
     record_event(
-        session, principal, entity_type="industries", entity_id=str(principal.tenant_id),
-        action="replace", before={"codes": before}, after={"codes": sorted(codes)},
-    )  # fmt: skip
+        session,
+        principal,
+        entity_type="industries",
+        entity_id=str(principal.tenant_id),
+        action="replace",
+        before={"codes": before},
+        after={"codes": sorted(codes)},
+    )
     return await list_industries(session, principal.tenant_id)

@@ -179,6 +179,8 @@ class Worker:
         try:
             conn = await self.database.engine.connect()
             raw = (await conn.get_raw_connection()).driver_connection
+            if raw is None:
+                raise RuntimeError("the pool gave no asyncpg connection")
             await raw.add_listener(queue.CHANNEL, lambda *_: self._wake.set())
         except Exception:
             log.warning("cannot LISTEN for jobs; polling only", exc_info=True)
@@ -228,10 +230,12 @@ class Worker:
                 update(Job)
                 .where(Job.id == job.id, Job.worker_id == self.worker_id, Job.status == "running")
                 .values(
-                    status="queued", worker_id=None, lease_expires_at=None,
+                    status="queued",
+                    worker_id=None,
+                    lease_expires_at=None,
                     attempts=Job.attempts - 1,
                 )
-            )  # fmt: skip
+            )
 
     async def _heartbeat(self, job: Job, context: JobContext, task: asyncio.Task[Any]) -> None:
         while True:

@@ -2,7 +2,7 @@
 
 from app.models.activity import Complaint, Interaction, Order
 from app.models.audit import AuditEvent
-from app.models.base import Base
+from app.models.base import Base, table_of
 from app.models.categories import (
     Assignment,
     AssignmentHistory,
@@ -49,4 +49,5 @@ __all__ = [
     "RunResult",
     "RunTree",
     "Tenant",
+    "table_of",
 ]

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, func
+from sqlalchemy import DateTime, ForeignKey, MetaData, Table, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -24,6 +24,14 @@ class Base(DeclarativeBase):
         datetime: DateTime(timezone=True),
         dict[str, Any]: JSONB,
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table, for Core statements (`insert(…).from_select`, aliases) where
+    the ORM entity would add ORM behaviour; typed as the Table it is."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class UUIDPrimaryKey:

@@ -13,7 +13,16 @@ import uuid
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, literal_column
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+)
 
 from app.customers.industries import STANDARD_INDUSTRIES
 from app.customers.normalise import (
@@ -122,7 +131,7 @@ _TRAILING_LEGAL_TOKENS = f"(?: (?:{_LATIN}{_CJK}*|{_CJK}+))+$"
 # A name that is only legal forms keeps its first (longest) one; any other name loses its
 # trailing run of them. One replacement: the first branch can only match the former.
 _FINAL_SUFFIXES = f"^({_CJK}){_CJK}*$|{_CJK}+$"
-_NFKC = literal_column("NFKC")  # a keyword of normalize(), not a value
+_NFKC: ColumnClause[Any] = literal_column("NFKC")  # a keyword of normalize(), not a value
 
 
 def company_name_key(name: Any) -> ColumnElement[str]:

@@ -52,9 +52,14 @@ MOVED_WITH_THE_CUSTOMER: tuple[MovedWithCustomer, ...] = (
 
 # Profile fields a survivor takes from a duplicate when its own is empty.
 FILLED_FROM_DUPLICATES = (
-    "industry", "annual_revenue", "region", "uscc", "contact_name", "contact_title",
+    "industry",
+    "annual_revenue",
+    "region",
+    "uscc",
+    "contact_name",
+    "contact_title",
     "cooperation_since",
-)  # fmt: skip
+)
 
 
 _SURVIVOR_LISTED = Text(
@@ -158,11 +163,15 @@ async def merge_customers(
 
     moved = {
         table.model.__tablename__: await repository.move_rows(
-            session, table.model, tenant_id, survivor_id, ids,
+            session,
+            table.model,
+            tenant_id,
+            survivor_id,
+            ids,
             unless_survivor_has=table.unless_survivor_has,
         )
         for table in MOVED_WITH_THE_CUSTOMER
-    }  # fmt: skip
+    }
     await repository.keep_codes_as_aliases(session, tenant_id, survivor_id, ids)
     await repository.delete_customers(session, tenant_id, ids)
     for duplicate_id, duplicate_before in zip(ids, before_duplicates, strict=True):

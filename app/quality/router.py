@@ -68,10 +68,11 @@ async def get_data_quality(
     "/data-quality/duplicates",
     response_model=Page[DuplicateGroup],
     **documented(
-        "listDuplicateCustomers", "List groups of likely duplicate customers",
+        "listDuplicateCustomers",
+        "List groups of likely duplicate customers",
         example=DUPLICATES_EXAMPLE,
     ),
-)  # fmt: skip
+)
 async def list_duplicate_customers(
     principal: ViewerKey,
     session: Session,

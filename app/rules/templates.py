@@ -29,27 +29,46 @@ VALUE: Final[Template] = {
     "description": "按订单金额划分高/中/低价值客户(种子文档 000:高价值需无重大投诉)",
     "multi_assign": False,
     "categories": [
-        _category("HIGH", "高价值客户", "High value",
-                  "销售总监/主管跟进,定期上门拜访,提供定制化方案", "销售总监", 7, 1),
-        _category("MEDIUM", "中价值客户", "Medium value",
-                  "销售定期跟进,推送新品与升级方案", "销售", 14, 2),
-        _category("LOW", "低价值客户", "Low value",
-                  "标准化服务,营销活动激励提升消费", "市场部", 30, 3),
+        _category(
+            "HIGH",
+            "高价值客户",
+            "High value",
+            "销售总监/主管跟进,定期上门拜访,提供定制化方案",
+            "销售总监",
+            7,
+            1,
+        ),
+        _category(
+            "MEDIUM", "中价值客户", "Medium value", "销售定期跟进,推送新品与升级方案", "销售", 14, 2
+        ),
+        _category(
+            "LOW", "低价值客户", "Low value", "标准化服务,营销活动激励提升消费", "市场部", 30, 3
+        ),
     ],
     "ruleset": {
         "hit_policy": "first",
         "default_category": "LOW",
         "borderline_margin": 0.05,
         "rules": [
-            {"key": "high", "name": "高价值客户", "category": "HIGH",
-             "when": "近6个月订单金额 >= 50万元 and 近6个月重大投诉次数 = 0",
-             "tags": ["高价值"], "next_action": "销售总监/主管跟进,提供专属服务"},
-            {"key": "medium", "name": "中价值客户", "category": "MEDIUM",
-             "when": "近12个月交易金额 >= 10万元",
-             "tags": ["中价值"], "next_action": "销售定期跟进"},
+            {
+                "key": "high",
+                "name": "高价值客户",
+                "category": "HIGH",
+                "when": "近6个月订单金额 >= 50万元 and 近6个月重大投诉次数 = 0",
+                "tags": ["高价值"],
+                "next_action": "销售总监/主管跟进,提供专属服务",
+            },
+            {
+                "key": "medium",
+                "name": "中价值客户",
+                "category": "MEDIUM",
+                "when": "近12个月交易金额 >= 10万元",
+                "tags": ["中价值"],
+                "next_action": "销售定期跟进",
+            },
         ],
     },
-}  # fmt: skip
+}
 
 ACTIVITY: Final[Template] = {
     "key": "activity",
@@ -68,13 +87,21 @@ ACTIVITY: Final[Template] = {
         "default_category": "LOW",
         "borderline_margin": 0.05,
         "rules": [
-            {"key": "high", "name": "高活跃", "category": "HIGH",
-             "when": "近30天互动 > 0 or 近1个月订单频次 > 0"},
-            {"key": "medium", "name": "中活跃", "category": "MEDIUM",
-             "when": "近90天互动 > 0 or 近3个月订单频次 > 0"},
+            {
+                "key": "high",
+                "name": "高活跃",
+                "category": "HIGH",
+                "when": "近30天互动 > 0 or 近1个月订单频次 > 0",
+            },
+            {
+                "key": "medium",
+                "name": "中活跃",
+                "category": "MEDIUM",
+                "when": "近90天互动 > 0 or 近3个月订单频次 > 0",
+            },
         ],
     },
-}  # fmt: skip
+}
 
 RISK: Final[Template] = {
     "key": "risk",
@@ -84,10 +111,24 @@ RISK: Final[Template] = {
     "description": "流失预警、投诉客户、稳定客户(种子文档 000)",
     "multi_assign": False,
     "categories": [
-        _category("CHURN", "流失预警", "Churn warning",
-                  "客服团队优先联系,发送满意度调研并制定挽回策略", "客服", 3, 1),
-        _category("COMPLAINT", "投诉客户", "Complaining",
-                  "客服主管回访,跟踪投诉处理结果", "客服主管", 2, 2),
+        _category(
+            "CHURN",
+            "流失预警",
+            "Churn warning",
+            "客服团队优先联系,发送满意度调研并制定挽回策略",
+            "客服",
+            3,
+            1,
+        ),
+        _category(
+            "COMPLAINT",
+            "投诉客户",
+            "Complaining",
+            "客服主管回访,跟踪投诉处理结果",
+            "客服主管",
+            2,
+            2,
+        ),
         _category("STABLE", "稳定客户", "Stable", "常规维护", "销售", 90, 3),
     ],
     "ruleset": {
@@ -95,16 +136,26 @@ RISK: Final[Template] = {
         "default_category": "STABLE",
         "borderline_margin": 0.05,
         "rules": [
-            {"key": "churn", "name": "流失预警", "category": "CHURN",
-             "when": "近3个月订单金额 = 0 and (最近联系时间 not within last 90 days "
-                     "or 最近联系时间 is null)",
-             "tags": ["流失预警"], "next_action": "客服团队优先联系,发送满意度调研"},
-            {"key": "complaint", "name": "投诉客户", "category": "COMPLAINT",
-             "when": "近6个月投诉次数 >= 2",
-             "tags": ["投诉记录"], "next_action": "客服主管回访"},
+            {
+                "key": "churn",
+                "name": "流失预警",
+                "category": "CHURN",
+                "when": "近3个月订单金额 = 0 and (最近联系时间 not within last 90 days "
+                "or 最近联系时间 is null)",
+                "tags": ["流失预警"],
+                "next_action": "客服团队优先联系,发送满意度调研",
+            },
+            {
+                "key": "complaint",
+                "name": "投诉客户",
+                "category": "COMPLAINT",
+                "when": "近6个月投诉次数 >= 2",
+                "tags": ["投诉记录"],
+                "next_action": "客服主管回访",
+            },
         ],
     },
-}  # fmt: skip
+}
 
 RELATIONSHIP: Final[Template] = {
     "key": "relationship",
@@ -114,32 +165,61 @@ RELATIONSHIP: Final[Template] = {
     "description": "核心/潜力/普通/低价值客户(种子文档 002,价值+活跃度双维度)",
     "multi_assign": False,
     "categories": [
-        _category("CORE", "核心客户", "Core",
-                  "客户成功经理一对一对接,每季度提供定制化服务报告", "客户成功经理", 30, 1),
-        _category("POTENTIAL", "潜力客户", "Potential",
-                  "销售重点跟进,每月推送行业案例/新产品信息", "销售", 30, 2),
-        _category("REGULAR", "普通客户", "Regular",
-                  "标准化服务,定期发送产品更新邮件", "客服", 90, 3),
-        _category("LOW", "低价值客户", "Low value",
-                  "评估留存成本,减少资源投入", "销售主管", 180, 4),
+        _category(
+            "CORE",
+            "核心客户",
+            "Core",
+            "客户成功经理一对一对接,每季度提供定制化服务报告",
+            "客户成功经理",
+            30,
+            1,
+        ),
+        _category(
+            "POTENTIAL",
+            "潜力客户",
+            "Potential",
+            "销售重点跟进,每月推送行业案例/新产品信息",
+            "销售",
+            30,
+            2,
+        ),
+        _category(
+            "REGULAR", "普通客户", "Regular", "标准化服务,定期发送产品更新邮件", "客服", 90, 3
+        ),
+        _category(
+            "LOW", "低价值客户", "Low value", "评估留存成本,减少资源投入", "销售主管", 180, 4
+        ),
     ],
     "ruleset": {
         "hit_policy": "first",
         "default_category": "LOW",
         "borderline_margin": 0.05,
         "rules": [
-            {"key": "core", "name": "核心客户", "category": "CORE",
-             "when": "近12个月交易金额 >= 50万 且 近6个月互动 >= 10",
-             "tags": ["重点维护"], "next_action": "客户成功经理一对一月度跟进"},
-            {"key": "potential", "name": "潜力客户", "category": "POTENTIAL",
-             "when": "近12个月交易金额 between 20万 and 50万 or 近6个月咨询次数 > 0",
-             "next_action": "销售重点跟进,推送行业解决方案"},
-            {"key": "regular", "name": "普通客户", "category": "REGULAR",
-             "when": "近12个月交易金额 between 5万 and 20万",
-             "next_action": "标准化服务,每季度回访"},
+            {
+                "key": "core",
+                "name": "核心客户",
+                "category": "CORE",
+                "when": "近12个月交易金额 >= 50万 且 近6个月互动 >= 10",
+                "tags": ["重点维护"],
+                "next_action": "客户成功经理一对一月度跟进",
+            },
+            {
+                "key": "potential",
+                "name": "潜力客户",
+                "category": "POTENTIAL",
+                "when": "近12个月交易金额 between 20万 and 50万 or 近6个月咨询次数 > 0",
+                "next_action": "销售重点跟进,推送行业解决方案",
+            },
+            {
+                "key": "regular",
+                "name": "普通客户",
+                "category": "REGULAR",
+                "when": "近12个月交易金额 between 5万 and 20万",
+                "next_action": "标准化服务,每季度回访",
+            },
         ],
     },
-}  # fmt: skip
+}
 
 GRADING: Final[Template] = {
     "key": "grading",
@@ -149,8 +229,15 @@ GRADING: Final[Template] = {
     "description": "种子文档 003 的自动化规则:一个客户可同时属于多个客户组",
     "multi_assign": True,
     "categories": [
-        _category("HIGH_VALUE", "高价值客户组", "High-value group",
-                  "分配专属客服与优先服务", "销售主管", 7, 1),
+        _category(
+            "HIGH_VALUE",
+            "高价值客户组",
+            "High-value group",
+            "分配专属客服与优先服务",
+            "销售主管",
+            7,
+            1,
+        ),
         _category("ACTIVE", "活跃客户组", "Active group", "推送新品与增购方案", "市场部", 14, 2),
         _category("PROSPECT", "潜在客户组", "Prospect group", "销售跟进转化", "销售", 7, 3),
     ],
@@ -159,15 +246,22 @@ GRADING: Final[Template] = {
         "default_category": "DEFAULT",
         "borderline_margin": 0.05,
         "rules": [
-            {"key": "high_value", "name": "高价值客户", "category": "HIGH_VALUE",
-             "when": "近12个月交易金额 > 10000"},
-            {"key": "active", "name": "活跃客户", "category": "ACTIVE",
-             "when": "近30天互动 > 5"},
-            {"key": "prospect", "name": "潜在客户", "category": "PROSPECT",
-             "when": 'stage = "potential" and contact_name is not null'},
+            {
+                "key": "high_value",
+                "name": "高价值客户",
+                "category": "HIGH_VALUE",
+                "when": "近12个月交易金额 > 10000",
+            },
+            {"key": "active", "name": "活跃客户", "category": "ACTIVE", "when": "近30天互动 > 5"},
+            {
+                "key": "prospect",
+                "name": "潜在客户",
+                "category": "PROSPECT",
+                "when": 'stage = "potential" and contact_name is not null',
+            },
         ],
     },
-}  # fmt: skip
+}
 
 TEMPLATES: Final[dict[str, Template]] = {
     t["key"]: t for t in (VALUE, ACTIVITY, RISK, RELATIONSHIP, GRADING)

@@ -58,9 +58,10 @@ _EXAMPLE = _out(TEMPLATES["relationship"]).model_dump()
 
 
 @router.get(
-    "", response_model=TemplateList,
+    "",
+    response_model=TemplateList,
     **documented("listTemplates", "List built-in templates", example={"items": [_EXAMPLE]}),
-)  # fmt: skip
+)
 async def list_templates(principal: ViewerKey) -> TemplateList:
     """The seed documents' dimensions as installable templates: 价值, 活跃度, 风险 (seed
     000), 客户关系划分 (seed 002) and the 003 grading groups."""
@@ -71,12 +72,17 @@ async def list_templates(principal: ViewerKey) -> TemplateList:
     "/{key}/install",
     response_model=Installed,
     **documented(
-        "installTemplate", "Install a template", status_code=201,
-        example={"tree_id": "3d6f0a52-8c1e-4b7a-9e2d-5f4c3b2a1908",
-                 "ruleset_id": "4c2b1a09-8f7e-4d6c-9b5a-3e2d1c0b9a87", "published_version": 1},
+        "installTemplate",
+        "Install a template",
+        status_code=201,
+        example={
+            "tree_id": "3d6f0a52-8c1e-4b7a-9e2d-5f4c3b2a1908",
+            "ruleset_id": "4c2b1a09-8f7e-4d6c-9b5a-3e2d1c0b9a87",
+            "published_version": 1,
+        },
         errors=[404, 409],
     ),
-)  # fmt: skip
+)
 async def install_template(
     principal: EditorKey, session: Session, key: Annotated[str, Path(max_length=64)]
 ) -> Installed:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    CompoundSelect,
     Select,
     Uuid,
     and_,
@@ -30,11 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.auth import Principal
 from app.core.pagination import PageParams, keyset_page
 from app.core.sql import rows_written, uuid_array
-from app.models import Assignment, AssignmentHistory, Category, CategoryTree, Customer
+from app.models import Assignment, AssignmentHistory, Category, CategoryTree, Customer, table_of
 
-A = Assignment.__table__
-H = AssignmentHistory.__table__
-C = Category.__table__
+A = table_of(Assignment)
+H = table_of(AssignmentHistory)
+C = table_of(Category)
 
 
 async def reassign_all(
@@ -75,10 +76,10 @@ async def reassign_all(
         .returning(A.c.customer_id)
         .cte("moved")
     )
-    customers = select(moved.c.customer_id)
+    customers: Select[Any] | CompoundSelect[Any] = select(moved.c.customer_id)
     if tree.multi_assign:
         dropped = delete(A).where(own, holds_target).returning(A.c.customer_id).cte("dropped")
-        customers = customers.union_all(select(dropped.c.customer_id))
+        customers = select(moved.c.customer_id).union_all(select(dropped.c.customer_id))
     everyone = customers.subquery("everyone")
     rows = select(
         literal(tenant),
@@ -166,14 +167,14 @@ async def upsert(
     Reports, per customer, whether the row is new and the category it replaced."""
     ids = uuid_array(customer_ids)
     tenant = principal.tenant_id
-    old = select(A.c.customer_id, A.c.category_id).where(
+    replaced = select(A.c.customer_id, A.c.category_id).where(
         A.c.tenant_id == tenant, A.c.tree_id == tree.id, A.c.customer_id == any_(ids)
     )
     if tree.multi_assign:
-        old = old.where(A.c.category_id == category.id)
+        replaced = replaced.where(A.c.category_id == category.id)
     # The statement's snapshot: the categories before it (no FOR UPDATE here — rows the
     # upsert itself updates would then be skipped as modified by this very command).
-    old = old.cte("old")
+    old = replaced.cte("old")
     given = select(func.unnest(ids).label("customer_id")).subquery("given")
     rows = select(
         literal(tenant),
@@ -186,7 +187,7 @@ async def upsert(
         literal(reason),
         literal(principal.actor),
     )
-    statement = pg_insert(A).from_select(
+    inserting = pg_insert(A).from_select(
         [
             "tenant_id",
             "tree_id",
@@ -201,9 +202,9 @@ async def upsert(
         rows,
         include_defaults=False,  # else one uuid4() default would be shared by every row
     )
-    excluded = statement.excluded
+    excluded = inserting.excluded
     changed = A.c.category_id != excluded.category_id
-    statement = statement.on_conflict_do_update(
+    statement = inserting.on_conflict_do_update(
         index_elements=["tenant_id", "tree_id", "customer_id"]
         + (["category_id"] if tree.multi_assign else []),
         index_where=None if tree.multi_assign else ~A.c.multi,
@@ -263,7 +264,7 @@ async def write_history(
         return 0
     given = select(
         func.unnest(uuid_array([m[0] for m in moves])).label("customer_id"),
-        func.unnest(uuid_array([m[1] for m in moves])).label("from_id"),  # type: ignore[misc]
+        func.unnest(uuid_array([m[1] for m in moves])).label("from_id"),
     ).subquery("given")
     previous = C.alias("previous")
     rows = select(

@@ -99,39 +99,71 @@ REJECTED_EXAMPLE = {
     "decided_at": "2026-11-25T11:00:00+08:00",
     "reason": "分类层级错误,需重新设置二级分类关联上级",
 }
-TARGET = {"id": "7b6a5f4e-3d2c-4b1a-9f8e-7d6c5b4a3f2e", "code": "STRAT_MFG",
-          "name": "战略客户-制造业"}  # fmt: skip
+TARGET = {
+    "id": "7b6a5f4e-3d2c-4b1a-9f8e-7d6c5b4a3f2e",
+    "code": "STRAT_MFG",
+    "name": "战略客户-制造业",
+}
 FILED_EXAMPLES: dict[str, dict[str, Any]] = {
     "category.create": CHANGE_REQUEST_EXAMPLE,
     "category.update": {
-        **CHANGE_REQUEST_EXAMPLE, "kind": "category.update", "note": "名称突出高端制造",
+        **CHANGE_REQUEST_EXAMPLE,
+        "kind": "category.update",
+        "note": "名称突出高端制造",
         "target_id": TARGET["id"],
-        "target_version": 3, "payload": {"name": "战略客户-高端制造"},
-        "diff": {"target": TARGET, "before": {"name": "战略客户-制造业"},
-                 "after": {"name": "战略客户-高端制造"}, "effects": {"rules": []}},
+        "target_version": 3,
+        "payload": {"name": "战略客户-高端制造"},
+        "diff": {
+            "target": TARGET,
+            "before": {"name": "战略客户-制造业"},
+            "after": {"name": "战略客户-高端制造"},
+            "effects": {"rules": []},
+        },
     },
     "category.move": {
-        **CHANGE_REQUEST_EXAMPLE, "kind": "category.move", "note": "调整为一级分类",
+        **CHANGE_REQUEST_EXAMPLE,
+        "kind": "category.move",
+        "note": "调整为一级分类",
         "target_id": TARGET["id"],
-        "target_version": 3, "payload": {"parent_id": None, "sort_order": None},
-        "diff": {"target": TARGET,
-                 "before": {"parent": {"id": "1f2e3d4c-5b6a-4978-8a1b-2c3d4e5f6a7b",
-                                       "code": "STRAT", "name": "战略客户"},
-                            "level": 2, "sort_order": 1},
-                 "after": {"parent": None, "level": 1, "sort_order": 1},
-                 "effects": {"categories_moved": 1}},
+        "target_version": 3,
+        "payload": {"parent_id": None, "sort_order": None},
+        "diff": {
+            "target": TARGET,
+            "before": {
+                "parent": {
+                    "id": "1f2e3d4c-5b6a-4978-8a1b-2c3d4e5f6a7b",
+                    "code": "STRAT",
+                    "name": "战略客户",
+                },
+                "level": 2,
+                "sort_order": 1,
+            },
+            "after": {"parent": None, "level": 1, "sort_order": 1},
+            "effects": {"categories_moved": 1},
+        },
     },
     "category.delete": {
-        **CHANGE_REQUEST_EXAMPLE, "kind": "category.delete", "note": "该分类已停用",
+        **CHANGE_REQUEST_EXAMPLE,
+        "kind": "category.delete",
+        "note": "该分类已停用",
         "target_id": TARGET["id"],
-        "target_version": 3, "payload": {"reassign_to": None},
-        "diff": {"target": TARGET, "before": {"code": "STRAT_MFG", "name": "战略客户-制造业"},
-                 "after": None,
-                 "effects": {"reassign_to": {"id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
-                                             "code": "DEFAULT", "name": "默认分类"},
-                             "customers_moved": 120}},
+        "target_version": 3,
+        "payload": {"reassign_to": None},
+        "diff": {
+            "target": TARGET,
+            "before": {"code": "STRAT_MFG", "name": "战略客户-制造业"},
+            "after": None,
+            "effects": {
+                "reassign_to": {
+                    "id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+                    "code": "DEFAULT",
+                    "name": "默认分类",
+                },
+                "customers_moved": 120,
+            },
+        },
     },
-}  # fmt: skip
+}
 
 
 def accepted_example(kind: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from typing import TypeGuard
 
 from app.rules.language.values import TypedValue
 
@@ -35,17 +36,17 @@ def near_test(op: str, threshold: TypedValue, margin: Decimal) -> NearTest | Non
         thresholds = threshold
     else:
         return None
-    bands = [_band(t, margin) for t in thresholds if _is_number(t)]  # type: ignore[arg-type]
+    bands = [_band(t, margin) for t in thresholds if _is_number(t)]
     if not bands:
         return None
     if len(bands) == 1:
         (near,) = bands
-        return lambda value, _: _is_number(value) and near(value)  # type: ignore[arg-type]
+        return lambda value, _: _is_number(value) and near(value)
     low, high = bands
-    return lambda value, _: _is_number(value) and (low(value) or high(value))  # type: ignore[arg-type]
+    return lambda value, _: _is_number(value) and (low(value) or high(value))
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | Decimal]:
     kind = type(value)
     if kind is Decimal or kind is int:
         return True
@@ -53,5 +54,6 @@ def _is_number(value: object) -> bool:
 
 
 def _band(threshold: int | Decimal, margin: Decimal) -> Callable[[int | Decimal], bool]:
-    width = margin * abs(threshold)
-    return lambda value: abs(value - threshold) <= width
+    # abs() of an int | Decimal is one of them, but mypy joins the two to `object`.
+    width = margin * abs(threshold)  # type: ignore[operator]
+    return lambda value: abs(value - threshold) <= width  # type: ignore[operator]

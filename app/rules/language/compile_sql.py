@@ -47,7 +47,7 @@ from sqlalchemy.types import TypeEngine
 from app.catalog import BUILTIN_CATALOG, FieldCatalog, FieldDef
 from app.rules.language.deciding import Plan, plan_for
 from app.rules.language.tree import Condition, Leaf, Ruleset, iter_leaves
-from app.rules.language.values import Operand, operand
+from app.rules.language.values import Operand, TypedValue, operand
 
 
 class MissingColumn(KeyError):
@@ -355,30 +355,39 @@ def _compare(
     definition: FieldDef,
     op: str,
     column: ColumnElement,
-    threshold: object,
+    threshold: TypedValue,
     as_of: BindParameter[date],
 ) -> ColumnElement[bool]:
+    # `operand` gives a tuple for between, in and not_in, and one value otherwise.
     if op in ("within_last_days", "not_within_last_days"):
         window = and_(column <= as_of, (as_of - column) < literal(threshold, Integer))
         return window if op == "within_last_days" else not_(window)
     if op == "contains":
-        value = _param(definition, threshold)  # type: ignore[arg-type]
+        assert not isinstance(threshold, tuple)
+        value = _param(definition, threshold)
         if definition.type == "string_list":
             return value == any_(column)
         # strpos, not LIKE: no wildcard characters to escape, plain substring like Python.
         return func.strpos(column, value) > 0
     if op == "between":
-        low, high = threshold  # type: ignore[misc]
+        assert isinstance(threshold, tuple)
+        low, high = threshold
         return column.between(_param(definition, low), _param(definition, high))
     if op in ("in", "not_in"):
-        params = [_param(definition, v) for v in threshold]  # type: ignore[attr-defined]
+        assert isinstance(threshold, tuple)
+        params = [_param(definition, v) for v in threshold]
         return column.in_(params) if op == "in" else column.not_in(params)
     if op not in _COMPARISONS:
         raise ValueError(f"unknown operator {op!r}")
-    return _COMPARISONS[op](column, _param(definition, threshold))  # type: ignore[arg-type]
+    assert not isinstance(threshold, tuple)
+    return _COMPARISONS[op](column, _param(definition, threshold))
 
 
 _COMPARISONS: Final = {
-    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt,
-    "gte": operator.ge, "lt": operator.lt, "lte": operator.le,
-}  # fmt: skip
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}

@@ -110,18 +110,18 @@ def gap(
 
 def gap_function(op: str, threshold: object) -> GapFunction:
     """`gap` for one condition, its operator and threshold looked at once."""
-    window = isinstance(threshold, int)
+    window = threshold if isinstance(threshold, int) else None  # a day count
     if op in ("within_last_days", "not_within_last_days"):
         within = op == "within_last_days"
 
         def days(actual: object, as_of: date) -> tuple[Decimal | int, Direction] | None:
-            if not (window and isinstance(actual, date)):
+            if window is None or not isinstance(actual, date):
                 return None
             age = (as_of - actual).days
-            if within and age >= threshold:  # type: ignore[operator]
-                return age - threshold + 1, "raise"  # type: ignore[operator]
-            if not within and 0 <= age < threshold:  # type: ignore[operator]
-                return threshold - age, "lower"  # type: ignore[operator]
+            if within and age >= window:
+                return age - window + 1, "raise"
+            if not within and 0 <= age < window:
+                return window - age, "lower"
             return None
 
         return days
@@ -135,7 +135,7 @@ def gap_function(op: str, threshold: object) -> GapFunction:
     strict_low, strict_high = op == "gt", op == "lt"
 
     def distance(actual: object, as_of: date) -> tuple[Decimal | int, Direction] | None:
-        if window and isinstance(actual, date):
+        if window is not None and isinstance(actual, date):
             return None  # a day count is no threshold for a date
         if low is not None and _below(actual, low):
             return _distance(low, actual), "raise"
@@ -164,6 +164,11 @@ def _comparable(a: object, b: object) -> bool:
     )
 
 
+# Below, `_comparable` has said that both values are numbers (int or Decimal, bool
+# excluded) or both dates; written as isinstance checks, mypy would know it too, at the
+# cost of repeating them on the path every why-not takes.
+
+
 def _below(a: object, b: object) -> bool:
     return _comparable(a, b) and a < b  # type: ignore[operator]
 
@@ -171,4 +176,4 @@ def _below(a: object, b: object) -> bool:
 def _distance(high: object, low: object) -> Decimal | int:
     if isinstance(high, date) and isinstance(low, date):
         return (high - low).days
-    return high - low  # type: ignore[operator, return-value]
+    return high - low  # type: ignore[operator]

@@ -202,10 +202,16 @@ class Evaluator:
                 threshold = operand(definition, leaf.op, leaf.value)
                 self.leaves.append(
                     PreparedLeaf(
-                        len(self.leaves), rule_index, path, leaf, slots[leaf.field], threshold,
-                        _leaf_test(leaf.op, threshold), near_test(leaf.op, threshold, margin),
+                        len(self.leaves),
+                        rule_index,
+                        path,
+                        leaf,
+                        slots[leaf.field],
+                        threshold,
+                        _leaf_test(leaf.op, threshold),
+                        near_test(leaf.op, threshold, margin),
                     )
-                )  # fmt: skip
+                )
             self.plans.append(plan_for(rule.when, first))
         self.keys = tuple(keys)
         self._converters = tuple(converters)
@@ -296,6 +302,9 @@ def _leaf_test(op: str, t: TypedValue) -> LeafTest:
         return lambda a, _: a is not None and a == t
     if op == "ne":
         return lambda a, _: a is not None and a != t
+    # `a` is the customer's value of the leaf's field and `t` a threshold of that field's
+    # type (the rule was checked against the catalog when it was read), so these compare;
+    # mypy sees `object` and a union, and a check per call would cost in this loop.
     if op == "gt":
         return lambda a, _: a is not None and a > t  # type: ignore[operator]
     if op == "gte":
@@ -305,7 +314,8 @@ def _leaf_test(op: str, t: TypedValue) -> LeafTest:
     if op == "lte":
         return lambda a, _: a is not None and a <= t  # type: ignore[operator]
     if op == "between":
-        lo, hi = t  # type: ignore[misc]
+        assert isinstance(t, tuple)
+        lo, hi = t
         return lambda a, _: a is not None and lo <= a <= hi  # type: ignore[operator]
     if op == "in":
         return lambda a, _: a is not None and a in t  # type: ignore[operator]

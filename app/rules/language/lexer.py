@@ -17,14 +17,42 @@ from app.core.i18n import Text
 from app.rules.language.errors import RuleSyntaxError
 
 KEYWORDS: Final = frozenset(
-    {"and", "or", "not", "in", "between", "is", "null", "within", "last", "days", "day",
-     "contains", "true", "false", "all", "any"}
-)  # fmt: skip
+    {
+        "and",
+        "or",
+        "not",
+        "in",
+        "between",
+        "is",
+        "null",
+        "within",
+        "last",
+        "days",
+        "day",
+        "contains",
+        "true",
+        "false",
+        "all",
+        "any",
+    }
+)
 _CHINESE_KEYWORDS: Final = {"且": "and", "并且": "and", "或": "or", "或者": "or"}
 _COMPARISONS: Final = {
-    ">=": "gte", "<=": "lte", "==": "eq", "!=": "ne", "<>": "ne", "=": "eq", ">": "gt",
-    "<": "lt", "≥": "gte", "≤": "lte", "≠": "ne", "＝": "eq", "＞": "gt", "＜": "lt",
-}  # fmt: skip
+    ">=": "gte",
+    "<=": "lte",
+    "==": "eq",
+    "!=": "ne",
+    "<>": "ne",
+    "=": "eq",
+    ">": "gt",
+    "<": "lt",
+    "≥": "gte",
+    "≤": "lte",
+    "≠": "ne",
+    "＝": "eq",
+    "＞": "gt",
+    "＜": "lt",
+}
 _PUNCTUATION: Final = {"(": "(", ")": ")", ",": ",", "（": "(", "）": ")", "，": ",", "、": ","}
 _QUOTES: Final = {'"': '"', "'": "'", "“": "”", "「": "」"}
 _ESCAPES: Final = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "/": "/"}
@@ -34,9 +62,15 @@ _LONGEST_INT: Final = 40
 _MULTIPLIERS: Final = {"万": 10_000, "亿": 100_000_000}
 # Longest first: 个月 before 个. 年 is years of a months field (× 12).
 _UNITS: Final = (
-    ("个月", "months"), ("元", "CNY"), ("次", "count"), ("个", "count"),
-    ("天", "days"), ("月", "months"), ("人", "employees"), ("年", "years"),
-)  # fmt: skip
+    ("个月", "months"),
+    ("元", "CNY"),
+    ("次", "count"),
+    ("个", "count"),
+    ("天", "days"),
+    ("月", "months"),
+    ("人", "employees"),
+    ("年", "years"),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,9 +59,20 @@ class Reason:
 
 
 NEGATED_OPS: dict[str, str] = {
-    "eq": "ne", "ne": "eq", "gt": "lte", "lte": "gt", "gte": "lt", "lt": "gte",
-    "in": "not_in", "not_in": "in", "is_null": "is_not_null", "is_not_null": "is_null",
-    "within_last_days": "not_within_last_days", "not_within_last_days": "within_last_days",
-    "between": "not_between", "not_between": "between",
-    "contains": "not_contains", "not_contains": "contains",
-}  # fmt: skip
+    "eq": "ne",
+    "ne": "eq",
+    "gt": "lte",
+    "lte": "gt",
+    "gte": "lt",
+    "lt": "gte",
+    "in": "not_in",
+    "not_in": "in",
+    "is_null": "is_not_null",
+    "is_not_null": "is_null",
+    "within_last_days": "not_within_last_days",
+    "not_within_last_days": "within_last_days",
+    "between": "not_between",
+    "not_between": "between",
+    "contains": "not_contains",
+    "not_contains": "contains",
+}

@@ -133,6 +133,7 @@ class _Reader:
         value = self.value(data.get("value"), (*loc, "value"))
         if not ok or value is _BAD or not self.count_leaves(1, loc):
             return None
+        # `value` gave a Value: anything else was _BAD, turned away just above.
         return Leaf(str(data["field"]), str(data["op"]), value, Origin(loc))  # type: ignore[arg-type]
 
     def value(self, data: object, loc: Loc) -> Value | object:
@@ -145,9 +146,13 @@ class _Reader:
             return Decimal(repr(data))
         if isinstance(data, list):
             items = [self.value(item, (*loc, i)) for i, item in enumerate(data)]
-            return _BAD if any(item is _BAD for item in items) else tuple(items)  # type: ignore[misc]
-        self.error(loc, "value_type", "取值应为数值、文本、日期、布尔值或列表",
-                   "value must be a number, string, date, boolean or list")  # fmt: skip
+            return _BAD if any(item is _BAD for item in items) else tuple(items)
+        self.error(
+            loc,
+            "value_type",
+            "取值应为数值、文本、日期、布尔值或列表",
+            "value must be a number, string, date, boolean or list",
+        )
         return _BAD
 
     def rule(self, data: object, loc: Loc) -> Rule | None:
@@ -177,12 +182,12 @@ class _Reader:
             return None
         raw_when = data["when"]
         return Rule(
-            key=data["key"],  # type: ignore[arg-type]
-            category=data["category"],  # type: ignore[arg-type]
+            key=data["key"],
+            category=data["category"],
             when=when,
-            name=data.get("name"),  # type: ignore[arg-type]
+            name=data.get("name"),
             tags=tuple(tags),
-            next_action=data.get("next_action"),  # type: ignore[arg-type]
+            next_action=data.get("next_action"),
             when_text=raw_when if isinstance(raw_when, str) else None,
             origin=Origin(loc),
         )
@@ -194,12 +199,14 @@ class _Reader:
         self.unknown_keys(data, _RULESET_KEYS, ())
         hit_policy = data.get("hit_policy", "first")
         if hit_policy not in ("first", "collect"):
-            self.error(("hit_policy",), "hit_policy", "应为 first 或 collect",
-                       "must be first or collect")  # fmt: skip
+            self.error(
+                ("hit_policy",), "hit_policy", "应为 first 或 collect", "must be first or collect"
+            )
         default_category = data.get("default_category", "DEFAULT")
         if not isinstance(default_category, str) or not default_category:
-            self.error(("default_category",), "string_type", "应为非空文本",
-                       "must be a non-empty string")  # fmt: skip
+            self.error(
+                ("default_category",), "string_type", "应为非空文本", "must be a non-empty string"
+            )
         margin = self.margin(data.get("borderline_margin", DEFAULT_BORDERLINE_MARGIN))
         raw_rules = data.get("rules")
         if not isinstance(raw_rules, list):
@@ -218,8 +225,12 @@ class _Reader:
         if isinstance(value, int | Decimal) and not isinstance(value, bool) and 0 <= value < 1:
             return Decimal(value)
         if value is not _BAD:
-            self.error(("borderline_margin",), "margin_range", "应为 0 到 1 之间的小数(如 0.05)",
-                       "must be a fraction from 0 to below 1 (e.g. 0.05)")  # fmt: skip
+            self.error(
+                ("borderline_margin",),
+                "margin_range",
+                "应为 0 到 1 之间的小数(如 0.05)",
+                "must be a fraction from 0 to below 1 (e.g. 0.05)",
+            )
         return DEFAULT_BORDERLINE_MARGIN
 
 
@@ -266,7 +277,7 @@ def value_to_json(value: object) -> object:
         as_float = float(value)
         return as_float if Decimal(repr(as_float)) == value else str(value)
     if hasattr(value, "isoformat"):  # dates built in Python rather than parsed from JSON
-        return value.isoformat()  # type: ignore[union-attr]
+        return value.isoformat()
     return value
 
 

@@ -28,8 +28,14 @@ from app.rules.language.lexer import Lexer, Token
 from app.rules.language.limits import MAX_DEPTH
 from app.rules.language.tree import All, Any, Condition, Leaf, Loc, Not, Origin, Value, children
 
-_UNIT_ZH: Final = {"CNY": "元", "count": "次", "days": "天", "months": "个月",
-                   "employees": "人", "years": "年"}  # fmt: skip
+_UNIT_ZH: Final = {
+    "CNY": "元",
+    "count": "次",
+    "days": "天",
+    "months": "个月",
+    "employees": "人",
+    "years": "年",
+}
 # Parentheses recurse; the tree depth is checked after parsing, this only bounds the stack.
 _MAX_PAREN_NESTING: Final = 4 * MAX_DEPTH
 
@@ -50,8 +56,11 @@ def parse_text(
     parser = _Parser(tokens, catalog, loc)
     node = parser.expression()
     if parser.peek.kind != "eof":
-        raise parser.error(Text(f"多余的内容 {parser.peek.describe().zh}",
-                                f"unexpected {parser.peek.describe().en}"))  # fmt: skip
+        raise parser.error(
+            Text(
+                f"多余的内容 {parser.peek.describe().zh}", f"unexpected {parser.peek.describe().en}"
+            )
+        )
     _check_depth(node, max_depth)
     return node
 
@@ -107,8 +116,9 @@ class _Parser:
     def expect(self, kind: str, value: str, shown: str) -> Token:
         if not self.at(kind, value):
             found = self.peek.describe()
-            raise self.error(Text(f"期望 “{shown}”,却遇到 {found.zh}",
-                                  f"expected '{shown}', found {found.en}"))  # fmt: skip
+            raise self.error(
+                Text(f"期望 “{shown}”,却遇到 {found.zh}", f"expected '{shown}', found {found.en}")
+            )
         return self.advance()
 
     def origin(self, token: Token) -> Origin:
@@ -173,8 +183,10 @@ class _Parser:
         token = self.advance()
         if token.kind != "ident":
             found = token.describe()
-            raise self.error(Text(f"期望字段名,却遇到 {found.zh}",
-                                  f"expected a field name, found {found.en}"), token)  # fmt: skip
+            raise self.error(
+                Text(f"期望字段名,却遇到 {found.zh}", f"expected a field name, found {found.en}"),
+                token,
+            )
         definition = self.catalog.resolve(str(token.value))
         key = definition.key if definition else str(token.value)
         op, value = self.operation(token, definition)
@@ -237,9 +249,13 @@ class _Parser:
             return {"true": True, "false": False, "null": None}[str(token.value)]
         if token.kind != "number":
             found = token.describe()
-            raise self.error(Text(f"期望取值(数字、“文本”、日期、true/false),却遇到 {found.zh}",
-                                  f"expected a value (number, \"text\", date, true/false), "
-                                  f"found {found.en}"), token)  # fmt: skip
+            raise self.error(
+                Text(
+                    f"期望取值(数字、“文本”、日期、true/false),却遇到 {found.zh}",
+                    f'expected a value (number, "text", date, true/false), found {found.en}',
+                ),
+                token,
+            )
         number = token.value
         assert isinstance(number, int | Decimal)
         if token.unit is None or definition is None:

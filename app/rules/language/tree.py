@@ -9,7 +9,8 @@ exact.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field  # `field` is a member of Leaf
 from decimal import Decimal
 from typing import Final, Literal, TypeAlias
 
@@ -42,7 +43,7 @@ class Leaf:
     field: str
     op: str
     value: Value = None
-    origin: Origin | None = field(default=None, compare=False, repr=False)
+    origin: Origin | None = dataclass_field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,7 @@ class All:
     """True when every item is true."""
 
     items: tuple[Condition, ...]
-    origin: Origin | None = field(default=None, compare=False, repr=False)
+    origin: Origin | None = dataclass_field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ class Any:
     """True when at least one item is true."""
 
     items: tuple[Condition, ...]
-    origin: Origin | None = field(default=None, compare=False, repr=False)
+    origin: Origin | None = dataclass_field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ class Not:
     """Plain negation of its item (two-valued: a leaf on a null field is false first)."""
 
     item: Condition
-    origin: Origin | None = field(default=None, compare=False, repr=False)
+    origin: Origin | None = dataclass_field(default=None, compare=False, repr=False)
 
 
 Condition: TypeAlias = All | Any | Not | Leaf
@@ -86,8 +87,8 @@ class Rule:
     name: str | None = None
     tags: tuple[str, ...] = ()
     next_action: str | None = None
-    when_text: str | None = field(default=None, compare=False, repr=False)
-    origin: Origin | None = field(default=None, compare=False, repr=False)
+    when_text: str | None = dataclass_field(default=None, compare=False, repr=False)
+    origin: Origin | None = dataclass_field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,15 @@ from app.rules.language.parse_json import condition_from_json, read_ruleset
 from app.rules.language.tree import All, Condition, Leaf, Loc, Not, Ruleset
 from app.rules.language.values import ValueProblem, operand
 
-_TYPE_ZH: Final = {"number": "数值", "integer": "整数", "date": "日期", "string": "文本",
-                   "enum": "枚举", "boolean": "布尔", "string_list": "文本列表"}  # fmt: skip
+_TYPE_ZH: Final = {
+    "number": "数值",
+    "integer": "整数",
+    "date": "日期",
+    "string": "文本",
+    "enum": "枚举",
+    "boolean": "布尔",
+    "string_list": "文本列表",
+}
 
 
 def validate_condition(
@@ -47,10 +54,16 @@ def validate_ruleset(
     """
     errors: list[RuleError] = []
     if ruleset.hit_policy == "collect" and not multi_assign:
-        errors.append(RuleError(("hit_policy",), "collect_single_assign", Text(
-            "hit_policy 为 collect 时分类维度须允许多重归类(multi_assign)",
-            "hit_policy collect needs a multi-assign category tree",
-        )))  # fmt: skip
+        errors.append(
+            RuleError(
+                ("hit_policy",),
+                "collect_single_assign",
+                Text(
+                    "hit_policy 为 collect 时分类维度须允许多重归类(multi_assign)",
+                    "hit_policy collect needs a multi-assign category tree",
+                ),
+            )
+        )
     if categories is not None and ruleset.default_category not in categories:
         errors.append(_unknown_category(("default_category",), ruleset.default_category))
     checker = _ConditionChecker(catalog)
@@ -58,9 +71,16 @@ def validate_ruleset(
     for index, rule in enumerate(ruleset.rules):
         rule_loc: Loc = rule.origin.loc if rule.origin else ("rules", index)
         if rule.key in seen:
-            errors.append(RuleError((*rule_loc, "key"), "duplicate_key", Text(
-                f"规则键 “{rule.key}” 重复", f"duplicate rule key '{rule.key}'",
-            )))  # fmt: skip
+            errors.append(
+                RuleError(
+                    (*rule_loc, "key"),
+                    "duplicate_key",
+                    Text(
+                        f"规则键 “{rule.key}” 重复",
+                        f"duplicate rule key '{rule.key}'",
+                    ),
+                )
+            )
         seen.add(rule.key)
         if categories is not None and rule.category not in categories:
             errors.append(_unknown_category((*rule_loc, "category"), rule.category))
@@ -98,15 +118,25 @@ def check_condition(
 
 
 def _unknown_category(loc: Loc, code: str) -> RuleError:
-    return RuleError(loc, "unknown_category", Text(
-        f"分类编码 “{code}” 不在此分类维度中", f"category code '{code}' is not in the tree",
-    ))  # fmt: skip
+    return RuleError(
+        loc,
+        "unknown_category",
+        Text(
+            f"分类编码 “{code}” 不在此分类维度中",
+            f"category code '{code}' is not in the tree",
+        ),
+    )
 
 
 def _too_many(loc: Loc) -> RuleError:
-    return RuleError(loc, "too_many_conditions", Text(
-        f"条件总数超过 {MAX_CONDITIONS} 个", f"more than {MAX_CONDITIONS} conditions in total",
-    ))  # fmt: skip
+    return RuleError(
+        loc,
+        "too_many_conditions",
+        Text(
+            f"条件总数超过 {MAX_CONDITIONS} 个",
+            f"more than {MAX_CONDITIONS} conditions in total",
+        ),
+    )
 
 
 class _ConditionChecker:
@@ -128,8 +158,13 @@ class _ConditionChecker:
         # Trees from JSON or text are depth-checked when read; this covers trees built in
         # code, and stops before recursing too far.
         if level > MAX_DEPTH:
-            self.report(node, loc, (), "too_deep", Text(
-                f"条件嵌套超过 {MAX_DEPTH} 层", f"nested deeper than {MAX_DEPTH}"))  # fmt: skip
+            self.report(
+                node,
+                loc,
+                (),
+                "too_deep",
+                Text(f"条件嵌套超过 {MAX_DEPTH} 层", f"nested deeper than {MAX_DEPTH}"),
+            )
             return
         if isinstance(node, Leaf):
             self.leaves += 1
@@ -139,27 +174,49 @@ class _ConditionChecker:
         else:
             key = "all" if isinstance(node, All) else "any"
             if not node.items:
-                self.report(node, loc, (key,), "too_short", Text(
-                    "条件组不能为空", "a condition group must not be empty"))  # fmt: skip
+                self.report(
+                    node,
+                    loc,
+                    (key,),
+                    "too_short",
+                    Text("条件组不能为空", "a condition group must not be empty"),
+                )
             for i, item in enumerate(node.items):
                 self.check(item, (*loc, key, i), level + 1)
 
     def leaf(self, leaf: Leaf, loc: Loc) -> None:
         definition = self.catalog.get(leaf.field)
         if leaf.op not in OPERATORS:
-            self.report(leaf, loc, ("op",), "operator_unknown", Text(
-                f"未知运算符 “{leaf.op}”", f"unknown operator '{leaf.op}'"))  # fmt: skip
+            self.report(
+                leaf,
+                loc,
+                ("op",),
+                "operator_unknown",
+                Text(f"未知运算符 “{leaf.op}”", f"unknown operator '{leaf.op}'"),
+            )
             return
         if definition is None:
-            self.report(leaf, loc, ("field",), "unknown_field", Text(
-                f"未知字段 “{leaf.field}”", f"unknown field '{leaf.field}'"))  # fmt: skip
+            self.report(
+                leaf,
+                loc,
+                ("field",),
+                "unknown_field",
+                Text(f"未知字段 “{leaf.field}”", f"unknown field '{leaf.field}'"),
+            )
             return
         if leaf.op not in operators_for(definition.type):
-            self.report(leaf, loc, ("op",), "operator_not_allowed", Text(
-                f"字段 “{definition.label_zh}”({_TYPE_ZH[definition.type]})不支持运算符 {leaf.op}",
-                f"operator '{leaf.op}' is not allowed for field '{leaf.field}' "
-                f"({definition.type})",
-            ))  # fmt: skip
+            self.report(
+                leaf,
+                loc,
+                ("op",),
+                "operator_not_allowed",
+                Text(
+                    f"字段 “{definition.label_zh}”({_TYPE_ZH[definition.type]})"
+                    f"不支持运算符 {leaf.op}",
+                    f"operator '{leaf.op}' is not allowed for field '{leaf.field}' "
+                    f"({definition.type})",
+                ),
+            )
             return
         try:
             operand(definition, leaf.op, leaf.value)

@@ -52,14 +52,18 @@ def to_decimal(value: object) -> Decimal:
     within what a number field holds (NUMBER_DIGITS before the point, NUMBER_PLACES after)."""
     number = _exact(value)
     if number.adjusted() >= NUMBER_DIGITS:
-        raise ValueProblem("number_range", Text(
-            f"数值过大:整数部分最多 {NUMBER_DIGITS} 位",
-            f"too large: at most {NUMBER_DIGITS} digits before the decimal point",
-        ))  # fmt: skip
+        raise ValueProblem(
+            "number_range",
+            Text(
+                f"数值过大:整数部分最多 {NUMBER_DIGITS} 位",
+                f"too large: at most {NUMBER_DIGITS} digits before the decimal point",
+            ),
+        )
     if _decimal_places(number) > NUMBER_PLACES:
-        raise ValueProblem("number_places", Text(
-            f"小数最多 {NUMBER_PLACES} 位", f"at most {NUMBER_PLACES} decimal places"
-        ))  # fmt: skip
+        raise ValueProblem(
+            "number_places",
+            Text(f"小数最多 {NUMBER_PLACES} 位", f"at most {NUMBER_PLACES} decimal places"),
+        )
     if number.as_tuple().exponent < -NUMBER_PLACES:  # type: ignore[operator]  # finite
         # Only trailing zeros lie beyond: drop them, so SQL never sees a vast scale.
         return number.quantize(_SMALLEST_PLACE, context=_EXACT)
@@ -80,10 +84,13 @@ def to_int(value: object) -> int:
         # Digits first: int() of a Decimal of 100,000 digits would be slow for nothing.
         whole = int(number) if number.adjusted() < 20 else INTEGER_MAX + 1
     if not INTEGER_MIN <= whole <= INTEGER_MAX:
-        raise ValueProblem("integer_range", Text(
-            f"超出整数范围({INTEGER_MIN} 到 {INTEGER_MAX})",
-            f"out of range for an integer ({INTEGER_MIN} to {INTEGER_MAX})",
-        ))  # fmt: skip
+        raise ValueProblem(
+            "integer_range",
+            Text(
+                f"超出整数范围({INTEGER_MIN} 到 {INTEGER_MAX})",
+                f"out of range for an integer ({INTEGER_MIN} to {INTEGER_MAX})",
+            ),
+        )
     return whole
 
 
