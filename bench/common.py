@@ -1,4 +1,9 @@
-"""Shared bench plumbing: a fresh database, the machine description, RESULTS.md."""
+"""Shared bench plumbing: a fresh database, the machine description, RESULTS.md.
+
+The benches keep their embedded servers and generated files in a data directory:
+`--data-dir`, else $CRMC_BENCH_DATA, else `bench/` in the per-user data directory the
+service uses (on Linux ~/.local/share/crm-classifier/bench).
+"""
 
 import argparse
 import asyncio
@@ -13,14 +18,34 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.core.db import EmbeddedPostgres, create_database_if_missing, upgrade_to_head
+from app.core.settings import default_data_dir
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-DATA = Path(os.environ.get("CRMC_BENCH_DATA", "/work/bench-data"))
+
+
+def bench_data_dir() -> Path:
+    """$CRMC_BENCH_DATA, else `bench/` in the service's per-user data directory."""
+    configured = os.environ.get("CRMC_BENCH_DATA")
+    return Path(configured) if configured else default_data_dir() / "bench"
+
+
+def add_data_dir(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The `--data-dir` option every bench takes."""
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=bench_data_dir(),
+        help="where the embedded servers and generated files live "
+        "(default: $CRMC_BENCH_DATA, else %(default)s)",
+    )
+    return parser
 
 
 def machine() -> str:
@@ -43,21 +68,22 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {memory} RAM, Python {platform.python_version()}"
 
 
-async def fresh_database(name: str, url: str | None = None) -> tuple[str, EmbeddedPostgres | None]:
-    """A new, migrated database `name` on CRMC_DATABASE_URL's server or the embedded one."""
+async def fresh_database(
+    name: str, data_dir: Path, url: str | None = None
+) -> tuple[str, EmbeddedPostgres | None]:
+    """A new, migrated database `name` on `url`'s or CRMC_DATABASE_URL's server, else on
+    an embedded one in `data_dir/name`."""
     embedded = None
     admin = url or os.environ.get("CRMC_DATABASE_URL")
     if admin is None:
-        DATA.mkdir(parents=True, exist_ok=True)
-        embedded = EmbeddedPostgres(DATA / name)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        embedded = EmbeddedPostgres(data_dir / name)
         admin = embedded.url("postgres")
     engine = create_async_engine(admin, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     async with engine.connect() as conn:
         await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     await engine.dispose()
     await create_database_if_missing(admin, name)
-    from sqlalchemy.engine import make_url
-
     db_url = make_url(admin).set(database=name).render_as_string(hide_password=False)
     await upgrade_to_head(db_url)
     return db_url, embedded
@@ -65,7 +91,7 @@ async def fresh_database(name: str, url: str | None = None) -> tuple[str, Embedd
 
 def demo_arguments(description: str | None) -> argparse.ArgumentParser:
     """A parser with the options of benches over bench/load_demo.py's database."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = add_data_dir(argparse.ArgumentParser(description=description))
     parser.add_argument("--database-url", help="default: the embedded bench_demo database")
     parser.add_argument("--tenant-id", help="default: tenant `demo` of bench/load_demo.py")
     parser.add_argument("--as-of", help="default: today, the date bench/load_demo.py loads for")
@@ -78,7 +104,7 @@ def demo_database(args: argparse.Namespace) -> tuple[str, uuid.UUID, date, Embed
     started for them (None when --database-url names one)."""
     url, server = args.database_url, None
     if url is None:
-        server = EmbeddedPostgres(DATA / "bench_demo")
+        server = EmbeddedPostgres(args.data_dir / "bench_demo")
         url = server.url("bench_demo")
     tenant = uuid.UUID(args.tenant_id) if args.tenant_id else asyncio.run(demo_tenant(url))
     as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
@@ -127,14 +153,16 @@ def timed(label: str, sink: dict[str, float]) -> Any:
 def serve(url: str, port: int, *, worker: bool = False) -> subprocess.Popen[bytes]:
     """`crm-classifier serve` on 127.0.0.1:port against `url` (with its job worker when
     `worker`), waiting until it is ready."""
-    env = {**os.environ, "CRMC_DATABASE_URL": url, "CRMC_LOG_LEVEL": "WARNING",
-           "CRMC_WORKER_IN_PROCESS": "true" if worker else "false"}  # fmt: skip
+    env = {
+        **os.environ,
+        "CRMC_DATABASE_URL": url,
+        "CRMC_LOG_LEVEL": "WARNING",
+        "CRMC_WORKER_IN_PROCESS": "true" if worker else "false",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
     )
-    import httpx
-
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

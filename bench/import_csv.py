@@ -1,13 +1,14 @@
 """CSV import throughput: a 1,000,000-row orders file through POST /api/v1/imports.
 
-Goal (issue 4): ≥ 50,000 rows/s. A fresh database (embedded PostgreSQL under
-/work/bench-data, or CRMC_DATABASE_URL's server) gets the customers the file references
+Goal (issue 4): ≥ 50,000 rows/s. A fresh database (embedded PostgreSQL in --data-dir,
+see bench/common.py, or CRMC_DATABASE_URL's server) gets the customers the file references
 (through POST /customers/bulk), then the file is uploaded through the HTTP app
 (in-process, httpx over ASGI) and the import job is run by a worker in this process.
 The file uses the seed's spellings (¥125,000, 12.5万元, 2024年3月5日, 2024/3/5) and has a
 few bad rows, so normalisation and error reporting are part of the figure.
 
     python bench/import_csv.py [--rows 1000000] [--customers 100000] [--profile out.prof]
+                               [--data-dir DIR]
 """
 
 import argparse
@@ -31,7 +32,7 @@ from app.jobs.worker import Worker
 from app.main import create_app
 from app.models import Role
 from app.tenants import service as tenant_service
-from bench.common import DATA, fresh_database, record, server_version
+from bench.common import add_data_dir, fresh_database, record, server_version
 
 BULK = 10_000
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -108,8 +109,8 @@ async def _setup(url: str, customers: int) -> tuple[Database, str, httpx.AsyncCl
 
 
 async def _bench(args: argparse.Namespace) -> None:
-    url, embedded = await fresh_database("bench_import")
-    path = DATA / f"orders-{args.rows}.csv"
+    url, embedded = await fresh_database("bench_import", args.data_dir)
+    path = args.data_dir / f"orders-{args.rows}.csv"
     if not path.exists():
         write_orders_csv(path, args.rows, args.customers)
     database, _key, http = await _setup(url, args.customers)
@@ -179,7 +180,7 @@ async def _bench(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = add_data_dir(argparse.ArgumentParser(description=__doc__))
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--profile", help="write a cProfile of the job to this file")

@@ -1,9 +1,10 @@
 """Load the demo data set with COPY and time it (issue 4: 1M customers, ~10M orders).
 
     python bench/load_demo.py [--customers 1000000] [--seed 0] [--database-url URL]
+                              [--data-dir DIR]
 
-Creates a fresh database `bench_demo` (on the embedded server under $CRMC_BENCH_DATA,
-default /work/bench-data, or on the server of --database-url), migrates it, creates
+Creates a fresh database `bench_demo` (on the embedded server in --data-dir, see
+bench/common.py, or on the server of --database-url), migrates it, creates
 tenant `demo`, loads the data in one transaction, then VACUUM ANALYZEs the tables (timed
 apart: the metrics scans want the visibility map for index-only scans). Prints the
 figures, appends them to bench/RESULTS.md, and leaves the database for the other
@@ -26,7 +27,7 @@ from app.core.db import Database
 from app.demo import DemoSummary, load_demo
 from app.demo.generate import default_as_of
 from app.tenants import service as tenant_service
-from bench.common import fresh_database, record, run, server_version
+from bench.common import add_data_dir, fresh_database, record, run, server_version
 
 DATABASE = "bench_demo"
 TABLES = ("customers", "orders", "interactions", "complaints")
@@ -72,7 +73,7 @@ async def _vacuum_analyze(url: str) -> tuple[float, dict[str, int]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = add_data_dir(argparse.ArgumentParser(description=__doc__))
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -84,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     as_of = args.as_of or default_as_of("Asia/Shanghai")
 
-    url, _embedded = run(fresh_database(DATABASE, args.database_url))
+    url, _embedded = run(fresh_database(DATABASE, args.data_dir, args.database_url))
     print(f"loading {args.customers:,} customers (seed {args.seed}, as of {as_of})",
           file=sys.stderr)  # fmt: skip
     tenant_id, summary = run(_load(url, args.customers, args.seed, as_of))

@@ -15,7 +15,8 @@ figure is the query's, not the network's; each floor gets the better of the defa
 and the service's. Goal (issue 4): ours ≤ 1.3 × the floor.
 
     python bench/metrics_all.py [--database-url …] [--tenant-id …] [--as-of YYYY-MM-DD]
-    (defaults: the 1M-customer database that bench/load_demo.py leaves in /work/bench-data)
+    (defaults: the 1M-customer database that bench/load_demo.py leaves in --data-dir,
+    see bench/common.py)
 """
 
 import asyncio

@@ -4,7 +4,7 @@ Goal (issue 4): ≥ 20,000 orders/s with 10,000-item requests on 2 cores. The cl
 pre-encodes every body so the figure is the server's, and sends requests one after
 another (one API process; the client shares the 2 cores with it and with PostgreSQL).
 
-    python bench/orders_bulk.py [--customers 20000] [--requests 50]
+    python bench/orders_bulk.py [--customers 20000] [--requests 50] [--data-dir DIR]
 """
 
 import argparse
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core.db import Database
 from app.models import Role
 from app.tenants import service as tenant_service
-from bench.common import fresh_database, record, run, serve, server_version
+from bench.common import add_data_dir, fresh_database, record, run, serve, server_version
 
 BATCH = 10_000
 
@@ -38,13 +38,13 @@ async def _tenant_key(url: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = add_data_dir(argparse.ArgumentParser(description=__doc__))
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
 
-    url, _embedded = run(fresh_database("bench_orders"))
+    url, _embedded = run(fresh_database("bench_orders", args.data_dir))
     key = run(_tenant_key(url))
     server = serve(url, args.port)
     base = f"http://127.0.0.1:{args.port}/api/v1"

@@ -7,6 +7,7 @@ that bench/load_demo.py leaves: the seed 002 template 客户关系划分 is inst
 customer, the ruleset over them, distribution and transitions. Nothing is written.
 
     python bench/preview.py [--database-url …] [--tenant-id …] [--as-of YYYY-MM-DD]
+                            [--data-dir DIR]
 """
 
 import asyncio

@@ -1,9 +1,9 @@
 """Deleting a category that holds 200,000 customers, against the bare UPDATE floor.
 
-    python bench/reassign_category.py [--customers 200000] [--port 8766]
+    python bench/reassign_category.py [--customers 200000] [--port 8766] [--data-dir DIR]
 
-A fresh database `bench_reassign` (embedded server under $CRMC_BENCH_DATA, default
-/work/bench-data, or CRMC_DATABASE_URL's server), one tenant, a tree with categories
+A fresh database `bench_reassign` (embedded server in --data-dir, see bench/common.py,
+or CRMC_DATABASE_URL's server), one tenant, a tree with categories
 OLD and NEW, and every customer assigned to OLD (loaded with INSERT … SELECT). Then, in
 the same run and on the same data:
 
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core.db import Database
 from app.models import Role
 from app.tenants import service as tenant_service
-from bench.common import fresh_database, record, run, serve, server_version
+from bench.common import add_data_dir, fresh_database, record, run, serve, server_version
 
 DATABASE = "bench_reassign"
 MOVE = "UPDATE assignments SET category_id = :to WHERE tenant_id = :tenant AND category_id = :frm"
@@ -89,13 +89,13 @@ def _load_sql(customers: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = add_data_dir(argparse.ArgumentParser(description=__doc__))
     parser.add_argument("--customers", type=int, default=200_000)
     parser.add_argument("--port", type=int, default=8766)
     args = parser.parse_args()
     load_average = os.getloadavg()[0]  # other work on the machine skews the figures
 
-    url, _embedded = run(fresh_database(DATABASE))
+    url, _embedded = run(fresh_database(DATABASE, args.data_dir))
     tenant_id, key = run(_tenant(url))
     server = serve(url, args.port)
     base = f"http://127.0.0.1:{args.port}/api/v1"

@@ -12,6 +12,7 @@ is shared, so figures taken on a busy machine say so.
 
     python bench/responsiveness.py [--customers 20000] [--xlsx-rows 125000]
                                    [--csv-rows 300000] [--clients 20] [--seconds 15]
+                                   [--data-dir DIR]
 """
 
 import argparse
@@ -31,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core.db import Database
 from app.models import Role
 from app.tenants import service as tenant_service
-from bench.common import DATA, fresh_database, record, serve, server_version
+from bench.common import add_data_dir, fresh_database, record, serve, server_version
 
 HEADER = ["客户编号", "客户名称", "所属行业", "员工人数", "年营收", "所在地区", "客户阶段",
           "联系人", "联系人职务", "合作开始日期", "客户标签"]  # fmt: skip
@@ -150,8 +151,8 @@ async def measure(args: argparse.Namespace, base: str, key: str) -> list[str]:
                   summary("idle GET /customers?limit=50", idle_list)]  # fmt: skip
 
         xlsx, csv_file = (
-            DATA / f"responsive-{args.xlsx_rows}.xlsx",
-            DATA / f"responsive-{args.csv_rows}.csv",
+            args.data_dir / f"responsive-{args.xlsx_rows}.xlsx",
+            args.data_dir / f"responsive-{args.csv_rows}.csv",
         )
         imports = []
         for path, kind in ((xlsx, "xlsx"), (csv_file, "csv")):
@@ -199,7 +200,7 @@ async def measure(args: argparse.Namespace, base: str, key: str) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = add_data_dir(argparse.ArgumentParser(description=__doc__))
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--xlsx-rows", type=int, default=125_000)
     parser.add_argument("--csv-rows", type=int, default=300_000)
@@ -208,10 +209,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18765)
     args = parser.parse_args()
     load = os.getloadavg()
-    DATA.mkdir(parents=True, exist_ok=True)
-    write_xlsx(DATA / f"responsive-{args.xlsx_rows}.xlsx", args.xlsx_rows)
-    write_csv(DATA / f"responsive-{args.csv_rows}.csv", args.csv_rows)
-    url, embedded = asyncio.run(fresh_database("bench_responsive"))
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    write_xlsx(args.data_dir / f"responsive-{args.xlsx_rows}.xlsx", args.xlsx_rows)
+    write_csv(args.data_dir / f"responsive-{args.csv_rows}.csv", args.csv_rows)
+    url, embedded = asyncio.run(fresh_database("bench_responsive", args.data_dir))
     key = asyncio.run(make_tenant(url))
     server = serve(url, args.port, worker=True)
     try:

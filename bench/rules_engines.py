@@ -29,7 +29,8 @@ Measured in one run on the 1M-customer database that bench/load_demo.py leaves:
 Goal (issue 6): Python with rationale ≥ zen-engine with trace; SQL ≥ 10 × zen-engine.
 
     python bench/rules_engines.py [--database-url …] [--tenant-id …] [--as-of YYYY-MM-DD]
-    (defaults: the 1M-customer database in /work/bench-data/bench_demo)
+    (defaults: the 1M-customer database bench_demo that bench/load_demo.py leaves in
+    --data-dir, see bench/common.py)
 """
 
 import asyncio

@@ -3,7 +3,8 @@ own streaming reader (app/imports/xlsx.py). Each reads every row of the first sh
 a fresh process; time and peak RSS (VmHWM) above the process' size after imports are
 recorded.
 
-    python bench/xlsx_readers.py [--rows 125000]   # writes an ~8 MB customers XLSX once
+    python bench/xlsx_readers.py [--rows 125000] [--data-dir DIR]
+    # writes an ~8 MB customers XLSX once
 """
 
 import argparse
@@ -16,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import DATA, record
+from bench.common import add_data_dir, record
 from bench.responsiveness import write_xlsx
 from tests.worker_process import peak_rss_mb
 
@@ -49,7 +50,7 @@ def read_all(reader: str, path: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = add_data_dir(argparse.ArgumentParser(description=__doc__))
     parser.add_argument("--rows", type=int, default=125_000)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
@@ -58,8 +59,8 @@ def main() -> None:
         print(json.dumps(read_all(args.one, Path(args.path))))
         return
     load = os.getloadavg()
-    DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / f"responsive-{args.rows}.xlsx"
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    path = args.data_dir / f"responsive-{args.rows}.xlsx"
     write_xlsx(path, args.rows)
     lines = [f"file: {path.stat().st_size / 1e6:.1f} MB, {args.rows:,} customer rows x 11 "
              f"columns (inline strings, dates); load average at start {load[0]:.2f}"]  # fmt: skip
