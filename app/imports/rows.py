@@ -176,12 +176,15 @@ def too_many_cells_error(row: int, cells: Sequence[Any], header_width: int) -> R
     while found > header_width and is_blank(cells[found - 1 : found]):
         found -= 1
     return RowError(
-        row, None, None, "too_many_columns",
+        row,
+        None,
+        None,
+        "too_many_columns",
         f"第 {row} 行有 {found} 列,表头 {header_width} 列,本行未导入"
-        "(含逗号的值须用英文双引号括起,如 \"¥3,000,000\")",
+        '(含逗号的值须用英文双引号括起,如 "¥3,000,000")',
         f"Row {row} has {found} columns, the header has {header_width}; the row was not "
         'imported (quote values that contain a comma, e.g. "¥3,000,000")',
-    )  # fmt: skip
+    )
 
 
 def duplicate_error(spec: EntitySpec, header: Header, row: int, key: str, first: int) -> RowError:

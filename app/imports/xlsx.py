@@ -116,9 +116,10 @@ class Workbook:
                 and info.file_size > self.limits.xlsx_max_ratio * max(info.compress_size, 1)
             ):
                 raise TooLarge(
-                    "xlsx_ratio", info.file_size // max(info.compress_size, 1),
+                    "xlsx_ratio",
+                    info.file_size // max(info.compress_size, 1),
                     self.limits.xlsx_max_ratio,
-                )  # fmt: skip
+                )
         if total > self.limits.xlsx_max_uncompressed_bytes:
             raise TooLarge("xlsx_uncompressed", total, self.limits.xlsx_max_uncompressed_bytes)
 

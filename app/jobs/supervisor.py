@@ -77,9 +77,11 @@ class WorkerSupervisor:
             began = loop.time()
             try:
                 self.process = await asyncio.create_subprocess_exec(
-                    *self.command, env=self.env, stdin=asyncio.subprocess.PIPE,
+                    *self.command,
+                    env=self.env,
+                    stdin=asyncio.subprocess.PIPE,
                     start_new_session=True,
-                )  # fmt: skip
+                )
             except OSError:
                 log.exception("cannot start the job worker")
                 returncode: int | None = None
