@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.auth import Principal
 from app.core.pagination import PageParams, keyset_page
 from app.core.sql import rows_written, uuid_array
-from app.models import Assignment, AssignmentHistory, Category, CategoryTree, Customer, table_of
+from app.models import Assignment, AssignmentHistory, Category, CategoryTree, table_of
 
 A = table_of(Assignment)
 H = table_of(AssignmentHistory)
@@ -312,18 +312,6 @@ async def _insert_history(session: AsyncSession, rows: Select[Any]) -> int:
         include_defaults=False,  # else one uuid4() default would be shared by every row
     )
     return await rows_written(session, statement)
-
-
-async def stages_of(
-    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, str]:
-    """Stages of the tenant's customers among `customer_ids` (unknown ids are absent)."""
-    rows = await session.execute(
-        select(Customer.id, Customer.stage).where(
-            Customer.tenant_id == tenant_id, Customer.id == any_(uuid_array(customer_ids))
-        )
-    )
-    return {id_: stage for id_, stage in rows.all()}
 
 
 async def page_of_history(

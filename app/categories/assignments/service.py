@@ -33,6 +33,7 @@ from app.core.errors import InvalidInput, PreconditionFailed
 from app.core.etag import check_if_match
 from app.core.i18n import Text
 from app.core.pagination import Page, PageParams
+from app.customers.repository import customers_by_id
 from app.customers.service import CustomerNotFound, customers_matching
 from app.models import Assignment, Category, CategoryTree
 
@@ -57,8 +58,16 @@ async def _category_to_assign(
     return category
 
 
+async def _stages(
+    session: AsyncSession, principal: Principal, customer_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Stages of the tenant's customers among `customer_ids` (unknown ids are absent)."""
+    customers = await customers_by_id(session, principal.tenant_id, customer_ids)
+    return {customer.id: customer.stage for customer in customers.values()}
+
+
 async def _stage(session: AsyncSession, principal: Principal, customer_id: uuid.UUID) -> str:
-    stages = await repository.stages_of(session, principal.tenant_id, [customer_id])
+    stages = await _stages(session, principal, [customer_id])
     if customer_id not in stages:
         raise CustomerNotFound
     return stages[customer_id]
@@ -234,7 +243,7 @@ async def bulk_assign(
         body = body.model_copy(update={"customer_ids": await _matching(session, principal, body)})
     assert body.customer_ids is not None
     allowed = allowed_stages(await restriction_of(session, category))
-    stages = await repository.stages_of(session, principal.tenant_id, body.customer_ids)
+    stages = await _stages(session, principal, body.customer_ids)
     errors: list[ItemError] = []
     good: list[uuid.UUID] = []
     seen: set[uuid.UUID] = set()
