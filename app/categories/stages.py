@@ -63,14 +63,13 @@ async def check_applies_to_fits_ancestors(
     restriction = await restriction_of(session, parent)
     if restriction == "all":
         return
-    own = (
-        {applies_to} - {"all", None}
-        if subtree is None
-        else await _restrictions_in_subtree(session, subtree)
-    )
+    if subtree is not None:
+        own = await _restrictions_in_subtree(session, subtree)
+    else:
+        own = {applies_to} if applies_to is not None and applies_to != "all" else set()
     for value in own:
         if value != restriction:
-            raise AppliesToContradictsParent(value, restriction, loc)  # type: ignore[arg-type]
+            raise AppliesToContradictsParent(value, restriction, loc)
     if subtree is not None:
         await check_customers_fit(session, subtree, restriction)
 

@@ -99,6 +99,7 @@ def validate_items(
 
 @functools.cache
 def _list_adapter(item: type[M]) -> TypeAdapter[list[M]]:
+    # A list of the item model given at run time: mypy wants a type known statically.
     return TypeAdapter(list[item])  # type: ignore[valid-type]
 
 

@@ -101,6 +101,7 @@ def install_openapi(app: FastAPI) -> None:
         app.openapi_schema = spec
         return spec
 
+    # FastAPI's way to customise the spec is replacing the app's `openapi` method.
     app.openapi = build  # type: ignore[method-assign]
 
 

@@ -4,12 +4,13 @@ import readers (encoding detection, GB18030, the bounded XLSX reader)."""
 import base64
 import binascii
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from app.core.errors import InvalidInput
 from app.core.i18n import Text
 from app.imports.limits import ImportLimits
-from app.imports.reader import FileProblem, LocalCopy, csv_encoding, open_rows
+from app.imports.reader import FileProblem, LocalCopy, Row, csv_encoding, open_rows
 
 CODE_HEADERS = {"客户编号", "客户代码", "customer_code", "code"}
 EXPECTED_HEADERS = {"期望分类", "预期分类", "期望类别", "分类", "expected", "category"}
@@ -50,10 +51,10 @@ def samples_from_file(content_base64: str) -> list[tuple[str, str]]:
             raise _invalid(problem.message_zh, problem.message_en) from None
 
 
-def _pairs(rows: object) -> list[tuple[str, str]]:
+def _pairs(rows: Iterable[Row]) -> list[tuple[str, str]]:
     header: list[str] | None = None
     pairs: list[tuple[str, str]] = []
-    for _, cells in rows:  # type: ignore[attr-defined]
+    for _, cells in rows:
         values = ["" if c is None else str(c).strip() for c in cells]
         if header is None:
             header = values

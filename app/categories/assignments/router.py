@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.categories.assignments import service
 from app.categories.assignments.schemas import (
+    ASSIGNMENT_EXAMPLE,
     ASSIGNMENT_SET_EXAMPLE,
     BULK_ASSIGN_EXAMPLE,
     BULK_RESULT_EXAMPLE,
@@ -102,7 +103,7 @@ async def set_assignment(
             **TREE_ASSIGNMENTS_EXAMPLE,
             "items": [
                 {
-                    **TREE_ASSIGNMENTS_EXAMPLE["items"][0],  # type: ignore[index]
+                    **ASSIGNMENT_EXAMPLE,
                     "category": {
                         "id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
                         "code": "DEFAULT",
