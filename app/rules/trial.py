@@ -155,6 +155,10 @@ class Preview:
         return sum(t.count for t in self.transitions if t.changed)
 
 
+Scope = Condition | list[uuid.UUID] | None
+"""Which customers a preview covers: those matching a condition, those listed, or all."""
+
+
 async def preview(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -162,7 +166,7 @@ async def preview(
     ruleset: Ruleset,
     catalog: FieldCatalog,
     as_of: date,
-    scope: Condition | list[uuid.UUID] | None,
+    scope: Scope,
 ) -> Preview:
     """Distribution and transitions (current → new category) over the scope, in SQL.
 

@@ -422,7 +422,7 @@ async def preview_version(
     """What this version would do to the scope, computed in SQL and written nowhere:
     the distribution over categories and the transitions from current assignments."""
     read = await service.rules_of_version(session, principal, ruleset_id, number)
-    scope: Any = None
+    scope: trial.Scope = None
     if body.scope.type == "customers":
         scope = body.scope.customer_ids or []
     elif body.scope.type == "filter":
