@@ -190,8 +190,9 @@ def demo(
                 f"in {s.seconds:.1f} s"
             )
         if demo.templates:
-            err.print(f"installed templates (trees with published rulesets): "
-                      f"{', '.join(demo.templates)}")  # fmt: skip
+            err.print(
+                f"installed templates (trees with published rulesets): {', '.join(demo.templates)}"
+            )
         err.print("classifying every customer in every tree (an apply run) …")
         run = await classify_demo_customers(database, demo.principal)
         if run is not None:

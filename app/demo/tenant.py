@@ -115,6 +115,9 @@ async def classify_demo_customers(database: Database, principal: Principal) -> D
         assert finished is not None
         counts = finished.counts or {}
         return DemoRun(
-            run.id, finished.status, counts.get("customers", 0), counts.get("changed", 0),
+            run.id,
+            finished.status,
+            counts.get("customers", 0),
+            counts.get("changed", 0),
             time.perf_counter() - started,
-        )  # fmt: skip
+        )

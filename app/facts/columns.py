@@ -11,28 +11,29 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, Numeric, String, cast, func, select
+from sqlalchemy import BigInteger, Boolean, Date, FromClause, Numeric, String, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.catalog import FieldCatalog
-from app.facts.metrics import CustomerSelection, metrics_from
-from app.models import Customer
+from app.facts.metrics import CustomerSelection, FieldColumns, metrics_from
+from app.models import Customer, table_of
 from app.rules.language.compile_sql import compile_condition
 from app.rules.language.tree import Condition, iter_leaves
 
-PROFILE_COLUMNS: dict[str, Any] = {
-    "code": Customer.code,
-    "name": Customer.name,
-    "industry": Customer.industry,
-    "size": Customer.size,
-    "employees": Customer.employees,
-    "annual_revenue": Customer.annual_revenue,
-    "region": Customer.region,
-    "stage": Customer.stage,
-    "tags": cast(Customer.tags, ARRAY(String())),
-    "uscc": Customer.uscc,
-    "contact_name": Customer.contact_name,
-    "contact_title": Customer.contact_title,
+_CUSTOMERS = table_of(Customer)
+PROFILE_COLUMNS: FieldColumns = {
+    "code": _CUSTOMERS.c.code,
+    "name": _CUSTOMERS.c.name,
+    "industry": _CUSTOMERS.c.industry,
+    "size": _CUSTOMERS.c.size,
+    "employees": _CUSTOMERS.c.employees,
+    "annual_revenue": _CUSTOMERS.c.annual_revenue,
+    "region": _CUSTOMERS.c.region,
+    "stage": _CUSTOMERS.c.stage,
+    "tags": cast(_CUSTOMERS.c.tags, ARRAY(String())),
+    "uscc": _CUSTOMERS.c.uscc,
+    "contact_name": _CUSTOMERS.c.contact_name,
+    "contact_title": _CUSTOMERS.c.contact_title,
 }
 
 
@@ -57,13 +58,13 @@ def customer_columns(
     as_of: date,
     catalog: FieldCatalog,
     customer_ids: CustomerSelection | None = None,
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[FromClause, FieldColumns]:
     """The FROM clause (customers with their metrics) and every catalog field over it."""
     joined, metrics = metrics_from(tenant_id, as_of, customer_ids)
     return joined, {**metrics, **_customer_row_columns(catalog)}
 
 
-def _customer_row_columns(catalog: FieldCatalog) -> dict[str, Any]:
+def _customer_row_columns(catalog: FieldCatalog) -> FieldColumns:
     """Profile and custom fields: everything that needs no activity aggregate."""
     columns = {**PROFILE_COLUMNS}
     for field in catalog:

@@ -21,7 +21,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, and_, case, cast, func, literal, select, true
+from sqlalchemy import (
+    Date,
+    FromClause,
+    Integer,
+    Select,
+    Subquery,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement, Label
 
@@ -163,10 +176,16 @@ def _complaints(tenant_id: uuid.UUID, as_of: date, only: CustomerSelection | Non
     return statement.subquery("complaint_metrics")
 
 
-def metric_columns(orders: Any, interactions: Any, complaints: Any, as_of: date) -> dict[str, Any]:
+FieldColumns = dict[str, ColumnElement[Any]]
+"""SQL expressions of catalog fields, by field key."""
+
+
+def metric_columns(
+    orders: Subquery, interactions: Subquery, complaints: Subquery, as_of: date
+) -> FieldColumns:
     """Each metric as an expression over the three aggregates (left-joined to customers)."""
     as_of_value = literal(as_of, Date())
-    columns: dict[str, Any] = {}
+    columns: FieldColumns = {}
     for n in MONTH_WINDOWS:
         for name in (f"order_amount_{n}m", f"order_count_{n}m"):
             columns[name] = func.coalesce(orders.c[name], 0)
@@ -203,7 +222,7 @@ def metric_columns(orders: Any, interactions: Any, complaints: Any, as_of: date)
 
 def metrics_from(
     tenant_id: uuid.UUID, as_of: date, customer_ids: CustomerSelection | None = None
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[FromClause, FieldColumns]:
     """`customers` left-joined to the three activity aggregates, and the metric expressions
     over it by name — for callers that add their own SELECT list and WHERE (runs, filters,
     the rule compiler's `columns`)."""
@@ -246,7 +265,7 @@ async def _set_local(conn: AsyncConnection, settings: dict[str, str]) -> None:
 
 def metrics_query(
     tenant_id: uuid.UUID, as_of: date, customer_ids: CustomerSelection | None = None
-) -> tuple[Select[Any], dict[str, Any]]:
+) -> tuple[Select[*tuple[Any, ...]], FieldColumns]:
     """SELECT customers.id AS customer_id, <every metric> … for the tenant (or some ids)."""
     joined, columns = metrics_from(tenant_id, as_of, customer_ids)
     statement = (

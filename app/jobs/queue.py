@@ -43,7 +43,7 @@ async def enqueue(
         max_attempts=max_attempts,
     )
     if delay is not None:
-        job.run_after = func.now() + delay  # type: ignore[assignment]  # SQL, set at flush
+        job.run_after = func.now() + delay  # SQL, set at flush
     session.add(job)
     await session.flush()
     await session.execute(

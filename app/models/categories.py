@@ -41,8 +41,14 @@ APPLIES_TO = ("all", "signed", "potential")
 # `run`: a classification run; `manual_reclassify` and `webhook`: one customer
 # reclassified on request or by an inbound event (`rule` is kept for older rows).
 ASSIGNMENT_SOURCES = (
-    "manual", "rule", "import", "reassign", "run", "manual_reclassify", "webhook",
-)  # fmt: skip
+    "manual",
+    "rule",
+    "import",
+    "reassign",
+    "run",
+    "manual_reclassify",
+    "webhook",
+)
 CHANGE_REQUEST_STATUSES = ("pending", "approved", "rejected")
 MAX_DEPTH_LIMIT = 6
 

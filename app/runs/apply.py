@@ -44,14 +44,15 @@ from app.models import (
     OutboxEvent,
     RunCategory,
     RunResult,
+    table_of,
 )
 from app.models.runs import CHANGED, LOCKED_CONFLICT
 from app.runs.layout import category_index, flags_index, previous_index, rule_index
 from app.runs.plan import RunCannotProceed, RunPlan, TreePlan
 
-A = Assignment.__table__
-R = RunResult.__table__
-RC = RunCategory.__table__
+A = table_of(Assignment)
+R = table_of(RunResult)
+RC = table_of(RunCategory)
 
 
 @dataclass(frozen=True)

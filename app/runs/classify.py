@@ -93,7 +93,7 @@ async def classify_chunk(
             ["tenant_id", "run_id", "customer_id", "outcome", "attention", *snapshot], rows
         )
     )
-    return ChunkOutcome(customers=result.rowcount)  # type: ignore[attr-defined]
+    return ChunkOutcome(customers=result.rowcount)
 
 
 def _held_slot(

@@ -40,7 +40,7 @@ async def count_results(session: AsyncSession, plan: RunPlan) -> dict[str, Any]:
         .where(RunResult.tenant_id == run.tenant_id, RunResult.run_id == run.id)
         .group_by(positions.c.position, category)
     )
-    trees = {
+    trees: dict[int, dict[str, Any]] = {
         t.position: {
             "tree_id": str(t.tree_id),
             "position": t.position,

@@ -317,8 +317,8 @@ def run_out(view: service.RunView) -> RunOut:
     run = view.run
     return RunOut(
         id=run.id,
-        status=run.status,  # type: ignore[arg-type]  # CHECK constraint: a RunStatus
-        mode=run.mode,  # type: ignore[arg-type]  # CHECK constraint: a RunMode
+        status=run.status,
+        mode=run.mode,
         as_of=run.as_of,
         scope=run.scope,
         trees=[

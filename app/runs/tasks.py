@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Database
 from app.core.settings import get_settings
+from app.core.sql import rows_written
 from app.facts.metrics import CustomerRange, CustomerSelection
 from app.jobs import queue
 from app.jobs.worker import JobContext, job_handler, on_job_failure
@@ -348,12 +349,13 @@ async def _delete_results(database: Database, tenant_id: uuid.UUID, run_id: uuid
                 .limit(PRUNE_BATCH)
                 .scalar_subquery()
             )
-            result = await session.execute(
+            deleted = await rows_written(
+                session,
                 delete(RunResult).where(
                     RunResult.tenant_id == tenant_id,
                     RunResult.run_id == run_id,
                     RunResult.customer_id.in_(batch),
-                )
+                ),
             )
-        if result.rowcount < PRUNE_BATCH:  # type: ignore[attr-defined]
+        if deleted < PRUNE_BATCH:
             return
