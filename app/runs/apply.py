@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     SmallInteger,
+    String,
     Table,
     Uuid,
     and_,
@@ -35,10 +36,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.categories.assignments.repository import insert_history
 from app.core.i18n import Text
 from app.models import (
     Assignment,
-    AssignmentHistory,
     Category,
     Customer,
     OutboxEvent,
@@ -279,40 +280,24 @@ async def history_and_outbox(
     moves = applied.outerjoin(
         old, and_(old.c.tenant_id == run.tenant_id, old.c.id == applied.c.old_id)
     ).outerjoin(new, and_(new.c.tenant_id == run.tenant_id, new.c.id == applied.c.new_id))
-    await session.execute(
-        insert(AssignmentHistory).from_select(
-            [
-                "tenant_id",
-                "tree_id",
-                "customer_id",
-                "from_category_id",
-                "from_code",
-                "from_name",
-                "to_category_id",
-                "to_code",
-                "to_name",
-                "source",
-                "run_id",
-                "rule_key",
-                "actor",
-            ],
-            select(
-                literal(run.tenant_id),
-                literal(tree.tree_id),
-                applied.c.customer_id,
-                applied.c.old_id,
-                old.c.code,
-                old.c.name,
-                applied.c.new_id,
-                new.c.code,
-                new.c.name,
-                literal("run"),
-                literal(run.id),
-                rule_key,
-                literal(actor),
-            ).select_from(moves),
-            include_defaults=False,
-        )
+    await insert_history(
+        session,
+        select(
+            literal(run.tenant_id),
+            literal(tree.tree_id),
+            applied.c.customer_id,
+            applied.c.old_id,
+            old.c.code,
+            old.c.name,
+            applied.c.new_id,
+            new.c.code,
+            new.c.name,
+            literal("run"),
+            literal(run.id),
+            rule_key,
+            literal(actor),
+            literal(None, String()),
+        ).select_from(moves),
     )
     payload = func.jsonb_build_object(
         "customer_id",

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     CompoundSelect,
     Select,
+    String,
     Uuid,
     and_,
     any_,
@@ -93,10 +94,11 @@ async def reassign_all(
         literal(target.name),
         literal("reassign"),
         literal(None, Uuid()),
+        literal(None, String()),
         literal(principal.actor),
         literal(reason),
     )
-    return await _insert_history(session, rows)
+    return await insert_history(session, rows)
 
 
 async def current(
@@ -279,13 +281,14 @@ async def write_history(
         literal(to.name if to else None),
         literal(source),
         literal(run_id, Uuid()),
+        literal(None, String()),
         literal(principal.actor),
         literal(reason),
     ).select_from(given.outerjoin(previous, previous.c.id == given.c.from_id))
-    return await _insert_history(session, rows)
+    return await insert_history(session, rows)
 
 
-# The columns of a history row, in the order `_insert_history`'s rows give them.
+# The columns of a history row, in the order `insert_history`'s rows give them.
 HISTORY_COLUMNS = (
     "tenant_id",
     "tree_id",
@@ -298,14 +301,15 @@ HISTORY_COLUMNS = (
     "to_name",
     "source",
     "run_id",
+    "rule_key",
     "actor",
     "reason",
 )
 
 
-async def _insert_history(session: AsyncSession, rows: Select[Any]) -> int:
+async def insert_history(session: AsyncSession, rows: Select[Any]) -> int:
     """Insert the history rows a SELECT gives (in `HISTORY_COLUMNS` order); returns how
-    many."""
+    many. Every change of category writes them: manual, reassigned, run."""
     statement = insert(H).from_select(
         HISTORY_COLUMNS,
         rows,
