@@ -127,6 +127,30 @@ def _audit_state(rows: list[Assignment]) -> AuditState:
     return {"categories": [str(r.category_id) for r in rows], "locked": [r.locked for r in rows]}
 
 
+async def _audited(
+    session: AsyncSession,
+    principal: Principal,
+    tree: CategoryTree,
+    customer_id: uuid.UUID,
+    action: str,
+    before: list[Assignment],
+    reason: str | None,
+) -> list[Assignment]:
+    """The customer's assignments in the tree after a change, recorded with the change's
+    audit event (before and after) in the same transaction."""
+    after = await repository.current(session, principal.tenant_id, tree.id, customer_id)
+    record_event(
+        session,
+        principal,
+        entity_type="assignment",
+        entity_id=customer_id,
+        action=action,
+        before={"tree_id": str(tree.id), **_audit_state(before)},
+        after={"tree_id": str(tree.id), **_audit_state(after), "reason": reason},
+    )
+    return after
+
+
 async def set_assignment(
     session: AsyncSession,
     principal: Principal,
@@ -167,17 +191,7 @@ async def set_assignment(
             source=MANUAL,
             reason=body.reason,
         )
-    after = await repository.current(session, principal.tenant_id, tree.id, customer_id)
-    record_event(
-        session,
-        principal,
-        entity_type="assignment",
-        entity_id=customer_id,
-        action="set",
-        before={"tree_id": str(tree.id), **_audit_state(before)},
-        after={"tree_id": str(tree.id), **_audit_state(after), "reason": body.reason},
-    )
-    return tree, after
+    return tree, await _audited(session, principal, tree, customer_id, "set", before, body.reason)
 
 
 async def remove_assignment(
@@ -218,17 +232,7 @@ async def remove_assignment(
     await repository.write_history(
         session, principal, tree, moves, to, source=MANUAL, reason=reason
     )
-    after = await repository.current(session, principal.tenant_id, tree.id, customer_id)
-    record_event(
-        session,
-        principal,
-        entity_type="assignment",
-        entity_id=customer_id,
-        action="remove",
-        before={"tree_id": str(tree.id), **_audit_state(before)},
-        after={"tree_id": str(tree.id), **_audit_state(after), "reason": reason},
-    )
-    return tree, after
+    return tree, await _audited(session, principal, tree, customer_id, "remove", before, reason)
 
 
 async def bulk_assign(
