@@ -29,15 +29,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Assignment, Customer, RunCategory, RunResult
+from app.models import Assignment, Customer, RunCategory, RunResult, table_of
 from app.models.runs import CHANGED
 from app.runs.apply import TreeApplied, applied_table, history_and_outbox, lock_targets
 from app.runs.layout import category_index, flags_index, previous_index, rule_index
 from app.runs.plan import RunPlan, TreePlan
 
-A = Assignment.__table__
-R = RunResult.__table__
-RC = RunCategory.__table__
+A = table_of(Assignment)
+R = table_of(RunResult)
+RC = table_of(RunCategory)
 
 
 async def apply_multi_tree(
@@ -49,8 +49,9 @@ async def apply_multi_tree(
     applied = await applied_table(session)
     eligible = await _eligible(session, plan, tree)
     bit = literal(1).op("<<")(RC.c.slot - tree.first_slot)
-    in_tree = and_(RC.c.tenant_id == run.tenant_id, RC.c.run_id == run.id,
-                   RC.c.position == tree.position)  # fmt: skip
+    in_tree = and_(
+        RC.c.tenant_id == run.tenant_id, RC.c.run_id == run.id, RC.c.position == tree.position
+    )
     removed = (
         delete(A)
         .where(
@@ -73,22 +74,39 @@ async def apply_multi_tree(
     )
     to_add = (
         select(
-            literal(run.tenant_id), literal(tree.tree_id), eligible.c.customer_id,
-            RC.c.category_id, literal(True), literal("run"), literal(False), literal(run.id),
+            literal(run.tenant_id),
+            literal(tree.tree_id),
+            eligible.c.customer_id,
+            RC.c.category_id,
+            literal(True),
+            literal("run"),
+            literal(False),
+            literal(run.id),
             literal(run.created_by),
         )
         .select_from(eligible)
         .join(RC, in_tree)
-        .join(Customer, and_(Customer.tenant_id == run.tenant_id,
-                             Customer.id == eligible.c.customer_id))
+        .join(
+            Customer,
+            and_(Customer.tenant_id == run.tenant_id, Customer.id == eligible.c.customer_id),
+        )
         .where(eligible.c.category.op("&")(eligible.c.seen.op("#")(-1)).op("&")(bit) != 0)
         .order_by(eligible.c.customer_id, RC.c.category_id)
-    )  # fmt: skip
+    )
     added = (
         pg_insert(A)
         .from_select(
-            ["tenant_id", "tree_id", "customer_id", "category_id", "multi", "source", "locked",
-             "run_id", "assigned_by"],
+            [
+                "tenant_id",
+                "tree_id",
+                "customer_id",
+                "category_id",
+                "multi",
+                "source",
+                "locked",
+                "run_id",
+                "assigned_by",
+            ],
             to_add,
             include_defaults=False,
         )
@@ -97,7 +115,7 @@ async def apply_multi_tree(
         )
         .returning(A.c.customer_id, A.c.category_id)
         .cte("added")
-    )  # fmt: skip
+    )
     rule = _deciding_rule(tree, added.c.category_id, eligible.c.rules)
     await session.execute(
         insert(applied).from_select(
@@ -153,15 +171,21 @@ async def _eligible(session: AsyncSession, plan: RunPlan, tree: TreePlan) -> Tab
         .select_from(
             A.outerjoin(
                 slot,
-                and_(slot.c.tenant_id == run.tenant_id, slot.c.run_id == run.id,
-                     slot.c.category_id == A.c.category_id),
+                and_(
+                    slot.c.tenant_id == run.tenant_id,
+                    slot.c.run_id == run.id,
+                    slot.c.category_id == A.c.category_id,
+                ),
             )
         )
-        .where(A.c.tenant_id == run.tenant_id, A.c.tree_id == tree.tree_id,
-               A.c.customer_id.in_(select(changed.c.customer_id)))
+        .where(
+            A.c.tenant_id == run.tenant_id,
+            A.c.tree_id == tree.tree_id,
+            A.c.customer_id.in_(select(changed.c.customer_id)),
+        )
         .group_by(A.c.customer_id)
         .subquery("held")
-    )  # fmt: skip
+    )
     table = Table(
         f"run_eligible_{tree.position}_{run.id.hex[:8]}",
         MetaData(),

@@ -3,6 +3,7 @@ reads them) → each tree's ruleset compiled to SQL → one result row per custo
 by a single INSERT … SELECT. No Python per customer.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,7 @@ async def classify_chunk(
     joined: Any = values
     for tree, rules in zip(plan.trees, compiled, strict=True):
         prefix = f"t{tree.position}_"
+        locked: ColumnElement[Any]  # a mask of locked categories, or whether the one is
         if tree.multi:
             previous, locked = _held_masks(plan, tree, values.c.customer_id)
         else:
@@ -187,7 +189,7 @@ def _outcome_multi(tree: TreePlan, rules: CompiledRuleset, leaves: Any) -> list[
     return [category, previous, rule_mask, cast(flag, Integer)]
 
 
-def _bitwise_or(items: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+def _bitwise_or(items: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
     if not items:
         return literal(0)
     combined = items[0]

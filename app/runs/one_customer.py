@@ -85,11 +85,20 @@ async def reclassify_customer(
             applied = True
         done.append(
             Reclassified(
-                _result(item, customer, evaluation, catalog, targets, previous, values,
-                        change.changed, change.conflict),
+                _result(
+                    item,
+                    customer,
+                    evaluation,
+                    catalog,
+                    targets,
+                    previous,
+                    values,
+                    change.changed,
+                    change.conflict,
+                ),
                 applied,
             )
-        )  # fmt: skip
+        )
     return done
 
 
@@ -170,11 +179,17 @@ class _Writes:
                     await self._record(None, category)
         await self.session.flush()
         record_event(
-            self.session, self.principal, entity_type="assignment", entity_id=self.customer.id,
+            self.session,
+            self.principal,
+            entity_type="assignment",
+            entity_id=self.customer.id,
             action="reclassify",
-            after={"tree_id": str(self.item.tree.id), "source": self.source,
-                   "categories": [c.code for c in change.add]},
-        )  # fmt: skip
+            after={
+                "tree_id": str(self.item.tree.id),
+                "source": self.source,
+                "categories": [c.code for c in change.add],
+            },
+        )
 
     async def _move(self, current: Assignment | None, target: Category) -> None:
         if current is None:
@@ -187,7 +202,7 @@ class _Writes:
         current.reason = self.reason
         current.run_id = None
         current.assigned_by = self.principal.actor
-        current.assigned_at = func.now()  # type: ignore[assignment]  # set at flush
+        current.assigned_at = func.now()  # set at flush
         current.version += 1
         await self._record(previous, target)
 
@@ -197,9 +212,14 @@ class _Writes:
         inserted = await self.session.scalar(
             pg_insert(Assignment)
             .values(
-                tenant_id=self.principal.tenant_id, tree_id=self.item.tree.id,
-                customer_id=self.customer.id, category_id=category.id, multi=multi,
-                source=self.source, locked=False, reason=self.reason,
+                tenant_id=self.principal.tenant_id,
+                tree_id=self.item.tree.id,
+                customer_id=self.customer.id,
+                category_id=category.id,
+                multi=multi,
+                source=self.source,
+                locked=False,
+                reason=self.reason,
                 assigned_by=self.principal.actor,
             )
             .on_conflict_do_nothing(
@@ -208,7 +228,7 @@ class _Writes:
                 index_where=None if multi else ~Assignment.multi,
             )
             .returning(Assignment.id)
-        )  # fmt: skip
+        )
         return inserted is not None
 
     async def _record(self, old: Category | None, new: Category | None) -> None:
@@ -216,28 +236,38 @@ class _Writes:
         key = rule.key if rule is not None else None
         self.session.add(
             AssignmentHistory(
-                tenant_id=self.principal.tenant_id, tree_id=self.item.tree.id,
+                tenant_id=self.principal.tenant_id,
+                tree_id=self.item.tree.id,
                 customer_id=self.customer.id,
                 from_category_id=old.id if old else None,
-                from_code=old.code if old else None, from_name=old.name if old else None,
+                from_code=old.code if old else None,
+                from_name=old.name if old else None,
                 to_category_id=new.id if new else None,
-                to_code=new.code if new else None, to_name=new.name if new else None,
-                source=self.source, rule_key=key, actor=self.principal.actor,
+                to_code=new.code if new else None,
+                to_name=new.name if new else None,
+                source=self.source,
+                rule_key=key,
+                actor=self.principal.actor,
                 reason=self.reason,
             )
-        )  # fmt: skip
+        )
         self.session.add(
             OutboxEvent(
                 tenant_id=self.principal.tenant_id,
                 event_type="customer.classification_changed",
                 payload={
-                    "customer_id": str(self.customer.id), "customer_code": self.customer.code,
-                    "tree_id": str(self.item.tree.id), "from": _ref(old), "to": _ref(new),
-                    "rule_key": key, "run_id": None, "as_of": self.day.isoformat(),
+                    "customer_id": str(self.customer.id),
+                    "customer_code": self.customer.code,
+                    "tree_id": str(self.item.tree.id),
+                    "from": _ref(old),
+                    "to": _ref(new),
+                    "rule_key": key,
+                    "run_id": None,
+                    "as_of": self.day.isoformat(),
                     "source": self.source,
                 },
             )
-        )  # fmt: skip
+        )
 
     def _rule_for(self, category: Category | None) -> Rule | None:
         """The first matching rule that gives `category` (None for the default)."""
@@ -333,8 +363,7 @@ async def customer_classifications(
         first = held[0]
         from_run = None
         if all(r.source == "run" and r.run_id == first.run_id for r in held) and first.run_id:
-            from_run = await _run_result(session, principal, plans, tree_id, first.run_id,
-                                         customer)  # fmt: skip
+            from_run = await _run_result(session, principal, plans, tree_id, first.run_id, customer)
         rules_today = None
         item = published.get(tree_id)
         if from_run is None and item is not None:
@@ -347,18 +376,33 @@ async def customer_classifications(
             by_code = {c.code: c for c in item.categories}
             targets = [by_code[code] for code in evaluation.categories]
             change = _change(item, held, targets)
-            rules_today = _result(item, customer, evaluation, catalog, targets, [], values,
-                                  change.changed, change.conflict)  # fmt: skip
+            rules_today = _result(
+                item,
+                customer,
+                evaluation,
+                catalog,
+                targets,
+                [],
+                values,
+                change.changed,
+                change.conflict,
+            )
         if from_run is None and rules_today is None:
             continue  # a tree without published rules says nothing about why
         views = [await _held_view(session, row, item) for row in held]
         base = from_run or _manual(rules_today, views, first)  # type: ignore[arg-type]
         found.append(
             Classification(
-                base, first.source, any(r.locked for r in held), first.reason,
-                first.assigned_by, max(r.assigned_at for r in held), first.run_id, rules_today,
+                base,
+                first.source,
+                any(r.locked for r in held),
+                first.reason,
+                first.assigned_by,
+                max(r.assigned_at for r in held),
+                first.run_id,
+                rules_today,
             )
-        )  # fmt: skip
+        )
     return found
 
 

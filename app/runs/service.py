@@ -129,14 +129,16 @@ MAX_MULTI = 31  # a multi-assign tree's categories and rules are bits of an inte
 def _check_masks_fit(trees: list[TreeToRun]) -> None:
     """A run keeps a multi-assign tree's sets as 31-bit masks (app/models/runs.py)."""
     errors = [
-        {"loc": ["body", "tree_ids", index],
-         "msg": f"a run classifies multi-assign trees of at most {MAX_MULTI} categories and "
-                f"{MAX_MULTI} rules",
-         "type": "multi_assign_too_large"}
+        {
+            "loc": ["body", "tree_ids", index],
+            "msg": f"a run classifies multi-assign trees of at most {MAX_MULTI} categories and "
+            f"{MAX_MULTI} rules",
+            "type": "multi_assign_too_large",
+        }
         for index, item in enumerate(trees)
         if item.tree.multi_assign
         and (len(item.categories) > MAX_MULTI or len(item.rules.rules) > MAX_MULTI)
-    ]  # fmt: skip
+    ]
     if errors:
         raise InvalidInput(
             Text(
