@@ -18,11 +18,15 @@ from app.rules.language.words import Words, format_value, words_for
 
 # How a value stands against a threshold, by operator and whether the condition holds.
 _STANDING = {
-    ("gte", True): "reaches", ("gte", False): "below",
-    ("gt", True): "above", ("gt", False): "not_above",
-    ("lte", True): "not_above", ("lte", False): "above",
-    ("lt", True): "below", ("lt", False): "reaches",
-}  # fmt: skip
+    ("gte", True): "reaches",
+    ("gte", False): "below",
+    ("gt", True): "above",
+    ("gt", False): "not_above",
+    ("lte", True): "not_above",
+    ("lte", False): "above",
+    ("lt", True): "below",
+    ("lt", False): "reaches",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +65,16 @@ def flipped(before: Evaluation, after: Evaluation) -> tuple[Flip, ...]:
             continue
         found.append(
             Flip(
-                i, leaf.leaf.field, leaf.leaf.op, leaf.threshold, before.actuals[i],
-                after.actuals[i], before.results[i], after.results[i],
+                i,
+                leaf.leaf.field,
+                leaf.leaf.op,
+                leaf.threshold,
+                before.actuals[i],
+                after.actuals[i],
+                before.results[i],
+                after.results[i],
             )
-        )  # fmt: skip
+        )
     return tuple(found)
 
 
