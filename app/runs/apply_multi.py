@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.sql import rows_written
 from app.models import Assignment, Customer, RunCategory, RunResult, table_of
 from app.models.runs import CHANGED
 from app.runs.apply import TreeApplied, applied_table, history_and_outbox, lock_targets
@@ -231,7 +232,8 @@ async def _mark_superseded(
     meanwhile) say so: not changed by the run."""
     run = plan.run
     flags = R.c.outcome[flags_index(tree.position)]
-    result = await session.execute(
+    return await rows_written(
+        session,
         update(R)
         .where(
             R.c.tenant_id == run.tenant_id,
@@ -240,6 +242,5 @@ async def _mark_superseded(
             flags.op("&")(CHANGED) != 0,
             ~exists().where(eligible.c.customer_id == R.c.customer_id),
         )
-        .values({flags: flags.op("&")(~CHANGED)})
+        .values({flags: flags.op("&")(~CHANGED)}),
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]

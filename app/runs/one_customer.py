@@ -387,10 +387,13 @@ async def customer_classifications(
                 change.changed,
                 change.conflict,
             )
-        if from_run is None and rules_today is None:
+        if from_run is not None:
+            base = from_run
+        elif rules_today is not None:
+            views = [await _held_view(session, row, item) for row in held]
+            base = _manual(rules_today, views, first)
+        else:
             continue  # a tree without published rules says nothing about why
-        views = [await _held_view(session, row, item) for row in held]
-        base = from_run or _manual(rules_today, views, first)  # type: ignore[arg-type]
         found.append(
             Classification(
                 base,

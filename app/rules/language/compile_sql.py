@@ -342,6 +342,7 @@ def _within_band(
     value: ColumnElement, threshold: object, margin: Decimal, kind: TypeEngine
 ) -> ColumnElement[bool]:
     # |value - threshold| <= margin * |threshold|, in exact NUMERIC as Python's Decimal.
+    # Bands are made for numeric thresholds only (int or Decimal), which mypy cannot see.
     width = margin * abs(threshold)  # type: ignore[arg-type]
     difference = value - cast(literal(threshold, kind), kind)
     return func.abs(difference) <= cast(literal(width, Numeric()), Numeric())
