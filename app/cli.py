@@ -221,6 +221,9 @@ def worker(
     """Run background jobs (imports, classification runs, deliveries) until stopped."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    # Jobs parse files and classify customers: on a machine shared with serve (its own
+    # worker is such a process), the requests should win the CPU.
+    os.nice(settings.worker_nice)
 
     async def work(database: Database) -> None:
         load_handlers()

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
         default=True,
         description="serve runs a background-job worker in a child process it supervises",
     )
+    worker_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description=(
+            "Scheduling priority a worker process lowers itself by (Unix nice): on a machine "
+            "it shares with serve, the API's requests get the CPU before jobs do"
+        ),
+    )
     worker_stop_seconds: float = Field(
         default=10,
         ge=0,

@@ -49,6 +49,10 @@ def _parent_of(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
+def _nice_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -134,6 +138,8 @@ async def test_serve_runs_jobs_in_a_supervised_worker_process_that_stops_with_it
             assert set(answered) == {400}
             assert first != serve.pid
             assert _parent_of(first) == serve.pid
+            # The worker yields the CPU to serve's requests (CRMC_WORKER_NICE, 10).
+            assert _nice_of(first) == min(_nice_of(serve.pid) + 10, 19)
 
             os.kill(first, signal.SIGKILL)
             second = await worker_of(await imported(10, []))

@@ -2,6 +2,7 @@
 to run the queued jobs of that tenant's runs."""
 
 import asyncio
+import uuid
 from datetime import date
 from typing import Any
 
@@ -35,11 +36,16 @@ async def classified(
 RUN_KINDS = ["run.start", "run.chunk", "run.finalize", "run.prune"]
 
 
-async def run_jobs(database: Database, workers: int = 1, kinds: list[str] | None = None) -> int:
-    """Run the queued jobs of runs (of `kinds`; with `workers` workers side by side)
-    until none is left."""
+async def run_jobs(
+    database: Database, tenant_id: uuid.UUID, workers: int = 1, kinds: list[str] | None = None
+) -> int:
+    """Run the queued jobs of the tenant's runs (of `kinds`; with `workers` workers side by
+    side) until none is left. Another test's jobs are never taken."""
     load_handlers()
     done = await asyncio.gather(
-        *(Worker(database, kinds=kinds or RUN_KINDS).run_until_idle() for _ in range(workers))
+        *(
+            Worker(database, kinds=kinds or RUN_KINDS, tenant_id=tenant_id).run_until_idle()
+            for _ in range(workers)
+        )
     )
     return sum(done)

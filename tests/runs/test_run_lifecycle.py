@@ -52,12 +52,16 @@ async def _retry_now(database: Database) -> None:
 
 
 async def test_two_workers_share_a_run_and_store_what_one_worker_stores(
-    api: httpx.AsyncClient, database: Database, classified: dict[str, str], small_chunks: None
+    tenant: TenantKeys,
+    api: httpx.AsyncClient,
+    database: Database,
+    classified: dict[str, str],
+    small_chunks: None,
 ) -> None:
     alone = await start(api, mode="dry_run")
-    await run_jobs(database, workers=1)
+    await run_jobs(database, tenant.id, workers=1)
     shared = await start(api, mode="dry_run")
-    await run_jobs(database, workers=2)
+    await run_jobs(database, tenant.id, workers=2)
     done = (await api.get(f"/api/v1/runs/{shared['id']}")).json()
     assert done["status"] == "succeeded"
     assert done["progress"]["chunks_total"] == done["progress"]["chunks_done"] == 9
@@ -85,7 +89,7 @@ async def test_a_failing_chunk_fails_the_run_with_its_error_and_applies_nothing(
     monkeypatch.setattr(tasks, "classify_chunk", flaky)
     run = await start(api)
     for _ in range(5):
-        await run_jobs(database)
+        await run_jobs(database, tenant.id)
         await _retry_now(database)
     done = (await api.get(f"/api/v1/runs/{run['id']}")).json()
     assert done["status"] == "failed"
@@ -110,11 +114,11 @@ async def test_cancelling_a_running_run_stops_it_within_a_chunk_and_applies_noth
     small_chunks: None,
 ) -> None:
     run = await start(api)
-    await run_jobs(database, kinds=["run.start"])
+    await run_jobs(database, tenant.id, kinds=["run.start"])
     cancel = await api.post(f"/api/v1/runs/{run['id']}/cancel")
     assert cancel.status_code == 202, cancel.text
     assert cancel.json()["cancel_requested"] is True
-    await run_jobs(database)
+    await run_jobs(database, tenant.id)
     done = (await api.get(f"/api/v1/runs/{run['id']}")).json()
     assert done["status"] == "cancelled"
     assert done["progress"]["chunks_done"] == 0
@@ -124,25 +128,25 @@ async def test_cancelling_a_running_run_stops_it_within_a_chunk_and_applies_noth
 
 
 async def test_a_queued_run_is_cancelled_at_once(
-    api: httpx.AsyncClient, database: Database, classified: dict[str, str]
+    tenant: TenantKeys, api: httpx.AsyncClient, database: Database, classified: dict[str, str]
 ) -> None:
     run = await start(api)
     cancel = await api.post(f"/api/v1/runs/{run['id']}/cancel")
     assert cancel.json()["status"] == "cancelled"
-    await run_jobs(database)
+    await run_jobs(database, tenant.id)
     assert (await api.get(f"/api/v1/runs/{run['id']}")).json()["status"] == "cancelled"
 
 
 async def test_a_second_apply_run_on_a_tree_waits_for_the_first(
-    api: httpx.AsyncClient, database: Database, classified: dict[str, str]
+    tenant: TenantKeys, api: httpx.AsyncClient, database: Database, classified: dict[str, str]
 ) -> None:
     first = await start(api, tree_ids=[classified["value"]])
     second = await start(api, tree_ids=[classified["value"], classified["risk"]])
-    await run_jobs(database, kinds=["run.start"])
+    await run_jobs(database, tenant.id, kinds=["run.start"])
     waiting = (await api.get(f"/api/v1/runs/{second['id']}")).json()
     assert waiting["status"] == "waiting"
     assert waiting["waiting_for"] == first["id"]
-    await run_jobs(database)
+    await run_jobs(database, tenant.id)
     assert (await api.get(f"/api/v1/runs/{first['id']}")).json()["status"] == "succeeded"
     await _retry_now(database)
     done = await finished(api, database, second["id"])
@@ -167,7 +171,7 @@ async def test_a_category_deleted_while_a_run_waits_fails_the_run_clearly(
     deleted = await api.delete(f"/api/v1/categories/{complaint['id']}")
     assert deleted.status_code == 200, deleted.text
     for _ in range(4):
-        await run_jobs(database)
+        await run_jobs(database, tenant.id)
         await _retry_now(database)
     done = (await api.get(f"/api/v1/runs/{run['id']}")).json()
     assert done["status"] == "failed"
@@ -265,8 +269,7 @@ async def test_old_runs_are_pruned_but_not_the_ones_assignments_point_to(
     applied = await start(api, tree_ids=value)  # every assignment points to this one
     await finished(api, database, applied["id"])
     dry = [await start(api, tree_ids=value, mode="dry_run") for _ in range(3)]
-    for run in dry:
-        await finished(api, database, run["id"])
+    await finished(api, database, dry[-1]["id"])  # runs the jobs of all three
     listed = {r["id"] for r in (await api.get("/api/v1/runs")).json()["items"]}
     # The newest run of the tree is kept, and so is the one the assignments came from.
     assert listed == {applied["id"], dry[-1]["id"]}

@@ -7,7 +7,8 @@ import httpx
 from sqlalchemy import select
 
 from app.core.db import Database
-from app.models import RunCategory, RunResult
+from app.models import Run, RunCategory, RunResult
+from tests.conftest import TenantKeys
 from tests.runs.conftest import AS_OF, run_jobs
 
 
@@ -18,7 +19,11 @@ async def start(api: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
 
 
 async def finished(api: httpx.AsyncClient, database: Database, run_id: str) -> dict[str, Any]:
-    await run_jobs(database)
+    """Run the jobs of the run's tenant until none is left; the run as it ends."""
+    async with database.sessionmaker() as session:
+        tenant_id = await session.scalar(select(Run.tenant_id).where(Run.id == uuid.UUID(run_id)))
+    assert tenant_id is not None
+    await run_jobs(database, tenant_id)
     return (await api.get(f"/api/v1/runs/{run_id}")).json()
 
 
@@ -168,11 +173,11 @@ async def test_locked_assignments_are_reported_as_conflicts_and_left_alone(
 
 
 async def test_a_manual_change_made_while_a_run_works_is_not_overwritten(
-    api: httpx.AsyncClient, database: Database, classified: dict[str, str]
+    tenant: TenantKeys, api: httpx.AsyncClient, database: Database, classified: dict[str, str]
 ) -> None:
     tree_id = classified["activity"]
     run = await start(api, tree_ids=[tree_id])
-    await run_jobs(database, kinds=["run.start", "run.chunk"])  # classified, not applied
+    await run_jobs(database, tenant.id, kinds=["run.start", "run.chunk"])  # classified, not applied
     item = (await all_results_when_done(api, database, run["id"], before_apply=True))[0]
     categories = (await api.get(f"/api/v1/category-trees/{tree_id}/categories")).json()["items"]
     other = next(c for c in categories if c["id"] != item["category"]["id"])
