@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -171,6 +172,15 @@ def demo(
     templates (trees, categories, published rulesets), print the URL and the key, and
     serve."""
     settings = get_settings().model_copy(update={"migrate_on_start": True})
+    if not _can_listen(host, port):
+        # Before anything is loaded or a key printed: a busy port would end the demo after.
+        err.print(
+            f"端口 {port} 已被占用:请停止占用它的程序,或换一个端口(--port {port + 1})。\n"
+            f"port {port} on {host} is in use: stop what listens there or pass --port {port + 1}",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
     async def prepare(database: Database) -> str:
         async with database.sessionmaker() as session, session.begin():
@@ -203,12 +213,33 @@ def demo(
         return demo.secret
 
     secret = asyncio.run(_with_database(settings, prepare, keep_embedded=True))
-    url = f"http://{host}:{port}"
-    err.print(f"[bold green]crm-classifier demo[/bold green] at {url}  (API docs: {url}/docs)")
-    err.print(f"try: curl -H 'Authorization: Bearer {secret}' {url}/api/v1/customers")
-    print(f"API key: {secret}", flush=True)
+    print_demo_hint(f"http://{host}:{port}", secret)
     configure_logging(settings.log_level, settings.log_json)
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+
+
+def print_demo_hint(url: str, secret: str) -> None:
+    """Where the demo serves, and a curl line to paste: one line whatever the width (not
+    on a terminal, rich would wrap it at 80 columns)."""
+    err.print(f"[bold green]crm-classifier demo[/bold green] at {url}  (API docs: {url}/docs)")
+    err.print(
+        f"try: curl -H 'Authorization: Bearer {secret}' {url}/api/v1/customers",
+        soft_wrap=True,
+        highlight=False,
+    )
+    print(f"API key: {secret}", flush=True)
+
+
+def _can_listen(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now (what uvicorn will do later)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except OSError:
+        return False
+    return True
 
 
 @cli.command()

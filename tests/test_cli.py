@@ -1,12 +1,20 @@
 """The CLI prints created secrets as the last line of standard output, for scripts."""
 
 import asyncio
+import io
 import os
+import socket
 import subprocess
 import sys
 
 import httpx
+import pytest
+from rich.console import Console
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
+from app import cli
 from tests.conftest import PostgresServer
 
 
@@ -64,3 +72,42 @@ async def test_create_tenant_and_key_print_the_secret_last_and_it_works(
             await database.dispose()
     finally:
         await postgres.drop(url)
+
+
+async def test_demo_on_a_busy_port_says_so_in_plain_words_before_touching_anything(
+    postgres: PostgresServer,
+) -> None:
+    url = await postgres.fresh_database("cli_demo_port")
+    try:
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            ran = await asyncio.to_thread(
+                _cli, "demo", "--port", str(port), "--customers", "0", url=url
+            )
+        assert ran.returncode == 1
+        assert f"端口 {port} 已被占用" in ran.stderr
+        assert f"--port {port + 1}" in ran.stderr
+        assert "API key" not in ran.stdout
+        engine = create_async_engine(url, poolclass=NullPool)
+        async with engine.connect() as conn:
+            tables = await conn.scalar(
+                text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            )
+        await engine.dispose()
+        assert tables == 0  # not migrated, no tenant, no key
+    finally:
+        await postgres.drop(url)
+
+
+def test_the_demo_hint_prints_the_curl_line_whole_at_80_columns(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    written = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=written, width=80))
+    secret = "crmc_" + "k" * 43
+    cli.print_demo_hint("http://127.0.0.1:8000", secret)
+    curl = f"try: curl -H 'Authorization: Bearer {secret}' http://127.0.0.1:8000/api/v1/customers"
+    assert curl in written.getvalue().splitlines()
+    assert capsys.readouterr().out == f"API key: {secret}\n"

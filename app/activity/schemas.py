@@ -25,8 +25,11 @@ class ActivityItem(RequestBody):
 class OrderIn(ActivityItem):
     """An order (订单)."""
 
-    amount: Annotated[Decimal, Field(max_digits=18, decimal_places=2)] = Field(
-        description="CNY, 2 decimals; negative for refunds"
+    amount: Annotated[Decimal, Field(max_digits=18, decimal_places=2, ge=0)] = Field(
+        description=(
+            "CNY, 2 decimals, not negative. A refund is not a negative order: re-send the "
+            "order (same external_id) with status refunded, and it counts in no metric"
+        )
     )
     ordered_at: When = Field(description=WHEN_DESCRIPTION)
     status: Literal["pending", "paid", "completed", "cancelled", "refunded"] = Field(

@@ -220,3 +220,24 @@ async def test_the_writer_works_as_the_first_statement_of_a_transaction(
         written = await write_rows(session, tenant.id, ORDERS.table, rows)
     assert (written.created, written.updated, written.unknown) == (1, 0, [])
     assert [o.external_id for o in await _orders(database, tenant)] == ["F1"]
+
+
+async def test_a_negative_order_amount_is_refused_and_a_refund_is_a_status(
+    api: httpx.AsyncClient, tenant: TenantKeys, database: Database
+) -> None:
+    await _customers(api, "C1")
+    order = {"external_id": "SO-1", "customer_code": "C1", "ordered_at": "2026-11-20"}
+    refused = await api.post("/api/v1/orders/bulk", json={"items": [{**order, "amount": "-5.00"}]})
+    assert_problem(refused, 422)
+    assert [(e["loc"], e["type"]) for e in refused.json()["errors"]] == [
+        (["body", "items", 0, "amount"], "greater_than_equal")
+    ]
+    assert await _orders(database, tenant) == []
+    # A refund: the order is sent again with its status.
+    await api.post("/api/v1/orders/bulk", json={"items": [{**order, "amount": "80.00"}]})
+    refunded = await api.post(
+        "/api/v1/orders/bulk", json={"items": [{**order, "amount": "80.00", "status": "refunded"}]}
+    )
+    assert refunded.json()["updated"] == 1
+    [stored] = await _orders(database, tenant)
+    assert (str(stored.amount), stored.status) == ("80.00", "refunded")

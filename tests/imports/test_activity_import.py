@@ -303,3 +303,14 @@ async def test_amounts_keep_their_exact_decimals(
         assert list(stored) == [
             Decimal(a) for a in ("0.10", "1234.56", "125000.00", "-3.20", "9999999999999999.99")
         ]
+
+
+async def test_an_order_row_with_a_negative_amount_is_refused_alone(
+    api: httpx.AsyncClient, database: Database, tenant: TenantKeys
+) -> None:
+    await add_customers(api, "C1")
+    rows = [HEADER, ["SO-1", "C1", "-¥300", "2026-11-01"], ["SO-2", "C1", "¥300", "2026-11-01"]]
+    report = await import_file(api, database, "orders", csv_bytes(rows))
+    assert counts(report)[1:] == (1, 0, 1)
+    assert errors_by_row(report) == {2: [("订单金额", "negative_amount")]}
+    assert await stored_orders(database, tenant.id) == {"SO-2": ("C1", "300.00")}
