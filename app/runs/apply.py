@@ -55,6 +55,19 @@ A = table_of(Assignment)
 R = table_of(RunResult)
 RC = table_of(RunCategory)
 
+# The columns a run's new assignments are inserted with (single- and multi-assign trees).
+NEW_ASSIGNMENT_COLUMNS = [
+    "tenant_id",
+    "tree_id",
+    "customer_id",
+    "category_id",
+    "multi",
+    "source",
+    "locked",
+    "run_id",
+    "assigned_by",
+]
+
 
 @dataclass(frozen=True)
 class TreeApplied:
@@ -238,17 +251,7 @@ async def _insert_new(
     added = (
         pg_insert(A)
         .from_select(
-            [
-                "tenant_id",
-                "tree_id",
-                "customer_id",
-                "category_id",
-                "multi",
-                "source",
-                "locked",
-                "run_id",
-                "assigned_by",
-            ],
+            NEW_ASSIGNMENT_COLUMNS,
             rows,
             include_defaults=False,
         )

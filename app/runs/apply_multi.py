@@ -32,7 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.sql import rows_written
 from app.models import Assignment, Customer, RunCategory, RunResult, table_of
 from app.models.runs import CHANGED
-from app.runs.apply import TreeApplied, applied_table, history_and_outbox, lock_targets
+from app.runs.apply import (
+    NEW_ASSIGNMENT_COLUMNS,
+    TreeApplied,
+    applied_table,
+    history_and_outbox,
+    lock_targets,
+)
 from app.runs.layout import category_index, flags_index, previous_index, rule_index
 from app.runs.plan import RunPlan, TreePlan
 
@@ -97,17 +103,7 @@ async def apply_multi_tree(
     added = (
         pg_insert(A)
         .from_select(
-            [
-                "tenant_id",
-                "tree_id",
-                "customer_id",
-                "category_id",
-                "multi",
-                "source",
-                "locked",
-                "run_id",
-                "assigned_by",
-            ],
+            NEW_ASSIGNMENT_COLUMNS,
             to_add,
             include_defaults=False,
         )
