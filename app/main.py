@@ -20,6 +20,7 @@ from app.core.middleware import RequestContextMiddleware
 from app.core.openapi import install_openapi
 from app.core.settings import Settings, get_settings
 from app.customers.router import router as customers_router
+from app.deliveries.router import router as deliveries_router
 from app.fields.router import router as fields_router
 from app.health.router import router as health_router
 from app.imports.router import router as imports_router
@@ -128,6 +129,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             },
             {"name": "imports", "description": "导入 · CSV/XLSX imports with Chinese templates"},
             {"name": "runs", "description": "分类执行 · Classification runs and their results"},
+            {
+                "name": "webhook-endpoints",
+                "description": "出站 Webhook · Outbound webhook endpoints and deliveries",
+            },
         ],
     )
     app.state.settings = settings
@@ -161,6 +166,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         templates_router,
         runs_router,
         run_customer_router,
+        deliveries_router,
     ):
         app.include_router(router)
     return app

@@ -18,10 +18,15 @@ from app.core.request_context import current_request_id
 from app.models import AuditEvent, Role
 
 # Events are read with the permission of the entity they describe: the key inventory
-# (names, prefixes, roles, delegation) and the tenant's settings are the admin's, so a
+# (names, prefixes, roles, delegation), the tenant's settings and its outbound webhook
+# endpoints (where its data goes) are the admin's, so a
 # viewer must not read them back through the audit log. Entities not named here are
 # readable by every role, as their own endpoints are.
-READ_ROLE: Final[dict[str, Role]] = {"api_key": Role.ADMIN, "tenant": Role.ADMIN}
+READ_ROLE: Final[dict[str, Role]] = {
+    "api_key": Role.ADMIN,
+    "tenant": Role.ADMIN,
+    "webhook_endpoint": Role.ADMIN,
+}
 
 AuditState = dict[str, Any]
 """An audit event's `before` or `after`: the entity's audited fields, or what the action

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -99,6 +99,15 @@ class Settings(BaseSettings):
         ge=1,
         le=10_000,
         description="Runs kept per tree (besides every run a current assignment points to)",
+    )
+    webhook_allowed_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Networks outbound webhooks may reach although they are loopback, "
+        'private or link-local (JSON, e.g. ["10.20.0.0/16"]); cloud metadata addresses '
+        "stay refused",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10, gt=0, le=60, description="Time an outbound webhook request may take"
     )
     api_key_touch_seconds: int = Field(
         default=60, ge=0, description="How often a key's last_used_at is written at most"

@@ -11,6 +11,12 @@ from app.models.categories import (
     ChangeRequest,
 )
 from app.models.customers import Customer, CustomerAlias, Industry
+from app.models.deliveries import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDispatchPosition,
+    WebhookEndpoint,
+)
 from app.models.fields import CustomField
 from app.models.idempotency import IdempotencyRecord
 from app.models.jobs import Import, ImportChunk, ImportRowError, Job
@@ -49,5 +55,9 @@ __all__ = [
     "RunResult",
     "RunTree",
     "Tenant",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDispatchPosition",
+    "WebhookEndpoint",
     "table_of",
 ]

@@ -207,8 +207,14 @@ class RunResult(Base):
 
 class OutboxEvent(Base):
     """An event to tell the outside world about, written in the transaction that made it
-    true (`run.completed`, `run.failed`, `customer.classification_changed`); delivered
-    later by the webhooks."""
+    true (`run.completed`, `run.failed`, `customer.classification_changed`,
+    `change_request.created`); delivered later by the outbound webhooks (app/deliveries).
+
+    `txid` is the writing transaction's id. Ids are handed out before commit, so a reader
+    moving past id n could miss a smaller id committed later; every transaction older
+    than the oldest one still running has ended, so reading only below that horizon in
+    (`txid`, `id`) order misses nothing.
+    """
 
     __tablename__ = "outbox"
 
@@ -217,5 +223,11 @@ class OutboxEvent(Base):
     event_type: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    txid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("(pg_current_xact_id())::text::bigint")
+    )
 
-    __table_args__ = (Index("ix_outbox_tenant_id_id", "tenant_id", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_tenant_id_id", "tenant_id", "id"),
+        Index("ix_outbox_tenant_id_txid_id", "tenant_id", "txid", "id"),
+    )

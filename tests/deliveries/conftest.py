@@ -1,0 +1,56 @@
+"""Outbound webhook tests: an app that may reach 127.0.0.1, a receiver listening there,
+and a way to run the tenant's delivery jobs with the clock moved on."""
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from app.core.db import Database
+from app.core.settings import Settings, get_settings
+from app.main import create_app
+from app.models import Role
+from tests.conftest import TenantKeys
+from tests.deliveries.receiver import Receiver
+
+LOOPBACK = '["127.0.0.1/32"]'
+
+
+@pytest.fixture(scope="session")
+def loopback_app(database_url: str, database: Database) -> Any:
+    """The app with CRMC_WEBHOOK_ALLOWED_NETWORKS allowing 127.0.0.1 (the receiver)."""
+    settings = Settings(
+        database_url=database_url,
+        log_json=False,
+        api_key_touch_seconds=0,
+        webhook_allowed_networks=["127.0.0.1/32"],
+    )
+    return create_app(settings, database)
+
+
+@pytest.fixture
+async def hooks(loopback_app: Any, tenant: TenantKeys) -> AsyncIterator[httpx.AsyncClient]:
+    """The test tenant's admin on the app that may reach 127.0.0.1."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=loopback_app),
+        base_url="http://test",
+        headers=tenant.headers(Role.ADMIN),
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+def worker_reaches_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Delivery jobs (which read the process settings) may reach 127.0.0.1 too."""
+    monkeypatch.setenv("CRMC_WEBHOOK_ALLOWED_NETWORKS", LOOPBACK)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """An HTTP server on 127.0.0.1 that records what it receives."""
+    with Receiver.running() as running:
+        yield running
