@@ -98,6 +98,7 @@ async def dispatch_batch(session: AsyncSession, tenant_id: uuid.UUID) -> Batch:
                 ),
             )
             .where(within),
+            include_defaults=False,  # else one uuid4() default would be shared by every row
         )
         .on_conflict_do_nothing()
         .returning(WebhookDelivery.endpoint_id)

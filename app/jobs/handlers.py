@@ -2,7 +2,7 @@
 
 import importlib
 
-HANDLER_MODULES: tuple[str, ...] = ("app.imports.tasks", "app.runs.tasks")
+HANDLER_MODULES: tuple[str, ...] = ("app.deliveries.tasks", "app.imports.tasks", "app.runs.tasks")
 
 
 def load_handlers() -> None:

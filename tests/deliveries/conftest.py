@@ -1,16 +1,20 @@
 """Outbound webhook tests: an app that may reach 127.0.0.1, a receiver listening there,
 and a way to run the tenant's delivery jobs with the clock moved on."""
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, update
 
 from app.core.db import Database
 from app.core.settings import Settings, get_settings
+from app.jobs.handlers import load_handlers
+from app.jobs.worker import Worker
 from app.main import create_app
-from app.models import Role
+from app.models import Job, OutboxEvent, Role, WebhookDelivery
 from tests.conftest import TenantKeys
 from tests.deliveries.receiver import Receiver
 
@@ -54,3 +58,37 @@ def receiver() -> Iterator[Receiver]:
     """An HTTP server on 127.0.0.1 that records what it receives."""
     with Receiver.running() as running:
         yield running
+
+
+DELIVERY_KINDS = ["deliveries.dispatch", "deliveries.send"]
+
+
+async def deliver_due(database: Database, tenant_id: uuid.UUID) -> int:
+    """Run the tenant's delivery jobs that are due, until none is."""
+    load_handlers()
+    return await Worker(database, tenant_id=tenant_id, kinds=DELIVERY_KINDS).run_until_idle()
+
+
+async def move_clock_on(database: Database, tenant_id: uuid.UUID) -> None:
+    """As if the next retry's time had come: every pending delivery and queued delivery
+    job of the tenant is due now."""
+    async with database.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.tenant_id == tenant_id, WebhookDelivery.status == "pending")
+            .values(next_attempt_at=func.now())
+        )
+        await session.execute(
+            update(Job)
+            .where(Job.tenant_id == tenant_id, Job.kind.in_(DELIVERY_KINDS), Job.status == "queued")
+            .values(run_after=func.now())
+        )
+
+
+async def write_events(
+    database: Database, tenant_id: uuid.UUID, *events: tuple[str, dict[str, Any]]
+) -> None:
+    """Outbox events, written in one transaction as a run's apply writes them."""
+    async with database.sessionmaker() as session, session.begin():
+        for event_type, payload in events:
+            session.add(OutboxEvent(tenant_id=tenant_id, event_type=event_type, payload=payload))

@@ -2,8 +2,9 @@
 request and answers with the status codes it is told to, in turn."""
 
 import contextlib
+import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,21 +15,28 @@ class Received:
     headers: dict[str, str]
     body: bytes
 
+    @property
+    def message(self) -> dict:
+        return json.loads(self.body)
+
 
 @dataclass
 class Receiver:
     port: int
     received: list[Received] = field(default_factory=list)
-    # Answers to give, first to last; 200 once they run out.
+    # Answers to give, first to last; then `respond`'s, or 200.
     answers: list[int] = field(default_factory=list)
+    respond: Callable[[Received], int] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def answer(self) -> int:
+    def answer(self, request: Received) -> int:
         with self.lock:
-            return self.answers.pop(0) if self.answers else 200
+            if self.answers:
+                return self.answers.pop(0)
+        return self.respond(request) if self.respond else 200
 
     @classmethod
     @contextlib.contextmanager
@@ -40,9 +48,10 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 me = receiver_box[0]
+                request = Received(self.path, dict(self.headers.items()), body)
                 with me.lock:
-                    me.received.append(Received(self.path, dict(self.headers.items()), body))
-                status = me.answer()
+                    me.received.append(request)
+                status = me.answer(request)
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()

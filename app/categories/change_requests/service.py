@@ -21,7 +21,7 @@ from app.core.auth import Principal, same_person
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.i18n import Text
 from app.core.pagination import PageParams
-from app.models import ChangeRequest
+from app.models import ChangeRequest, OutboxEvent
 
 T = TypeVar("T")
 # A request's audit state: the fields that have a value (status always has one).
@@ -91,7 +91,8 @@ async def submit(
     diff: dict[str, Any],
     note: str | None,
 ) -> ChangeRequest:
-    """File a pending change request; audited. The caller has validated the change."""
+    """File a pending change request; audited, and `change_request.created` in the outbox
+    (for outbound webhooks). The caller has validated the change."""
     applier_for(kind)  # an unregistered kind could never be approved
     request = ChangeRequest(
         tenant_id=principal.tenant_id,
@@ -107,6 +108,21 @@ async def submit(
         submitted_by_key_id=principal.api_key_id,
     )
     await AUDITED.write(session, principal, request, "submit", extra={"diff": diff})
+    session.add(
+        OutboxEvent(
+            tenant_id=principal.tenant_id,
+            event_type="change_request.created",
+            payload={
+                "change_request_id": str(request.id),
+                "kind": kind,
+                "tree_id": str(tree_id) if tree_id else None,
+                "target_id": str(target_id) if target_id else None,
+                "submitted_by": principal.actor,
+                "note": note,
+                "created_at": request.created_at.isoformat(),
+            },
+        )
+    )
     return request
 
 
