@@ -17,6 +17,7 @@ from app.main import create_app
 from app.models import Job, OutboxEvent, Role, WebhookDelivery
 from tests.conftest import TenantKeys
 from tests.deliveries.receiver import Receiver
+from tests.runs.conftest import classified  # noqa: F401 - a fixture for these tests too
 
 LOOPBACK = '["127.0.0.1/32"]'
 

@@ -1,14 +1,22 @@
 """Outbox events reach a local receiver signed (Standard Webhooks), at least once, in
 order per customer, retried on failure with the backoff, stopped by a 410."""
 
+import asyncio
+import socket
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, update
 from standardwebhooks import Webhook
 
 from app.core.db import Database
+from app.deliveries import sender
+from app.jobs.handlers import load_handlers
+from app.jobs.worker import Worker
+from app.models import WebhookDelivery
 from tests.conftest import TenantKeys
 from tests.deliveries.conftest import deliver_due, move_clock_on, write_events
 from tests.deliveries.receiver import Receiver
@@ -278,3 +286,58 @@ async def test_many_events_are_all_delivered_once(
             if r.message["data"]["customer_id"] == customer
         ]
         assert codes == ["0", "1", "2"]
+
+
+async def test_a_delivery_held_by_a_crashed_sender_is_sent_once_its_lease_runs_out(
+    hooks: httpx.AsyncClient, database: Database, tenant: TenantKeys, receiver: Receiver
+) -> None:
+    endpoint = await subscribe(hooks, receiver)
+    await write_events(database, tenant.id, changed(str(uuid.uuid4()), "A"))
+    load_handlers()
+    await Worker(database, tenant_id=tenant.id, kinds=["deliveries.dispatch"]).run_until_idle()
+    async with database.sessionmaker() as session, session.begin():
+        held = await sender.claim_due(session, tenant.id, uuid.UUID(endpoint["id"]), 10)
+    assert len(held) == 1  # ... and the sender that holds it dies here
+
+    await deliver_due(database, tenant.id)
+    assert receiver.received == []
+
+    async with database.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.tenant_id == tenant.id)
+            .values(claimed_until=func.now() - timedelta(seconds=1))
+        )
+    await move_clock_on(database, tenant.id)
+    await deliver_due(database, tenant.id)
+    assert len(receiver.received) == 1
+    [delivery] = (await deliveries(hooks, endpoint))["items"]
+    assert delivery["status"] == "succeeded"
+
+
+async def test_the_request_goes_to_the_checked_address_under_the_endpoints_host_name(
+    hooks: httpx.AsyncClient,
+    database: Database,
+    tenant: TenantKeys,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    created = await hooks.post(
+        "/api/v1/webhook-endpoints",
+        json={"url": f"http://hooks.crm.test:{receiver.port}/in", "event_types": [CHANGED]},
+    )
+    assert created.status_code == 201, created.text  # not resolvable yet: accepted
+    looked_up: list[Any] = []
+
+    async def resolver(host: Any, port: Any, **_: Any) -> list[Any]:
+        looked_up.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", resolver)
+    await write_events(database, tenant.id, changed(str(uuid.uuid4()), "A"))
+    await deliver_due(database, tenant.id)
+
+    [request] = receiver.received
+    assert request.headers["Host"] == f"hooks.crm.test:{receiver.port}"
+    assert request.path == "/in"
+    assert looked_up == ["hooks.crm.test"]  # once, by the guard; httpx got the address

@@ -13,6 +13,7 @@ from tests.conftest import TenantKeys
 from tests.deliveries.conftest import deliver_due, move_clock_on, write_events
 from tests.deliveries.receiver import Receiver
 from tests.deliveries.test_delivery import CHANGED, changed, subscribe
+from tests.runs.test_runs_api import all_results, finished, start
 
 pytestmark = pytest.mark.usefixtures("worker_reaches_loopback")
 
@@ -78,3 +79,30 @@ async def test_a_tenant_receives_only_its_own_events(
     await deliver_due(database, other.id)
     assert [r.message["data"]["to"]["code"] for r in receiver.received] == ["ours"]
     assert all(r.message["type"] == CHANGED for r in receiver.received)
+
+
+async def test_an_apply_run_delivers_each_change_and_its_completion(
+    hooks: httpx.AsyncClient,
+    api: httpx.AsyncClient,
+    database: Database,
+    tenant: TenantKeys,
+    classified: dict[str, str],
+    receiver: Receiver,
+) -> None:
+    endpoint = await subscribe(hooks, receiver, [CHANGED, "run.completed"])
+    run = await start(api, tree_ids=[classified["value"]], mode="apply")
+    done = await finished(api, database, run["id"])
+    assert done["status"] == "succeeded", done
+
+    await deliver_due(database, tenant.id)
+
+    changes = [r.message for r in receiver.received if r.message["type"] == CHANGED]
+    results = await all_results(api, run["id"], changed="true")
+    assert sorted(m["data"]["customer_id"] for m in changes) == sorted(
+        r["customer_id"] for r in results
+    )
+    assert all(m["data"]["run_id"] == run["id"] for m in changes)
+    completed = [r for r in receiver.received if r.message["type"] == "run.completed"]
+    assert [r.message["data"]["run_id"] for r in completed] == [run["id"]]
+    for request in receiver.received:
+        Webhook(endpoint["secret"]).verify(request.body, request.headers)
