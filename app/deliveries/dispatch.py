@@ -36,6 +36,32 @@ async def ensure_position(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     )
 
 
+async def start_listening(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Before an endpoint is created or enabled: when no other endpoint of the tenant is
+    enabled, nobody has been dispatching, so the position jumps past every transaction
+    that has ended (an endpoint gets the events written from now on, not a backlog)."""
+    listening = await session.scalar(
+        exists().where(WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.enabled).select()
+    )
+    if listening:
+        await ensure_position(session, tenant_id)
+        return
+    horizon = await repository.outbox_horizon(session)
+    statement = insert(WebhookDispatchPosition).values(
+        tenant_id=tenant_id, txid=horizon - 1, event_id=_AFTER_EVERYTHING
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[WebhookDispatchPosition.tenant_id],
+            set_={
+                "txid": statement.excluded.txid,
+                "event_id": statement.excluded.event_id,
+                "updated_at": func.now(),
+            },
+        )
+    )
+
+
 @dataclass(frozen=True)
 class Batch:
     """What one dispatch step did."""

@@ -8,6 +8,7 @@ earlier one is pending or retrying, so a receiver sees one customer's events in 
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -114,10 +115,32 @@ async def claim_due(
 
 
 async def record(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    claimed: Sequence[Claimed],
+    outcomes: Sequence[Outcome],
+) -> None:
+    """Keep each attempt and move its delivery on: done, retried after the next delay,
+    or failed (no attempt left, or the receiver is gone). Deliveries deleted meanwhile
+    (with their endpoint) are skipped."""
+    still_there = set(
+        await session.scalars(
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.tenant_id == tenant_id,
+                WebhookDelivery.id.in_([c.delivery_id for c in claimed]),
+            )
+            .with_for_update()
+        )
+    )
+    for item, outcome in zip(claimed, outcomes, strict=True):
+        if item.delivery_id in still_there:
+            await _record_one(session, tenant_id, item, outcome)
+
+
+async def _record_one(
     session: AsyncSession, tenant_id: uuid.UUID, claimed: Claimed, outcome: Outcome
 ) -> None:
-    """Keep the attempt and move the delivery on: done, retried after the next delay,
-    or failed (no attempt left, or the receiver is gone)."""
     session.add(
         WebhookAttempt(
             tenant_id=tenant_id,
@@ -141,6 +164,8 @@ async def record(
         values |= {"status": "failed", "finished_at": func.now()}
     else:
         values["next_attempt_at"] = func.now() + RETRY_DELAYS[attempts - 1]
+    # Only a pending one: a sender whose lease ran out must not undo what the sender
+    # that took over recorded (its attempt is kept all the same).
     await session.execute(
         update(WebhookDelivery)
         .where(

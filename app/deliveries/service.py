@@ -18,7 +18,7 @@ from app.core.i18n import Text
 from app.core.pagination import PageParams
 from app.deliveries import repository
 from app.deliveries.addresses import Network, UnresolvableHost, UnsafeTarget, resolve
-from app.deliveries.dispatch import ensure_position
+from app.deliveries.dispatch import start_listening
 from app.deliveries.schemas import EndpointCreate, EndpointUpdate
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -101,7 +101,8 @@ async def create_endpoint(
     """Add an endpoint with a new secret (on the returned row, for the caller to show
     once). It receives the events written from now on."""
     await check_url(body.url, allowed)
-    await ensure_position(session, principal.tenant_id)
+    if body.enabled:
+        await start_listening(session, principal.tenant_id)
     endpoint = WebhookEndpoint(
         tenant_id=principal.tenant_id,
         url=body.url,
@@ -151,6 +152,7 @@ async def update_endpoint(
     resumed = values.get("enabled") is True and not endpoint.enabled
     if resumed:
         values["disabled_reason"] = None
+        await start_listening(session, principal.tenant_id)
     await AUDITED.update(session, principal, endpoint, values)
     if resumed:
         await repository.queue_job(

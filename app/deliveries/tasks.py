@@ -86,8 +86,7 @@ async def send_deliveries(context: JobContext) -> dict[str, Any] | None:
             outcomes = await _send_all(http, url, secret, claimed, allowed, timeout)
             sent += len(claimed)
             async with database.sessionmaker() as session, session.begin():
-                for item, outcome in zip(claimed, outcomes, strict=True):
-                    await sender.record(session, tenant_id, item, outcome)
+                await sender.record(session, tenant_id, claimed, outcomes)
                 if any(outcome.gone for outcome in outcomes):
                     await sender.disable_gone(session, tenant_id, endpoint_id)
                     return {"sent": sent, "gone": True}

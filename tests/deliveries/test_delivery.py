@@ -9,14 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 from standardwebhooks import Webhook
 
 from app.core.db import Database
 from app.deliveries import sender
 from app.jobs.handlers import load_handlers
 from app.jobs.worker import Worker
-from app.models import WebhookDelivery
+from app.models import Job, WebhookDelivery
 from tests.conftest import TenantKeys
 from tests.deliveries.conftest import deliver_due, move_clock_on, write_events
 from tests.deliveries.receiver import Receiver
@@ -165,6 +165,10 @@ async def test_a_410_disables_the_endpoint_and_stops_its_deliveries(
         f"/api/v1/webhook-endpoints/{endpoint['id']}", json={"enabled": True}
     )
     assert enabled.json()["disabled_reason"] is None
+    await write_events(database, tenant.id, changed(str(uuid.uuid4()), "C"))
+    await deliver_due(database, tenant.id)
+    codes = [r.message["data"]["to"]["code"] for r in receiver.received]
+    assert codes == ["A", "C"]  # B came while it was disabled
 
 
 async def test_one_customers_events_arrive_in_order_while_an_earlier_one_is_retried(
@@ -341,3 +345,27 @@ async def test_the_request_goes_to_the_checked_address_under_the_endpoints_host_
     assert request.headers["Host"] == f"hooks.crm.test:{receiver.port}"
     assert request.path == "/in"
     assert looked_up == ["hooks.crm.test"]  # once, by the guard; httpx got the address
+
+
+async def test_deleting_an_endpoint_drops_its_pending_deliveries(
+    hooks: httpx.AsyncClient, database: Database, tenant: TenantKeys, receiver: Receiver
+) -> None:
+    endpoint = await subscribe(hooks, receiver)
+    receiver.answers = [500]
+    await write_events(database, tenant.id, changed(str(uuid.uuid4()), "A"))
+    await deliver_due(database, tenant.id)
+    deleted = await hooks.delete(f"/api/v1/webhook-endpoints/{endpoint['id']}")
+    assert deleted.status_code == 204
+
+    await move_clock_on(database, tenant.id)
+    await deliver_due(database, tenant.id)
+    assert len(receiver.received) == 1
+    async with database.sessionmaker() as session:
+        left = await session.scalar(
+            select(func.count()).where(WebhookDelivery.tenant_id == tenant.id)
+        )
+        failed_jobs = await session.scalar(
+            select(func.count()).where(Job.tenant_id == tenant.id, Job.error.is_not(None))
+        )
+    assert left == 0
+    assert failed_jobs == 0
