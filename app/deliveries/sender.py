@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Interval, exists, func, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -195,22 +195,23 @@ async def disable_gone(session: AsyncSession, tenant_id: uuid.UUID, endpoint_id:
 async def wait_for_next(
     session: AsyncSession, tenant_id: uuid.UUID, endpoint_id: uuid.UUID
 ) -> timedelta | None:
-    """How long until one of the endpoint's deliveries can be tried (None: nothing
-    pending that is not waiting for an earlier one)."""
+    """How long until one of the endpoint's deliveries can be tried: the first free one
+    that waits for no earlier one of its customer, or one held by a sender whose lease
+    may run out (that sender may have died). None: nothing pending."""
     d = WebhookDelivery
-    soonest = await session.scalar(
-        select(
-            func.min(
-                func.greatest(d.next_attempt_at, func.coalesce(d.claimed_until, d.next_attempt_at))
-            )
-            - func.now()
-        ).where(
-            d.tenant_id == tenant_id,
-            d.endpoint_id == endpoint_id,
-            d.status == "pending",
-            _first_of_its_customer(d),
+    pending = (d.tenant_id == tenant_id, d.endpoint_id == endpoint_id, d.status == "pending")
+    next_free = await session.scalar(
+        select(type_coerce(d.next_attempt_at - func.now(), Interval()))
+        .where(*pending, _free(d), _first_of_its_customer(d))
+        .order_by(d.next_attempt_at, d.event_id)
+        .limit(1)
+    )
+    lease_ends = await session.scalar(
+        select(type_coerce(func.min(d.claimed_until) - func.now(), Interval())).where(
+            *pending, d.claimed_until >= func.now()
         )
     )
-    if soonest is None:
+    waits = [wait for wait in (next_free, lease_ends) if wait is not None]
+    if not waits:
         return None
-    return max(soonest, timedelta(0))
+    return max(min(waits), timedelta(0))

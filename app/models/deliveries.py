@@ -86,11 +86,13 @@ class WebhookDelivery(UUIDPrimaryKey, TenantScoped, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "endpoint_id", "event_id"),
         CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status_known"),
-        # What a sender takes next: pending deliveries of an endpoint by due time.
+        # What a sender takes next: pending deliveries of an endpoint in the order they
+        # are claimed (due time, then event), so a claim reads the first few entries only.
         Index(
-            "ix_webhook_deliveries_endpoint_id_next_attempt_at",
+            "ix_webhook_deliveries_endpoint_id_next_attempt_at_event_id",
             "endpoint_id",
             "next_attempt_at",
+            "event_id",
             postgresql_where=text("status = 'pending'"),
         ),
         # Whether an earlier event of the same customer is still pending (order).

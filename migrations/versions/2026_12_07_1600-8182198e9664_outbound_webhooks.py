@@ -169,9 +169,9 @@ def upgrade() -> None:
         postgresql_where=sa.text("status = 'pending'"),
     )
     op.create_index(
-        "ix_webhook_deliveries_endpoint_id_next_attempt_at",
+        "ix_webhook_deliveries_endpoint_id_next_attempt_at_event_id",
         "webhook_deliveries",
-        ["endpoint_id", "next_attempt_at"],
+        ["endpoint_id", "next_attempt_at", "event_id"],
         unique=False,
         postgresql_where=sa.text("status = 'pending'"),
     )
@@ -228,7 +228,7 @@ def downgrade() -> None:
     op.drop_index("ix_webhook_attempts_delivery_id_id", table_name="webhook_attempts")
     op.drop_table("webhook_attempts")
     op.drop_index(
-        "ix_webhook_deliveries_endpoint_id_next_attempt_at",
+        "ix_webhook_deliveries_endpoint_id_next_attempt_at_event_id",
         table_name="webhook_deliveries",
         postgresql_where=sa.text("status = 'pending'"),
     )
