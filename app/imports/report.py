@@ -30,6 +30,8 @@ async def write_error_report(
     session: AsyncSession, tenant_id: uuid.UUID, import_id: uuid.UUID
 ) -> str:
     """Write the report to a temporary file; the caller streams and deletes it."""
+    # Lazy for start-up time: openpyxl takes ~0.2 s to import and only this download and
+    # the templates use it (no cycle: app.imports is its only importer).
     from openpyxl import Workbook
 
     locale = current_locale.get()

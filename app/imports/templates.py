@@ -41,6 +41,7 @@ def template_filename(spec: EntitySpec) -> str:
 
 def template_workbook(entity: str) -> bytes:
     """The template of an entity as XLSX bytes (a few KB, built in memory)."""
+    # Lazy for start-up time (openpyxl takes ~0.2 s to import), not to dodge a cycle.
     from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Font, PatternFill
@@ -86,6 +87,7 @@ def _comment(column: Column) -> str:
 
 
 def _instructions(sheet: Any, spec: EntitySpec) -> None:
+    # Lazy for start-up time, as in template_workbook.
     from openpyxl.styles import Alignment, Font
 
     sheet.append(spreadsheet_row([f"{spec.label_zh}导入说明 · {spec.label_en} import"]))
