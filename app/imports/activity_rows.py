@@ -4,7 +4,8 @@ The bulk API validates every item with its pydantic model. An imported row has h
 cell normalised by its column's parser already (`cells`), so most of what the model
 checks holds by construction: enums come out as their API values, amounts as 2-place
 decimals within NUMERIC(18, 2), booleans as booleans. What is left is checked here
-directly: text lengths, text PostgreSQL can store, plausible years. A row that fails any
+directly: text lengths, text PostgreSQL can store, lower bounds of numbers (an order's
+amount is not negative), plausible years. A row that fails any
 of these checks is handed to the item model after all, so its errors read exactly as the
 bulk API's and the model stays the one definition of a valid item (a property test keeps
 the two in agreement).
@@ -36,7 +37,9 @@ class ActivityRows:
         self.when = kind.table.when
         fields = kind.model.model_fields
         self.own = tuple((name, fields[name].default) for name, _ in kind.table.columns)
-        self.text_limits = _text_limits(kind.model.model_json_schema()["properties"])
+        properties = kind.model.model_json_schema()["properties"]
+        self.text_limits = _text_limits(properties)
+        self.minimums = _minimums(properties)
         self.days: dict[date, tuple[datetime, date]] = {}
 
     def stage(
@@ -59,6 +62,10 @@ class ActivityRows:
             if type(value) is str and (
                 is_unstorable_text(value) or len(value) > limits.get(name, _NO_LIMIT)
             ):
+                return None
+        for name, minimum in self.minimums:
+            value = item.get(name)
+            if value is not None and value < minimum:
                 return None
         when = item[self.when]
         if type(when) is date:
@@ -90,3 +97,14 @@ def _text_limits(properties: dict[str, Any]) -> dict[str, int]:
             if "maxLength" in option:
                 limits[name] = option["maxLength"]
     return limits
+
+
+def _minimums(properties: dict[str, Any]) -> tuple[tuple[str, int | float], ...]:
+    """(field, minimum) of each number field of an item model's JSON schema that has one."""
+    found = []
+    for name, schema in properties.items():
+        for option in [schema, *schema.get("anyOf", [])]:
+            if "minimum" in option:
+                found.append((name, option["minimum"]))
+                break
+    return tuple(found)

