@@ -33,6 +33,7 @@ from app.rules.versions_router import router as rulesets_router
 from app.runs.router import customer_router as run_customer_router
 from app.runs.router import router as runs_router
 from app.tenants.router import router as tenants_router
+from app.webhooks.router import router as webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 "name": "webhook-endpoints",
                 "description": "出站 Webhook · Outbound webhook endpoints and deliveries",
             },
+            {"name": "webhooks", "description": "入站 webhook · Signed inbound events"},
         ],
     )
     app.state.settings = settings
@@ -167,6 +169,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         runs_router,
         run_customer_router,
         deliveries_router,
+        webhooks_router,
     ):
         app.include_router(router)
     return app

@@ -59,11 +59,17 @@ def test_every_operation_has_a_hand_written_id_summary_description_and_example(
     assert len(ids) == len(set(ids)), "operation ids are not unique"
 
 
+# Authenticated by the sender's signature with the tenant's inbound secret, not a key.
+SIGNED = {"/api/v1/webhooks/{tenant_slug}/events"}
+
+
 def test_api_operations_use_the_bearer_security_scheme(spec: dict[str, Any]) -> None:
     scheme = spec["components"]["securitySchemes"]["ApiKey"]
     assert scheme == {**scheme, "type": "http", "scheme": "bearer"}
     for path, _method, operation in _operations(spec):
-        if path.startswith("/api/v1/"):
+        if path in SIGNED:
+            assert operation.get("security") == [{"StandardWebhooks": []}], path
+        elif path.startswith("/api/v1/"):
             assert operation.get("security") == [{"ApiKey": []}], path
             names = {p["name"].lower() for p in operation.get("parameters", [])}
             assert "authorization" not in names, f"{path}: auth declared as a header parameter"

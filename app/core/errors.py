@@ -30,6 +30,7 @@ TITLES: dict[str, Text] = {
     "unauthorized": Text(
         "未认证:缺少或无效的 API 密钥", "Unauthorized: missing or invalid API key"
     ),
+    "invalid-signature": Text("未认证:webhook 签名无效", "Unauthorized: invalid webhook signature"),
     "forbidden": Text("无权执行此操作", "Forbidden"),
     "not-found": Text("资源不存在", "Not found"),
     "method-not-allowed": Text("不支持该请求方法", "Method not allowed"),

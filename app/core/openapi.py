@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from app.core.bulk import ITEM_MODELS
@@ -35,6 +36,10 @@ _ERROR_DESCRIPTIONS = {
 # spec, which would make examples with nullable fields invalid; `install_openapi` puts
 # them back exactly as written.
 _EXAMPLES: dict[str, dict[str, Any]] = {}
+# Models of bodies that routes read themselves (to check a signature over the bytes
+# first), and security schemes other than the API key; both put into the spec here.
+_RAW_BODY_MODELS: list[type[BaseModel]] = []
+_SECURITY_SCHEMES: dict[str, dict[str, Any]] = {}
 
 
 def documented(
@@ -76,6 +81,28 @@ def documented(
     return kwargs
 
 
+def raw_json_body(model: type[BaseModel], example: Any) -> dict[str, Any]:
+    """The `requestBody` of a route that reads its JSON body itself (FastAPI then knows
+    of none): `model`'s schema, which the spec gets as a component, and the example."""
+    _RAW_BODY_MODELS.append(model)
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": f"#/components/schemas/{model.__name__}"},
+                "example": example,
+            }
+        },
+    }
+
+
+def security_scheme(name: str, scheme: dict[str, Any]) -> list[dict[str, list[str]]]:
+    """Declare a security scheme besides the API key; the `security` of an operation
+    that uses it."""
+    _SECURITY_SCHEMES[name] = scheme
+    return [{name: []}]
+
+
 def install_openapi(app: FastAPI) -> None:
     """Serve a spec whose error responses are typed `application/problem+json`."""
 
@@ -89,7 +116,9 @@ def install_openapi(app: FastAPI) -> None:
             routes=app.routes,
             tags=app.openapi_tags,
         )
-        _add_bulk_item_schemas(spec)
+        _add_component_schemas(spec)
+        schemes = spec.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes.update(_SECURITY_SCHEMES)
         for path_item in spec.get("paths", {}).values():
             for operation in path_item.values():
                 _restore_examples(operation)
@@ -105,10 +134,11 @@ def install_openapi(app: FastAPI) -> None:
     app.openapi = build  # type: ignore[method-assign]
 
 
-def _add_bulk_item_schemas(spec: dict[str, Any]) -> None:
-    # Bulk bodies reference their item model by name; nothing else would put it in the spec.
+def _add_component_schemas(spec: dict[str, Any]) -> None:
+    # Bulk bodies reference their item model by name, and bodies read by their route their
+    # model; nothing else would put them in the spec.
     _, top = models_json_schema(
-        [(model, "validation") for model in ITEM_MODELS],
+        [(model, "validation") for model in [*ITEM_MODELS, *_RAW_BODY_MODELS]],
         ref_template="#/components/schemas/{model}",
     )
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})

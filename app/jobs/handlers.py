@@ -2,7 +2,12 @@
 
 import importlib
 
-HANDLER_MODULES: tuple[str, ...] = ("app.deliveries.tasks", "app.imports.tasks", "app.runs.tasks")
+HANDLER_MODULES: tuple[str, ...] = (
+    "app.deliveries.tasks",
+    "app.imports.tasks",
+    "app.runs.tasks",
+    "app.webhooks.tasks",
+)
 
 
 def load_handlers() -> None:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, text, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Job
@@ -51,6 +52,40 @@ async def enqueue(
     )
     await session.refresh(job)
     return job
+
+
+async def enqueue_once(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    kind: str,
+    key: str,
+    payload: dict[str, Any],
+    priority: int = 100,
+) -> bool:
+    """Queue a job unless one of this kind and key is queued already (then it stays the
+    one job, with `payload`); True when a new job was queued.
+
+    The queued job's row is updated, not left alone, so it stays locked until the
+    caller commits: a worker claims with SKIP LOCKED, so it cannot start the job before
+    what the caller wrote is visible to it. A job already running is no longer
+    "queued", so work arriving while it runs queues a new one.
+    """
+    inserted = await session.scalar(
+        pg_insert(Job)
+        .values(tenant_id=tenant_id, kind=kind, dedupe_key=key, payload=payload, priority=priority)
+        .on_conflict_do_update(
+            index_elements=["tenant_id", "kind", "dedupe_key"],
+            index_where=text("status = 'queued' AND dedupe_key IS NOT NULL"),
+            set_={"payload": payload},
+        )
+        .returning(text("xmax = 0"))
+    )
+    if inserted:
+        await session.execute(
+            text("SELECT pg_notify(:channel, :kind)"), {"channel": CHANNEL, "kind": kind}
+        )
+    return bool(inserted)
 
 
 async def claim(

@@ -23,6 +23,7 @@ from app.models.jobs import Import, ImportChunk, ImportRowError, Job
 from app.models.rules import Ruleset, RulesetVersion
 from app.models.runs import OutboxEvent, Run, RunCategory, RunChunk, RunResult, RunTree
 from app.models.tenants import ApiKey, Role, Tenant
+from app.models.webhooks import InboundSecret, WebhookEvent, WebhookEventCustomer
 
 __all__ = [
     "ApiKey",
@@ -41,6 +42,7 @@ __all__ = [
     "Import",
     "ImportChunk",
     "ImportRowError",
+    "InboundSecret",
     "Industry",
     "Interaction",
     "Job",
@@ -59,5 +61,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookDispatchPosition",
     "WebhookEndpoint",
+    "WebhookEvent",
+    "WebhookEventCustomer",
     "table_of",
 ]

@@ -46,6 +46,10 @@ class Job(UUIDPrimaryKey, TenantScoped, Base):
     checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Work that must not be queued twice (one customer's reclassification): at most one
+    # queued job per tenant, kind and key; a running one does not count, so what
+    # arrives while it runs is queued again.
+    dedupe_key: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -63,6 +67,14 @@ class Job(UUIDPrimaryKey, TenantScoped, Base):
             postgresql_where=text("status IN ('queued', 'running')"),
         ),
         Index("ix_jobs_tenant_id_created_at", "tenant_id", "created_at"),
+        Index(
+            "ux_jobs_queued_dedupe_key",
+            "tenant_id",
+            "kind",
+            "dedupe_key",
+            unique=True,
+            postgresql_where=text("status = 'queued' AND dedupe_key IS NOT NULL"),
+        ),
     )
 
 

@@ -1,0 +1,164 @@
+"""Queries of inbound webhooks: secrets, events, and the customers events wait on."""
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import case, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.pagination import PageParams, keyset_page
+from app.models import InboundSecret, Tenant, WebhookEvent, WebhookEventCustomer
+
+
+async def tenant_and_secret(
+    session: AsyncSession, slug: str
+) -> tuple[Tenant, InboundSecret] | None:
+    """The tenant of a slug with its inbound secret (None: no such tenant, or no secret)."""
+    row = (
+        await session.execute(
+            select(Tenant, InboundSecret)
+            .join(InboundSecret, InboundSecret.tenant_id == Tenant.id)
+            .where(Tenant.slug == slug)
+        )
+    ).first()
+    return (row.Tenant, row.InboundSecret) if row is not None else None
+
+
+async def secret_of(session: AsyncSession, tenant_id: uuid.UUID) -> InboundSecret | None:
+    """The tenant's secret row, locked (a rotation reads the current one and replaces it)."""
+    return await session.scalar(
+        select(InboundSecret).where(InboundSecret.tenant_id == tenant_id).with_for_update()
+    )
+
+
+async def insert_event(session: AsyncSession, event: WebhookEvent) -> WebhookEvent | None:
+    """Store the event unless its webhook-id was stored before (None then). A concurrent
+    delivery of the same id waits here for the first one's transaction."""
+    inserted = await session.scalar(
+        pg_insert(WebhookEvent)
+        .values(
+            tenant_id=event.tenant_id,
+            webhook_id=event.webhook_id,
+            event_type=event.event_type,
+            items=event.items,
+            customers_pending=event.customers_pending,
+        )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "webhook_id"])
+        .returning(WebhookEvent)
+    )
+    return inserted
+
+
+async def event_by_webhook_id(
+    session: AsyncSession, tenant_id: uuid.UUID, webhook_id: str
+) -> WebhookEvent | None:
+    return await session.scalar(
+        select(WebhookEvent).where(
+            WebhookEvent.tenant_id == tenant_id, WebhookEvent.webhook_id == webhook_id
+        )
+    )
+
+
+async def set_customers(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    event_id: uuid.UUID,
+    customer_ids: Iterable[uuid.UUID],
+) -> int:
+    """Record the customers the event waits on; how many."""
+    rows = [
+        {"tenant_id": tenant_id, "event_id": event_id, "customer_id": customer_id}
+        for customer_id in customer_ids
+    ]
+    await session.execute(pg_insert(WebhookEventCustomer).values(rows))
+    await session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == event_id)
+        .values(customers_pending=len(rows))
+    )
+    return len(rows)
+
+
+async def lock_customer(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_id: uuid.UUID
+) -> None:
+    """Reclassifications of one customer take turns (until the transaction ends), so the
+    later one reads the activity the earlier one may not have seen."""
+    key = func.hashtextextended(literal(f"webhook:{tenant_id}:{customer_id}"), 0)
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+async def take_pending(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_id: uuid.UUID
+) -> list[tuple[uuid.UUID, str]]:
+    """Mark the customer's waiting events as taken in; their (id, webhook-id), oldest
+    first. Rolled back with the caller's transaction if it fails."""
+    taken = (
+        update(WebhookEventCustomer)
+        .where(
+            WebhookEventCustomer.tenant_id == tenant_id,
+            WebhookEventCustomer.customer_id == customer_id,
+            WebhookEventCustomer.processed_at.is_(None),
+        )
+        .values(processed_at=func.now())
+        .returning(WebhookEventCustomer.event_id)
+        .cte("taken")
+    )
+    rows = await session.execute(
+        select(WebhookEvent.id, WebhookEvent.webhook_id)
+        .join(taken, taken.c.event_id == WebhookEvent.id)
+        .where(WebhookEvent.tenant_id == tenant_id)
+        .order_by(WebhookEvent.received_at, WebhookEvent.id)
+    )
+    return [(row.id, row.webhook_id) for row in rows]
+
+
+async def settle(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    event_ids: list[uuid.UUID],
+    *,
+    failure: str | None = None,
+) -> None:
+    """One customer of each event is done (reclassified, or failed for `failure`): an
+    event is processed when its last customer is, failed as soon as one fails. Events
+    are updated in id order, so two customers' settlements never deadlock."""
+    if not event_ids:
+        return
+    last = WebhookEvent.customers_pending == 1
+    values: dict[str, Any] = {"customers_pending": WebhookEvent.customers_pending - 1}
+    if failure is None:
+        values |= {
+            "status": case(
+                (last & (WebhookEvent.status == "accepted"), "processed"), else_=WebhookEvent.status
+            ),
+            "processed_at": case((last, func.now()), else_=WebhookEvent.processed_at),
+        }
+    else:
+        values |= {"status": "failed", "reason": failure, "processed_at": func.now()}
+    ordered = (
+        select(WebhookEvent.id)
+        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id.in_(event_ids))
+        .order_by(WebhookEvent.id)
+        .with_for_update()
+    )
+    locked = list(await session.scalars(ordered))
+    await session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id.in_(locked))
+        .values(values)
+    )
+
+
+async def list_events(
+    session: AsyncSession, tenant_id: uuid.UUID, status: str | None, page: PageParams
+) -> tuple[list[WebhookEvent], str | None]:
+    """One page of the tenant's events, newest first."""
+    statement = select(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id)
+    if status is not None:
+        statement = statement.where(WebhookEvent.status == status)
+    return await keyset_page(
+        session, statement, [WebhookEvent.received_at, WebhookEvent.id], page, descending=True
+    )
