@@ -75,6 +75,17 @@ async def write_rows(
         return Written(0, 0, [])
     connection = await session.connection()
     statements = _statements(table)
+    ids = time_ordered_ids(len(rows))
+    if len(rows) <= FEW_ROWS and not dry_run:
+        # One statement over arrays: a staging table costs four round trips and leaves
+        # dead catalog rows behind, which matters for one order per webhook request.
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        columns = list(zip(*rows, strict=True))
+        found = await raw.fetchrow(
+            statements.upsert_few, tenant_id, ids, list(range(len(rows))), *columns
+        )
+        return Written(found["created"], found["updated"], list(found["unknown"]))
     # Through SQLAlchemy, which begins the transaction on the connection if nothing has
     # yet (the table lives until the end of it); a second batch in the same transaction
     # finds the table of the first, hence the DROP.
@@ -82,7 +93,6 @@ async def write_rows(
         await connection.exec_driver_sql(statement)
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None
-    ids = time_ordered_ids(len(rows))
     await raw.copy_records_to_table(
         table.staging,
         schema_name="pg_temp",
@@ -96,27 +106,31 @@ async def write_rows(
     return Written(found["created"], found["updated"], list(found["unknown"]))
 
 
+# Up to this many rows go in one statement over arrays instead of through a staging table.
+FEW_ROWS = 100
+
+
 @dataclass(frozen=True)
 class _Statements:
     create: tuple[str, str]
     upsert: str
     count: str
+    upsert_few: str
 
 
 @cache
 def _statements(table: ActivityTable) -> _Statements:
     columns = table.row_columns
-    staged = ", ".join(
-        [
-            "id uuid",
-            "position int4",
-            "external_id text",
-            "customer_code text",
-            f"{table.when} timestamptz",
-            f"{table.day} date",
-            *(f"{name} {sql_type}" for name, sql_type in table.columns),
-        ]
-    )
+    typed = [
+        ("id", "uuid"),
+        ("position", "int4"),
+        ("external_id", "text"),
+        ("customer_code", "text"),
+        (table.when, "timestamptz"),
+        (table.day, "date"),
+        *table.columns,
+    ]
+    staged = ", ".join(f"{name} {sql_type}" for name, sql_type in typed)
     # Only this module's table and column names are put into the text: the values are
     # COPY data and the tenant is the bound parameter $1.
     staging = f"pg_temp.{table.staging}"
@@ -124,20 +138,29 @@ def _statements(table: ActivityTable) -> _Statements:
         f"DROP TABLE IF EXISTS {staging}",
         f"CREATE TEMP TABLE {table.staging} ({staged}) ON COMMIT DROP",
     )
+    # The few rows' arrays: $2 … in the order of `typed` (ids, positions, then the row).
+    arrays = ", ".join(f"${n}::{sql_type}[]" for n, (_, sql_type) in enumerate(typed, start=2))
+    unnested = f"unnest({arrays}) AS s({', '.join(name for name, _ in typed)})"
+
     # A code is a customer's current code, else one merged into another customer: the
     # same precedence as `ids_by_code`.
-    resolved = f"""
+    def resolved_from(source: str) -> str:
+        return f"""
         SELECT s.*, coalesce(c.id, a.customer_id) AS customer_id
-        FROM {staging} AS s
+        FROM {source}
         LEFT JOIN customers AS c ON c.tenant_id = $1::uuid AND c.code = s.customer_code
         LEFT JOIN customer_aliases AS a
             ON c.id IS NULL AND a.tenant_id = $1::uuid AND a.code = s.customer_code"""  # noqa: S608
+
+    resolved = resolved_from(f"{staging} AS s")
     unknown = "coalesce(array_agg(r.position ORDER BY r.position), '{}')"
     values = [c for c in columns if c != "customer_code"]
     updates = ", ".join(f"{c} = excluded.{c}" for c in ["customer_id", *values[1:]])
+
     # Rows are inserted in file order: external ids usually grow with it, so the unique
     # index is appended to rather than written at random pages (the join may reorder).
-    upsert = f"""
+    def upsert_from(resolved: str) -> str:
+        return f"""
         WITH resolved AS MATERIALIZED ({resolved}),
         written AS (
             INSERT INTO {table.name} (id, tenant_id, customer_id, {", ".join(values)})
@@ -152,6 +175,9 @@ def _statements(table: ActivityTable) -> _Statements:
             (SELECT count(*) FILTER (WHERE inserted) FROM written) AS created,
             (SELECT count(*) FILTER (WHERE NOT inserted) FROM written) AS updated,
             (SELECT {unknown} FROM resolved AS r WHERE r.customer_id IS NULL) AS unknown"""  # noqa: S608
+
+    upsert = upsert_from(resolved)
+    upsert_few = upsert_from(resolved_from(unnested))
     count = f"""
         WITH resolved AS MATERIALIZED ({resolved})
         SELECT
@@ -165,4 +191,4 @@ def _statements(table: ActivityTable) -> _Statements:
         LEFT JOIN {table.name} AS t
             ON r.customer_id IS NOT NULL AND t.tenant_id = $1::uuid
             AND t.external_id = r.external_id"""  # noqa: S608
-    return _Statements(create, upsert, count)
+    return _Statements(create, upsert, count, upsert_few)

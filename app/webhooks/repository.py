@@ -61,24 +61,18 @@ async def event_by_webhook_id(
     )
 
 
-async def set_customers(
+async def add_customers(
     session: AsyncSession,
     tenant_id: uuid.UUID,
     event_id: uuid.UUID,
     customer_ids: Iterable[uuid.UUID],
-) -> int:
-    """Record the customers the event waits on; how many."""
+) -> None:
+    """Record the customers the event waits on."""
     rows = [
         {"tenant_id": tenant_id, "event_id": event_id, "customer_id": customer_id}
         for customer_id in customer_ids
     ]
     await session.execute(pg_insert(WebhookEventCustomer).values(rows))
-    await session.execute(
-        update(WebhookEvent)
-        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == event_id)
-        .values(customers_pending=len(rows))
-    )
-    return len(rows)
 
 
 async def lock_customer(
@@ -134,10 +128,10 @@ async def settle(
             "status": case(
                 (last & (WebhookEvent.status == "accepted"), "processed"), else_=WebhookEvent.status
             ),
-            "processed_at": case((last, func.now()), else_=WebhookEvent.processed_at),
+            "processed_at": case((last, func.clock_timestamp()), else_=WebhookEvent.processed_at),
         }
     else:
-        values |= {"status": "failed", "reason": failure, "processed_at": func.now()}
+        values |= {"status": "failed", "reason": failure, "processed_at": func.clock_timestamp()}
     ordered = (
         select(WebhookEvent.id)
         .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id.in_(event_ids))

@@ -141,6 +141,8 @@ async def receive_event(session: AsyncSession, request: SignedRequest, now: date
         )
     envelope, items, batch = _parse(request.body)
     kind = KINDS[envelope.type]
+    checked = await _checked_items(session, tenant.id, kind, items, batch)
+    customers = sorted(set(checked.customers))
     stored = await repository.insert_event(
         session,
         WebhookEvent(
@@ -148,7 +150,7 @@ async def receive_event(session: AsyncSession, request: SignedRequest, now: date
             webhook_id=webhook_id,
             event_type=envelope.type,
             items=len(items),
-            customers_pending=0,
+            customers_pending=len(customers),
         ),
     )
     if stored is None:
@@ -156,10 +158,10 @@ async def receive_event(session: AsyncSession, request: SignedRequest, now: date
         assert existing is not None  # stored by a transaction that has committed
         return Receipt(existing, duplicate=True)
     principal = webhook_principal(tenant, secret, f"webhook:{webhook_id[:200]}")
-    customers = await _write_items(session, principal, kind, items, batch)
-    await repository.set_customers(session, tenant.id, stored.id, customers)
+    await _write_items(session, principal, kind, checked, batch)
+    await repository.add_customers(session, tenant.id, stored.id, customers)
     # In id order: two events naming the same customers lock their jobs in one order.
-    for customer_id in sorted(customers):
+    for customer_id in customers:
         await queue.enqueue_once(
             session,
             tenant_id=tenant.id,
@@ -168,7 +170,6 @@ async def receive_event(session: AsyncSession, request: SignedRequest, now: date
             payload={"customer_id": str(customer_id)},
             priority=RECLASSIFY_PRIORITY,
         )
-    await session.refresh(stored)
     return Receipt(stored, duplicate=False)
 
 
@@ -233,46 +234,68 @@ def _invalid(errors: list[dict[str, Any]]) -> InvalidInput:
     )
 
 
-async def _write_items(
+@dataclass(frozen=True)
+class _CheckedItems:
+    """An event's items, valid, and the customer of each (in the same order)."""
+
+    items: list[ActivityItem]
+    customers: list[uuid.UUID]
+
+
+def _item_loc(batch: bool, index: int, loc: list[Any]) -> list[Any]:
+    return ["body", "data", "items", index, *loc] if batch else ["body", "data", *loc]
+
+
+async def _checked_items(
     session: AsyncSession,
-    principal: Principal,
+    tenant_id: uuid.UUID,
     kind: ActivityKind,
     items: list[dict[str, Any]],
     batch: bool,
-) -> set[uuid.UUID]:
-    """Write every item or none (422): each must be valid, name a known customer and
-    carry an external_id of its own. The customers written for."""
-
-    def at(index: int, loc: list[Any]) -> list[Any]:
-        return ["body", "data", "items", index, *loc] if batch else ["body", "data", *loc]
-
+) -> _CheckedItems:
+    """Every item valid, naming a known customer and carrying an external_id of its own;
+    else 422 listing each problem (an event is written whole or not at all)."""
     good, failed = validate_items(items, kind.model)
-    errors = [{**d, "loc": at(e.index, d["loc"])} for e in failed for d in e.errors]
+    errors = [{**d, "loc": _item_loc(batch, e.index, d["loc"])} for e in failed for d in e.errors]
     if errors:
         raise _invalid(errors)
     models: list[ActivityItem] = [item for _, item in good]
     seen: set[str] = set()
     for index, item in enumerate(models):
         if item.external_id in seen:
-            errors.append(_error(at(index, ["external_id"]), _REPEATED, "duplicate_external_id"))
+            where = _item_loc(batch, index, ["external_id"])
+            errors.append(_error(where, _REPEATED, "duplicate_external_id"))
         seen.add(item.external_id)
-    known = await ids_by_code(session, principal.tenant_id, {m.customer_code for m in models})
+    known = await ids_by_code(session, tenant_id, {m.customer_code for m in models})
     for index, item in enumerate(models):
         if item.customer_code not in known:
-            message = Text(
-                f"客户编号 {item.customer_code} 不存在",
-                f"No customer with code {item.customer_code}",
-            )
-            errors.append(_error(at(index, ["customer_code"]), message, "unknown_customer"))
+            code = item.customer_code
+            message = Text(f"客户编号 {code} 不存在", f"No customer with code {code}")
+            where = _item_loc(batch, index, ["customer_code"])
+            errors.append(_error(where, message, "unknown_customer"))
     if errors:
         raise _invalid(errors)
+    return _CheckedItems(models, [known[m.customer_code] for m in models])
+
+
+async def _write_items(
+    session: AsyncSession,
+    principal: Principal,
+    kind: ActivityKind,
+    checked: _CheckedItems,
+    batch: bool,
+) -> None:
+    """Write the items as the bulk endpoints do (upserted by external_id, audited)."""
     zone = ZoneInfo(principal.tenant_time_zone)
-    written = await write_activity(session, principal, kind, [kind.row(m, zone) for m in models])
-    if written.unknown:  # a customer deleted since the lookup above
+    rows = [kind.row(item, zone) for item in checked.items]
+    written = await write_activity(session, principal, kind, rows)
+    if written.unknown:  # a customer deleted since the lookup: nothing is kept (422)
         raise _invalid(
-            [_error(at(i, ["customer_code"]), _GONE, "unknown_customer") for i in written.unknown]
+            [
+                _error(_item_loc(batch, i, ["customer_code"]), _GONE, "unknown_customer")
+                for i in written.unknown
+            ]
         )
-    return {known[m.customer_code] for m in models}
 
 
 _REPEATED = Text("本事件中 external_id 重复", "Duplicate external_id in this event")
