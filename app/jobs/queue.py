@@ -174,6 +174,9 @@ async def finish(
         values: dict[str, Any] = {"status": "cancelled", "finished_at": now}
     elif error is None:
         values = {"status": "succeeded", "result": result, "finished_at": now}
+    elif job.attempts < job.max_attempts and await has_queued_twin(session, job):
+        # The same work is queued again already (same dedupe key) and will redo this.
+        values = {"status": "cancelled", "error": error, "finished_at": now}
     elif job.attempts < job.max_attempts:
         backoff = timedelta(seconds=min(300, 2**job.attempts))
         values = {"status": "queued", "error": error, "run_after": now + backoff}
@@ -183,6 +186,25 @@ async def finish(
         update(Job).where(Job.id == job.id).values(lease_expires_at=None, **values)
     )
     return str(values["status"])
+
+
+async def has_queued_twin(session: AsyncSession, job: Job) -> bool:
+    """Whether another job of the same kind and dedupe key is queued: this one may then
+    not go back to the queue (at most one is queued per key), and need not."""
+    if job.dedupe_key is None:
+        return False
+    twin = await session.scalar(
+        select(Job.id)
+        .where(
+            Job.tenant_id == job.tenant_id,
+            Job.kind == job.kind,
+            Job.dedupe_key == job.dedupe_key,
+            Job.status == "queued",
+            Job.id != job.id,
+        )
+        .limit(1)
+    )
+    return twin is not None
 
 
 async def request_cancel(

@@ -226,15 +226,14 @@ class Worker:
 
     async def _release(self, job: Job) -> None:
         async with self.database.sessionmaker() as session, session.begin():
+            # A queued twin (same dedupe key) will do this job's work: it ends instead.
+            back: dict[str, Any] = {"status": "queued", "attempts": Job.attempts - 1}
+            if await queue.has_queued_twin(session, job):
+                back = {"status": "cancelled", "finished_at": func.now()}
             await session.execute(
                 update(Job)
                 .where(Job.id == job.id, Job.worker_id == self.worker_id, Job.status == "running")
-                .values(
-                    status="queued",
-                    worker_id=None,
-                    lease_expires_at=None,
-                    attempts=Job.attempts - 1,
-                )
+                .values(worker_id=None, lease_expires_at=None, **back)
             )
 
     async def _heartbeat(self, job: Job, context: JobContext, task: asyncio.Task[Any]) -> None:

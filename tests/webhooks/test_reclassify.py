@@ -218,3 +218,28 @@ async def test_a_locked_assignment_stays_and_the_event_is_processed(
     assert await _category(api, customer_id, value_tree) == "LOW"
     statuses = {e["status"] for e in (await _events(api)).values()}
     assert statuses == {"processed"}
+
+
+async def test_a_failed_attempt_gives_way_to_the_job_queued_while_it_ran(
+    sender: Sender,
+    api: httpx.AsyncClient,
+    database: Database,
+    tenant: TenantKeys,
+    value_tree: str,
+) -> None:
+    customer_id = await new_customer(api, "C1")
+    await sender.post({"type": "order.created", "data": order("C1", "SO-1")}, webhook_id="a")
+    async with database.sessionmaker() as session, session.begin():
+        running = await queue.claim(session, "w-1", [RECLASSIFY], tenant_id=tenant.id)
+    assert running is not None
+    big = {"type": "order.created", "data": order("C1", "SO-2", "900000.00")}
+    await sender.post(big, webhook_id="b")
+    async with database.sessionmaker() as session, session.begin():
+        # Back to the queue it cannot go (one queued job per customer): the newer one
+        # does its work.
+        failed = {"type": "RuntimeError", "message": "boom"}
+        assert await queue.finish(session, running, error=failed) == "cancelled"
+    assert await run_reclassifications(database, tenant.id) == 1
+    assert await _category(api, customer_id, value_tree) == "HIGH"
+    events = await _events(api)
+    assert (events["a"]["status"], events["b"]["status"]) == ("processed", "processed")
