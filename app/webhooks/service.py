@@ -22,7 +22,7 @@ from app.audit.service import record_event
 from app.core.auth import Principal
 from app.core.bulk import validate_items
 from app.core.errors import InvalidInput, Unauthorized, UnsupportedMediaType
-from app.core.i18n import Text
+from app.core.i18n import Text, current_locale, locale_was_negotiated, normalise_locale
 from app.core.json_body import read_json_body
 from app.core.pagination import PageParams
 from app.customers.repository import ids_by_code
@@ -116,29 +116,8 @@ class SignedRequest:
 async def receive_event(session: AsyncSession, request: SignedRequest, now: datetime) -> Receipt:
     """Verify, validate and store one event with its activity, and queue its customers'
     reclassification; a delivery of a `webhook-id` already stored changes nothing."""
-    found = await repository.tenant_and_secret(session, request.tenant_slug)
-    keys = _valid_keys(found[1], now) if found is not None else []
-    if not signed_by_any(keys, request.body, request.headers) or found is None:
-        raise InvalidSignature
-    tenant, secret = found
-    if request.content_type and not _is_json(request.content_type):
-        raise UnsupportedMediaType(
-            Text(
-                f"请求体须为 application/json,收到 {request.content_type}",
-                f"The body must be application/json, not {request.content_type}",
-            )
-        )
+    tenant, secret = await _verified(session, request, now)
     webhook_id = request.headers["webhook-id"]
-    if len(webhook_id) > MAX_WEBHOOK_ID:
-        raise InvalidInput(
-            Text(
-                f"webhook-id 不能超过 {MAX_WEBHOOK_ID} 个字符",
-                f"webhook-id must be at most {MAX_WEBHOOK_ID} characters",
-            ),
-            errors=[
-                {"loc": ["header", "webhook-id"], "msg": "too long", "type": "string_too_long"}
-            ],
-        )
     envelope, items, batch = _parse(request.body)
     kind = KINDS[envelope.type]
     checked = await _checked_items(session, tenant.id, kind, items, batch)
@@ -171,6 +150,37 @@ async def receive_event(session: AsyncSession, request: SignedRequest, now: date
             priority=RECLASSIFY_PRIORITY,
         )
     return Receipt(stored, duplicate=False)
+
+
+async def _verified(
+    session: AsyncSession, request: SignedRequest, now: datetime
+) -> tuple[Tenant, InboundSecret]:
+    """The tenant whose secret signed the request (401 otherwise, whatever the reason),
+    which must then be JSON with a webhook-id we can store."""
+    found = await repository.tenant_and_secret(session, request.tenant_slug)
+    keys = _valid_keys(found[1], now) if found is not None else []
+    if not signed_by_any(keys, request.body, request.headers) or found is None:
+        raise InvalidSignature
+    if not locale_was_negotiated.get():
+        current_locale.set(normalise_locale(found[0].locale))
+    if request.content_type and not _is_json(request.content_type):
+        raise UnsupportedMediaType(
+            Text(
+                f"请求体须为 application/json,收到 {request.content_type}",
+                f"The body must be application/json, not {request.content_type}",
+            )
+        )
+    if len(request.headers["webhook-id"]) > MAX_WEBHOOK_ID:
+        raise InvalidInput(
+            Text(
+                f"webhook-id 不能超过 {MAX_WEBHOOK_ID} 个字符",
+                f"webhook-id must be at most {MAX_WEBHOOK_ID} characters",
+            ),
+            errors=[
+                {"loc": ["header", "webhook-id"], "msg": "too long", "type": "string_too_long"}
+            ],
+        )
+    return found
 
 
 def webhook_principal(tenant: Tenant, secret: InboundSecret, actor: str) -> Principal:

@@ -173,3 +173,25 @@ async def test_another_tenants_events_are_not_listed(
     listed = await client.get("/api/v1/webhooks/events", headers=other.headers("viewer"))
     assert listed.status_code == 200
     assert listed.json()["items"] == []
+
+
+async def test_a_signed_body_that_is_not_sent_as_json_is_415(
+    sender: Sender, api: httpx.AsyncClient, database: Database, tenant: TenantKeys
+) -> None:
+    await new_customer(api, "C1")
+    body = json.dumps({"type": "order.created", "data": order("C1", "SO-1")}).encode()
+    headers = {**sender.headers(body), "content-type": "text/plain"}
+    assert_problem(await sender.post(body, headers=headers), 415)
+    assert (await stored(database, tenant.id)).events == 0
+
+
+async def test_errors_after_the_signature_speak_the_tenants_language(
+    client: httpx.AsyncClient, app: Any, make_tenant: Any
+) -> None:
+    english = await make_tenant(locale="en")
+    made = await client.post("/api/v1/webhooks/inbound-secret", headers=english.headers())
+    sender = Sender(client, english.slug, made.json()["secret"])
+    body = assert_problem(
+        await sender.post({"type": "order.created", "data": order("X", "1")}), 422
+    )
+    assert body["errors"][0]["msg"] == "No customer with code X"
