@@ -40,13 +40,14 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from standardwebhooks import Webhook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.db import Database
+from app.core.db import Database, EmbeddedPostgres
 from app.demo import load_demo
 from app.demo.generate import default_as_of
 from app.models import Role
@@ -72,10 +73,12 @@ class Sent:
 
 @dataclass
 class Phase:
-    name: str
+    label: str
+    name: str  # the label and the run's tag: prefix of its webhook-ids and external ids
     sent: list[Sent] = field(default_factory=list)
     wall: float = 0.0
     late_starts: int = 0
+    unsent: int = 0  # due within the phase, not sent before it ended (client behind)
 
 
 async def _prepare(url: str, customers: int) -> tuple[uuid.UUID, str]:
@@ -145,47 +148,59 @@ async def _send(client: httpx.AsyncClient, signer: Webhook, sent: Sent, body: by
 async def _load(
     base: str, secret: str, args: argparse.Namespace, phase: Phase, kill: "Killer | None"
 ) -> None:
-    """Open loop: event i leaves at start + i / rate, whatever the earlier ones are doing."""
-    rng = random.Random(hash(phase.name) & 0xFFFF)
+    """Event i is due at start + i / rate; `--connections` senders each take the next due
+    event and send it when it is due (at once, counted late, when they are behind), so
+    the client never queues more requests than it has connections."""
+    rng = random.Random(phase.name)
     signer = Webhook(secret)
     hot = [f"CUS{n:07d}" for n in rng.sample(range(1, args.customers + 1), args.hot)]
     bodies: list[tuple[Sent, bytes]] = []
-    tasks: list[asyncio.Task[None]] = []
+    total = args.rate * args.seconds
+    next_index = 0
     limits = httpx.Limits(
         max_connections=args.connections, max_keepalive_connections=args.connections
     )
+
+    def make(i: int) -> tuple[Sent, bytes]:
+        if bodies and rng.random() < args.duplicates:
+            first, body = rng.choice(bodies)
+            return Sent(first.webhook_id, first.external_id, first.amount, True), body
+        external_id = f"{phase.name}-{i:07d}"
+        amount = Decimal(rng.randrange(100, 5_000_000)) / 100
+        data = {
+            "external_id": external_id,
+            "customer_code": rng.choice(hot),
+            "amount": str(amount),
+            "ordered_at": datetime.now(UTC).isoformat(),
+        }
+        body = json.dumps({"type": "order.created", "data": data}).encode()
+        sent = Sent(f"{phase.name}_{uuid.uuid4().hex}", external_id, amount, False)
+        bodies.append((sent, body))
+        return sent, body
+
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=args.timeout) as client:
         loop = asyncio.get_running_loop()
         start = loop.time()
-        total = args.rate * args.seconds
-        for i in range(total):
-            delay = start + i / args.rate - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif delay < -0.05:
-                phase.late_starts += 1
-            if kill is not None:
-                kill.tick(loop.time() - start)
-            if bodies and rng.random() < args.duplicates:
-                first, body = rng.choice(bodies)
-                sent = Sent(first.webhook_id, first.external_id, first.amount, duplicate=True)
-            else:
-                external_id = f"{phase.name}-{i:07d}"
-                amount = Decimal(rng.randrange(100, 5_000_000)) / 100
-                code = rng.choice(hot)
-                data = {
-                    "external_id": external_id,
-                    "customer_code": code,
-                    "amount": str(amount),
-                    "ordered_at": datetime.now(UTC).isoformat(),
-                }
-                body = json.dumps({"type": "order.created", "data": data}).encode()
-                sent = Sent(f"{phase.name}_{uuid.uuid4().hex}", external_id, amount, False)
-                bodies.append((sent, body))
-            phase.sent.append(sent)
-            tasks.append(asyncio.create_task(_send(client, signer, sent, body)))
-        await asyncio.gather(*tasks)
+
+        async def sender() -> None:
+            nonlocal next_index
+            while next_index < total and loop.time() - start < args.seconds:
+                i = next_index
+                next_index += 1
+                delay = start + i / args.rate - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                elif delay < -0.05:
+                    phase.late_starts += 1
+                if kill is not None:
+                    kill.tick(loop.time() - start)
+                sent, body = make(i)
+                phase.sent.append(sent)
+                await _send(client, signer, sent, body)
+
+        await asyncio.gather(*(sender() for _ in range(args.connections)))
         phase.wall = loop.time() - start
+        phase.unsent = total - next_index
 
 
 @dataclass
@@ -246,6 +261,7 @@ class Totals:
     max_ms: float
     failed_jobs: int
     jobs: int
+    stored_ids: set[str]
 
 
 async def _totals(url: str, tenant_id: uuid.UUID, prefix: str) -> Totals:
@@ -286,6 +302,15 @@ async def _totals(url: str, tenant_id: uuid.UUID, prefix: str) -> Totals:
                 ),
                 params,
             )
+            stored_ids = set(
+                await conn.scalars(
+                    text(
+                        "SELECT webhook_id FROM webhook_events "
+                        "WHERE tenant_id = :t AND webhook_id LIKE :p"
+                    ),
+                    params,
+                )
+            )
             jobs = await conn.scalar(
                 text(
                     "SELECT count(*) FROM jobs WHERE tenant_id = :t "
@@ -298,7 +323,7 @@ async def _totals(url: str, tenant_id: uuid.UUID, prefix: str) -> Totals:
     return Totals(
         events.n, events.processed, events.failed, events.accepted, orders.n,
         Decimal(orders.amount), float(events.p50 or 0) * 1000, float(events.p99 or 0) * 1000,
-        float(events.worst or 0) * 1000, int(failed_jobs or 0), int(jobs or 0),
+        float(events.worst or 0) * 1000, int(failed_jobs or 0), int(jobs or 0), stored_ids,
     )  # fmt: skip
 
 
@@ -313,15 +338,18 @@ def _lines(
     phase: Phase, totals: Totals, settle: float, killer: Killer | None, jobs_before: int
 ) -> list[str]:
     ok = [s for s in phase.sent if s.status in (200, 202)]
-    new_ok = {s.webhook_id: s for s in ok if s.status == 202}
+    new_ok = [s for s in ok if s.status == 202]
     dup_ok = [s for s in ok if s.status == 200]
     refused = [s for s in phase.sent if s.status not in (200, 202)]
     accepted_ids = {s.webhook_id for s in ok}
-    expected_amount = sum((s.amount for s in new_ok.values()), Decimal(0))
+    # Each new event is one order; a delivery the client gave up on may still be stored.
+    first_sends = {s.webhook_id: s for s in phase.sent if not s.duplicate}
+    stored_new = [first_sends[i] for i in totals.stored_ids if i in first_sends]
+    expected_amount = sum((s.amount for s in stored_new), Decimal(0))
     http = [s.seconds * 1000 for s in phase.sent if s.status > 0]
-    lost = len(accepted_ids) - totals.events
-    double = totals.orders - len(new_ok)
-    what = phase.name
+    lost = len(accepted_ids - totals.stored_ids)
+    double = totals.orders - len(stored_new)
+    what = phase.label
     if killer is not None:
         what += (
             f" (worker 0 killed with SIGKILL at {killer.killed_at or 0:.1f} s, restarted "
@@ -332,8 +360,9 @@ def _lines(
         f"({sum(not s.duplicate for s in phase.sent):,} new events, "
         f"{sum(s.duplicate for s in phase.sent):,} re-deliveries); "
         f"**{len(ok) / phase.wall:,.1f} accepted/s** ({len(new_ok):,} × 202, "
-        f"{len(dup_ok):,} × 200 duplicate, {len(refused):,} refused or failed); "
-        f"{phase.late_starts:,} sends started > 50 ms late (client side behind)",
+        f"{len(dup_ok):,} × 200 duplicate, {len(refused):,} refused or timed out); "
+        f"{phase.late_starts:,} sends started > 50 ms late, {phase.unsent:,} due events not "
+        f"sent before the phase ended (the service behind)",
         f"HTTP latency (client side): p50 {statistics.median(http) if http else 0:.1f} ms, "
         f"**p99 {_percentile(http, 0.99):.1f} ms**, max {max(http) if http else 0:.1f} ms",
         f"event → classification updated (received_at → processed_at): p50 "
@@ -341,11 +370,13 @@ def _lines(
         f"settled {settle:.1f} s after the last delivery answered; "
         f"{totals.jobs - jobs_before:,} reclassification jobs for {totals.events:,} events "
         f"(bursts coalesced)",
-        f"Postgres totals: {totals.events:,} events stored for {len(accepted_ids):,} accepted "
-        f"webhook-ids (**lost {lost}**), {totals.processed:,} processed, {totals.failed} failed, "
+        f"Postgres totals: {totals.events:,} events stored, every one of the "
+        f"{len(accepted_ids):,} answered 2xx among them (**lost {lost}**; "
+        f"{len(totals.stored_ids - accepted_ids)} more stored whose answer the client gave up "
+        f"on), {totals.processed:,} processed, {totals.failed} failed, "
         f"{totals.still_accepted} still waiting, {totals.failed_jobs} failed jobs; orders "
-        f"{totals.orders:,} for {len(new_ok):,} new events (**double-counted {double}**), "
-        f"sum {totals.amount:,} vs sent {expected_amount:,} "
+        f"{totals.orders:,} for {len(stored_new):,} stored new events (**double-counted "
+        f"{double}**), sum of amounts {totals.amount:,} vs sent {expected_amount:,} "
         f"({'equal' if totals.amount == expected_amount else 'DIFFERENT'})",
     ]
 
@@ -371,26 +402,51 @@ def main() -> None:
     )
     parser.add_argument("--settle", type=float, default=300.0)
     parser.add_argument("--database-url", default=None, help="an admin URL of a server to use")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use the database a run with --customers left"
+    )
     parser.add_argument("--print-only", action="store_true", help="do not append to RESULTS.md")
     args = parser.parse_args()
 
-    print(f"preparing {args.customers:,} customers …", file=sys.stderr)
-    url, embedded = asyncio.run(fresh_database(DATABASE, args.data_dir, args.database_url))
+    prepared_file = args.data_dir / DATABASE / "prepared.json"
+    prepared = json.loads(prepared_file.read_text()) if prepared_file.exists() else {}
+    reuse = args.reuse and prepared.get("customers") == args.customers
+    embedded: EmbeddedPostgres | None = None
+    if reuse and args.database_url is None:
+        embedded = EmbeddedPostgres(args.data_dir / DATABASE)
+        url = embedded.url(DATABASE)
+    elif reuse:
+        url = make_url(args.database_url).set(database=DATABASE).render_as_string(False)
+    else:
+        print(f"preparing {args.customers:,} customers …", file=sys.stderr)
+        url, embedded = asyncio.run(fresh_database(DATABASE, args.data_dir, args.database_url))
     server = None
     workers: list[subprocess.Popen[bytes]] = []
     lines: list[str] = []
     try:
-        tenant_id, key = asyncio.run(_prepare(url, args.customers))
         port = _free_port()
-        server = serve(url, port, worker=False)
         base = f"http://127.0.0.1:{port}"
+        if reuse:
+            tenant_id, key = uuid.UUID(prepared["tenant_id"]), prepared["key"]
+            server = serve(url, port, worker=False)
+        else:
+            tenant_id, key = asyncio.run(_prepare(url, args.customers))
+            server = serve(url, port, worker=False)
+            for template in TEMPLATES:
+                installed = httpx.post(
+                    f"{base}/api/v1/templates/{template}/install",
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+                installed.raise_for_status()
+            prepared_file.parent.mkdir(parents=True, exist_ok=True)
+            prepared_file.write_text(
+                json.dumps({"customers": args.customers, "tenant_id": str(tenant_id), "key": key})
+            )
         admin = {"Authorization": f"Bearer {key}"}
-        for template in TEMPLATES:
-            installed = httpx.post(f"{base}/api/v1/templates/{template}/install", headers=admin)
-            installed.raise_for_status()
         secret = httpx.post(f"{base}/api/v1/webhooks/inbound-secret", headers=admin).json()[
             "secret"
         ]
+        tag = uuid.uuid4().hex[:4]
         workers = [_worker(url, args.lease) for _ in range(args.workers)]
         load_before = _load_average()
         lines.append(
@@ -400,14 +456,14 @@ def main() -> None:
             f"{args.workers} `worker` processes; all on this machine (load average 1/5/15 min "
             f"at start: {load_before})"
         )
-        jobs_before = 0
+        jobs_before = asyncio.run(_totals(url, tenant_id, "none")).jobs
         for name, kill in (("steady", False), ("killed", True)):
-            phase = Phase(name)
+            phase = Phase(name, f"{name}{tag}")
             killer = Killer(workers, url, args.lease, args.seconds / 3, args.down) if kill else None
             print(f"phase {name} …", file=sys.stderr)
             asyncio.run(_load(base, secret, args, phase, killer))
-            settle = asyncio.run(_settle(url, tenant_id, name, args.settle))
-            totals = asyncio.run(_totals(url, tenant_id, name))
+            settle = asyncio.run(_settle(url, tenant_id, phase.name, args.settle))
+            totals = asyncio.run(_totals(url, tenant_id, phase.name))
             lines += _lines(phase, totals, settle, killer, jobs_before)
             jobs_before = totals.jobs
         lines.append(f"load average at the end: {_load_average()}")
