@@ -381,6 +381,15 @@ def _lines(
     ]
 
 
+def _cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """User + system CPU time of a child process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
@@ -396,7 +405,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--lease", type=int, default=10, help="job lease seconds of the workers")
     parser.add_argument("--down", type=float, default=5.0, help="seconds the killed worker is down")
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--connections", type=int, default=16, help="concurrent deliveries (the API pool is 20)"
+    )
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="seconds a delivery may take (then: failed)"
     )
@@ -461,10 +472,20 @@ def main() -> None:
             phase = Phase(name, f"{name}{tag}")
             killer = Killer(workers, url, args.lease, args.seconds / 3, args.down) if kill else None
             print(f"phase {name} …", file=sys.stderr)
+            api_cpu, workers_cpu = _cpu_seconds(server), sum(map(_cpu_seconds, workers))
             asyncio.run(_load(base, secret, args, phase, killer))
+            api_cpu = _cpu_seconds(server) - api_cpu
             settle = asyncio.run(_settle(url, tenant_id, phase.name, args.settle))
+            workers_cpu = sum(map(_cpu_seconds, workers)) - workers_cpu
             totals = asyncio.run(_totals(url, tenant_id, phase.name))
             lines += _lines(phase, totals, settle, killer, jobs_before)
+            jobs = totals.jobs - jobs_before
+            if not kill and totals.events and jobs:
+                lines.append(
+                    f"CPU (whatever the load): API process {api_cpu * 1000 / len(phase.sent):.1f} "
+                    f"ms per delivery; worker processes {workers_cpu * 1000 / jobs:.1f} ms per "
+                    f"reclassification job"
+                )
             jobs_before = totals.jobs
         lines.append(f"load average at the end: {_load_average()}")
         postgres = asyncio.run(server_version(url))
