@@ -166,9 +166,11 @@ async def finish(
     result: dict[str, Any] | None = None,
     error: dict[str, Any] | None = None,
     cancelled: bool = False,
-) -> str:
+) -> str | None:
     """Record the outcome; a failure with attempts left goes back to the queue with backoff.
-    Returns the job's new status ("failed" only once no attempt is left)."""
+    Returns the job's new status ("failed" only once no attempt is left), or None when the
+    job is no longer this worker's: its lease ran out and another worker took it over (or
+    ended it), and only that worker's outcome counts."""
     now = datetime.now(UTC)
     if cancelled:
         values: dict[str, Any] = {"status": "cancelled", "finished_at": now}
@@ -182,10 +184,18 @@ async def finish(
         values = {"status": "queued", "error": error, "run_after": now + backoff}
     else:
         values = {"status": "failed", "error": error, "finished_at": now}
-    await session.execute(
-        update(Job).where(Job.id == job.id).values(lease_expires_at=None, **values)
+    recorded = await session.scalar(
+        update(Job)
+        .where(
+            Job.id == job.id,
+            Job.worker_id == job.worker_id,
+            Job.attempts == job.attempts,
+            Job.status == "running",
+        )
+        .values(lease_expires_at=None, **values)
+        .returning(Job.id)
     )
-    return str(values["status"])
+    return str(values["status"]) if recorded is not None else None
 
 
 async def has_queued_twin(session: AsyncSession, job: Job) -> bool:

@@ -220,6 +220,8 @@ class Worker:
                 await heartbeat
         async with self.database.sessionmaker() as session, session.begin():
             status = await queue.finish(session, job, **outcome)
+            if status is None:
+                log.warning("job %s was taken over by another worker; outcome dropped", job.id)
             hook = FAILURE_HOOKS.get(job.kind)
             if status == "failed" and hook is not None:
                 await hook(session, job, outcome["error"])
@@ -239,8 +241,14 @@ class Worker:
     async def _heartbeat(self, job: Job, context: JobContext, task: asyncio.Task[Any]) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
-            async with self.database.sessionmaker() as session, session.begin():
-                ours = await queue.extend_lease(session, job.id, self.worker_id, self.lease)
+            try:
+                async with self.database.sessionmaker() as session, session.begin():
+                    ours = await queue.extend_lease(session, job.id, self.worker_id, self.lease)
+            except Exception:
+                # A lost connection or a restarting server: beat again next time. Giving
+                # up here would let the lease run out under a job that is still running.
+                log.warning("cannot renew the lease of job %s; retrying", job.id, exc_info=True)
+                continue
             if not ours:
                 context._cancelled.set()
                 task.cancel()

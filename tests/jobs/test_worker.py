@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from app.core.db import Database
+from app.core.db import Database, DatabaseUnavailable
 from app.jobs import queue
 from app.jobs.worker import JobContext, Worker, job_handler
 from app.models import Job
@@ -213,3 +213,62 @@ async def test_jobs_of_one_tenant_are_invisible_to_cancel_from_another(
         assert await queue.request_cancel(session, ours.id, job.id) is None
         status = await session.scalar(select(Job.status).where(Job.id == job.id))
     assert status == "queued"
+
+
+HELD: defaultdict[tuple[uuid.UUID, int], asyncio.Event] = defaultdict(asyncio.Event)
+
+
+@job_handler("test.held")
+async def _held(ctx: JobContext) -> dict[str, Any]:
+    """Works until the test lets this attempt finish."""
+    RUNS[ctx.job.id].working.set()
+    await HELD[(ctx.job.id, ctx.job.attempts)].wait()
+    return {"attempt": ctx.job.attempts}
+
+
+async def test_a_worker_whose_job_was_taken_over_leaves_the_outcome_to_the_new_worker(
+    database: Database, tenant: TenantKeys
+) -> None:
+    job = await _enqueue(database, tenant, "test.held")
+    # A stalled worker: it renews no lease while the test runs.
+    stalled = Worker(database, heartbeat_seconds=3600, tenant_id=tenant.id)
+    first = asyncio.create_task(stalled.run_once())
+    await RUNS[job.id].working.wait()
+    async with database.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Job).where(Job.id == job.id).values(lease_expires_at=func.now())
+        )
+    RUNS[job.id].working.clear()
+    taker = Worker(database, heartbeat_seconds=3600, tenant_id=tenant.id)
+    second = asyncio.create_task(taker.run_once())
+    await RUNS[job.id].working.wait()
+    HELD[(job.id, 1)].set()  # the stalled worker comes back and finishes its attempt
+    assert await first
+    meanwhile = await _job(database, job.id)
+    assert (meanwhile.status, meanwhile.worker_id) == ("running", taker.worker_id)
+    HELD[(job.id, 2)].set()
+    assert await second
+    done = await _job(database, job.id)
+    assert (done.status, done.result, done.attempts) == ("succeeded", {"attempt": 2}, 2)
+
+
+async def test_a_lease_renewal_that_fails_once_is_tried_again_and_the_job_finishes(
+    database: Database, tenant: TenantKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = await _enqueue(database, tenant, "test.held")
+    renew = queue.extend_lease
+    calls = {"n": 0}
+
+    async def flaky(*args: Any, **kwargs: Any) -> bool:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise DatabaseUnavailable("the database system is starting up")
+        if calls["n"] == 2:
+            HELD[(job.id, 1)].set()  # renewed after the failure: the job may finish
+        return await renew(*args, **kwargs)
+
+    monkeypatch.setattr(queue, "extend_lease", flaky)
+    worker = Worker(database, heartbeat_seconds=0.01, tenant_id=tenant.id)
+    assert await asyncio.wait_for(worker.run_once(), 120)  # never waits this long
+    done = await _job(database, job.id)
+    assert (done.status, done.result, done.attempts) == ("succeeded", {"attempt": 1}, 1)
