@@ -233,6 +233,8 @@ async def finalize_run(context: JobContext) -> dict[str, Any] | None:
             if tree.applied:
                 continue
             async with database.sessionmaker() as session, session.begin():
+                if not await _take_unapplied(session, run, tree.position):
+                    continue
                 apply = apply_multi_tree if tree.multi else apply_tree
                 await apply(session, plan, tree, run.created_by)
                 await session.execute(
@@ -266,6 +268,25 @@ async def finalize_run(context: JobContext) -> dict[str, Any] | None:
             session, tenant_id=run.tenant_id, kind=PRUNE_JOB, payload={"run_id": str(run.id)}
         )
     return {"customers": run.counts["customers"]}
+
+
+async def _take_unapplied(session: AsyncSession, run: Run, position: int) -> bool:
+    """Lock the run's tree for applying; False if it has been applied meanwhile.
+
+    Another worker may be finalizing the same run: one whose lease ran out while it was
+    stalled, or the one that took its job over. Applying a tree twice would find every
+    assignment moved already and mark the run's changes as made by someone else.
+    """
+    applied = await session.execute(
+        select(RunTree.applied_at)
+        .where(
+            RunTree.tenant_id == run.tenant_id,
+            RunTree.run_id == run.id,
+            RunTree.position == position,
+        )
+        .with_for_update()
+    )
+    return applied.scalar_one() is None
 
 
 def _event(run: Run, kind: str, extra: dict[str, Any]) -> OutboxEvent:

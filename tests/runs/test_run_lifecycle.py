@@ -1,20 +1,23 @@
 """Runs under pressure: two workers, a failing chunk, cancelling, two apply runs on one
 tree, a tree edited while a run waits, bad requests."""
 
+import asyncio
 import uuid
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from app.core.db import Database
 from app.core.settings import Settings
-from app.models import Assignment, Job, OutboxEvent, Role, RunResult
+from app.jobs.worker import JobContext
+from app.models import Assignment, AssignmentHistory, Job, OutboxEvent, Role, RunResult, RunTree
 from app.runs import classify, tasks
 from tests.conftest import TenantKeys
 from tests.core.test_errors import assert_problem
 from tests.runs.conftest import run_jobs
+from tests.runs.faults import until
 from tests.runs.test_runs_api import all_results, finished, start
 
 
@@ -281,3 +284,54 @@ async def test_old_runs_are_pruned_but_not_the_ones_assignments_point_to(
         )
     assert left == 0
     assert (await api.get(f"/api/v1/runs/{applied['id']}/results")).status_code == 200
+
+
+async def test_two_workers_finalizing_one_run_apply_each_tree_once(
+    api: httpx.AsyncClient, database: Database, tenant: TenantKeys, classified: dict[str, str]
+) -> None:
+    """A worker stalled past its lease comes back while the worker that took its finalize
+    job over applies the same run: whichever comes second to a tree finds it applied."""
+    run = await start(api)
+    await run_jobs(database, tenant.id, kinds=["run.start", "run.chunk"])
+    async with database.sessionmaker() as session:
+        job = await session.scalar(
+            select(Job).where(Job.tenant_id == tenant.id, Job.kind == tasks.FINALIZE_JOB)
+        )
+    assert job is not None
+    async with database.engine.connect() as gate:
+        # Both finalizers get to the first tree, then wait here.
+        await gate.execute(
+            select(RunTree.position)
+            .where(RunTree.run_id == uuid.UUID(run["id"]), RunTree.position == 0)
+            .with_for_update(key_share=True)  # FOR NO KEY UPDATE
+        )
+        both = asyncio.gather(
+            tasks.finalize_run(JobContext(job, database, "stalled")),
+            tasks.finalize_run(JobContext(job, database, "taker")),
+        )
+
+        async def both_wait() -> bool:
+            async with database.engine.connect() as conn:
+                waiting = await conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                        "current_database() AND cardinality(pg_blocking_pids(pid)) > 0"
+                    )
+                )
+            return waiting == 2
+
+        await until(both_wait, "both finalizers to wait")
+        await gate.rollback()
+        await both
+    done = (await api.get(f"/api/v1/runs/{run['id']}")).json()
+    assert done["status"] == "succeeded"
+    assert done["counts"]["changed"] == 240  # nobody was assigned before
+    assert all(item["changed"] for item in await all_results(api, run["id"]))
+    assert await _assignments(database, tenant) == 240
+    async with database.sessionmaker() as session:
+        history = await session.scalar(
+            select(func.count())
+            .select_from(AssignmentHistory)
+            .where(AssignmentHistory.run_id == uuid.UUID(run["id"]))
+        )
+    assert history == 240
