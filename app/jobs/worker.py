@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Database
@@ -213,7 +214,7 @@ class Worker:
             outcome["cancelled"] = True
         except Exception as exc:
             log.exception("job %s (%s) failed", job.id, job.kind)
-            outcome["error"] = {"type": type(exc).__name__, "message": str(exc)[:2000]}
+            outcome["error"] = error_of(exc)
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -253,6 +254,16 @@ class Worker:
                 context._cancelled.set()
                 task.cancel()
                 return
+
+
+def error_of(exc: Exception) -> dict[str, Any]:
+    """What a failed job records: the error's type and message. For a database error, the
+    database's own words and the driver's error type: SQLAlchemy's text adds the statement
+    and its parameters, which API readers (GET /runs/{id}, /imports/{id}) must not see."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        cause = exc.orig.__cause__ or exc.orig
+        return {"type": type(cause).__name__, "message": str(exc.orig)[:2000]}
+    return {"type": type(exc).__name__, "message": str(exc)[:2000]}
 
 
 async def _in_own_context(handler: Handler, context: JobContext) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from app.core.db import Database, DatabaseUnavailable
 from app.jobs import queue
@@ -272,3 +272,19 @@ async def test_a_lease_renewal_that_fails_once_is_tried_again_and_the_job_finish
     assert await asyncio.wait_for(worker.run_once(), 120)  # never waits this long
     done = await _job(database, job.id)
     assert (done.status, done.result, done.attempts) == ("succeeded", {"attempt": 1}, 1)
+
+
+@job_handler("test.bad_sql")
+async def _bad_sql(ctx: JobContext) -> None:
+    async with ctx.database.sessionmaker() as session:
+        await session.execute(text("SELECT 1 / :zero"), {"zero": 0})
+
+
+async def test_a_job_failing_in_the_database_records_the_databases_words_not_the_statement(
+    database: Database, tenant: TenantKeys
+) -> None:
+    job = await _enqueue(database, tenant, "test.bad_sql", max_attempts=1)
+    assert await Worker(database, tenant_id=tenant.id).run_once()
+    failed = await _job(database, job.id)
+    assert failed.status == "failed"
+    assert failed.error == {"type": "DivisionByZeroError", "message": "division by zero"}
