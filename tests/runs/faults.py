@@ -142,6 +142,17 @@ class RunGate:
             )
         return waiting
 
+    async def two_waiting(self) -> bool:
+        """Whether a second transaction waits at the gate (behind the first)."""
+        async with self.engine.connect() as conn:
+            waiting = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0"
+                )
+            )
+        return waiting == 2
+
     async def shut_with_a_chunk_waiting(self, chunks_done: int) -> dict[str, Any]:
         """Shut the gate once at least `chunks_done` chunks are recorded and the next one
         waits at it, its results written and not committed; one transaction passes each

@@ -12,6 +12,7 @@ exactly those assignments; one that fails or is cancelled must leave the assignm
 the earlier run left them.
 """
 
+import asyncio
 import os
 import uuid
 from collections import Counter
@@ -22,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.core.db import Database
 from app.core.settings import Settings
@@ -282,3 +283,70 @@ async def test_a_run_survives_postgresql_restarting_under_its_worker(
         assert worker.alive
     await gate.engine.dispose()
     await assert_same_as_reference(stage, done)
+
+
+async def test_a_chunk_failing_in_the_database_fails_the_run_with_its_error_and_applies_nothing(
+    stage: Stage,
+) -> None:
+    """One customer's result cannot be written (a trigger raises, as a full disk or a
+    broken constraint would): its chunk fails every attempt, the run fails, says why, and
+    the assignments stay as the earlier run left them."""
+    run = await stage.start()
+    [customer, *_] = sorted(
+        {i["customer_id"] for i in await all_results(stage.api, stage.reference["id"])}
+    )
+    engine = gate_engine(stage.url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "CREATE FUNCTION crmc_test_disk_full() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION '磁盘已满 (disk full)'; END $$"
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE TRIGGER crmc_test_disk_full BEFORE INSERT ON run_results FOR EACH ROW "
+                f"WHEN (NEW.run_id = '{uuid.UUID(run['id'])}' "
+                f"AND NEW.customer_id = '{uuid.UUID(customer)}') "
+                "EXECUTE FUNCTION crmc_test_disk_full()"
+            )
+        )
+    try:
+        async with worker_processes(stage.url) as start_worker:
+            worker = start_worker()
+            done = await stage.ended(run["id"], worker)
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER crmc_test_disk_full ON run_results"))
+            await conn.execute(text("DROP FUNCTION crmc_test_disk_full()"))
+        await engine.dispose()
+    assert done["status"] == "failed"
+    assert done["error"] == {"type": "RaiseError", "message": "磁盘已满 (disk full)"}
+    assert done["progress"]["chunks_done"] < done["progress"]["chunks_total"]
+    await assert_left_as_before(stage, done)
+    assert await stage.events(run["id"]) == {"run.failed": 1}
+
+
+async def test_a_run_cancelled_while_a_worker_classifies_it_stops_within_a_chunk(
+    stage: Stage,
+) -> None:
+    run = await stage.start()
+    gate = RunGate(gate_engine(stage.url), run["id"])
+    async with worker_processes(stage.url) as start_worker:
+        worker = start_worker()
+        await gate.shut_with_a_chunk_waiting(chunks_done=2)
+        # The cancel waits for the chunk at the gate, which goes first.
+        cancel = asyncio.create_task(stage.api.post(f"/api/v1/runs/{run['id']}/cancel"))
+        await until(gate.two_waiting, "the cancel to wait behind the chunk")
+        await gate.open()
+        cancelled = await cancel
+        assert cancelled.status_code == 202, cancelled.text
+        at_cancel = (await stage.run(run["id"]))["progress"]["chunks_done"]
+        done = await stage.ended(run["id"], worker)
+    await gate.engine.dispose()
+    assert done["status"] == "cancelled"
+    # The chunk under way when the cancel came may finish; no chunk starts after it.
+    assert at_cancel <= done["progress"]["chunks_done"] <= at_cancel + 1
+    assert done["progress"]["chunks_done"] < done["progress"]["chunks_total"]
+    await assert_left_as_before(stage, done)
+    assert await stage.events(run["id"]) == {}
