@@ -63,10 +63,19 @@ class WorkerProcess:
         self.process.send_signal(signal.SIGKILL)
         await asyncio.to_thread(self.process.wait, DEADLINE)
 
+    def pause(self) -> None:
+        """SIGSTOP: the process stalls (as under a long pause or swapping); its
+        connections stay open, its transactions too."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
     async def stop(self) -> None:
         """Stop it as an operator does (SIGTERM), or kill it if it will not."""
         if not self.alive:
             return
+        self.resume()
         self.process.send_signal(signal.SIGTERM)
         try:
             await asyncio.to_thread(self.process.wait, DEADLINE)
@@ -90,36 +99,20 @@ async def worker_processes(url: str) -> AsyncIterator[Callable[[], WorkerProcess
             await worker.stop()
 
 
-class RunGate:
-    """Holds a run's row locked (SELECT … FOR UPDATE) in a transaction of its own.
+class Gate:
+    """A row held locked in a transaction of its own: whoever writes it waits."""
 
-    A chunk job classifies its customers and writes their results, then adds itself to
-    the run's progress (an UPDATE of that row): there it waits while the gate is shut,
-    its results written but not committed. Starting and finishing a run lock the row too.
-    """
-
-    def __init__(self, engine: AsyncEngine, run_id: str) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.run_id = uuid.UUID(run_id)
         self.conn: AsyncConnection | None = None
         self.pid = 0
 
-    async def shut(self) -> dict[str, Any]:
-        """Lock the row (waits for a transaction that holds it); the run as committed.
-
-        FOR NO KEY UPDATE, not FOR UPDATE: rows that refer to the run (chunks, results)
-        take a key-share lock on it, which FOR UPDATE would block at the chunk's start.
-        """
+    async def lock(self, statement: str, **params: Any) -> dict[str, Any]:
+        """Run a locking SELECT (waits for a transaction that holds the row); its row."""
         self.conn = await self.engine.connect()
         await self.conn.begin()
         self.pid = int(await self.conn.scalar(text("SELECT pg_backend_pid()")) or 0)
-        row = await self.conn.execute(
-            text(
-                "SELECT status, chunks_done, chunks_total FROM runs WHERE id = :id "
-                "FOR NO KEY UPDATE"
-            ),
-            {"id": self.run_id},
-        )
+        row = await self.conn.execute(text(statement), params)
         return dict(row.mappings().one())
 
     async def open(self) -> None:
@@ -143,7 +136,7 @@ class RunGate:
         return waiting
 
     async def two_waiting(self) -> bool:
-        """Whether a second transaction waits at the gate (behind the first)."""
+        """Whether a second transaction waits, behind the gate or the first."""
         async with self.engine.connect() as conn:
             waiting = await conn.scalar(
                 text(
@@ -152,6 +145,27 @@ class RunGate:
                 )
             )
         return waiting == 2
+
+
+class RunGate(Gate):
+    """Holds a run's row. A chunk job classifies its customers and writes their results,
+    then adds itself to the run's progress (an UPDATE of that row): there it waits while
+    the gate is shut, its results written but not committed. Starting and finishing a run
+    lock the row too.
+    """
+
+    def __init__(self, engine: AsyncEngine, run_id: str) -> None:
+        super().__init__(engine)
+        self.run_id = uuid.UUID(run_id)
+
+    async def shut(self) -> dict[str, Any]:
+        """Lock the row; the run as committed. FOR NO KEY UPDATE, not FOR UPDATE: rows
+        that refer to the run (chunks, results) take a key-share lock on it, which FOR
+        UPDATE would block at the chunk's start."""
+        return await self.lock(
+            "SELECT status, chunks_done, chunks_total FROM runs WHERE id = :id FOR NO KEY UPDATE",
+            id=self.run_id,
+        )
 
     async def shut_with_a_chunk_waiting(self, chunks_done: int) -> dict[str, Any]:
         """Shut the gate once at least `chunks_done` chunks are recorded and the next one

@@ -31,12 +31,13 @@ from app.demo import load_demo
 from app.jobs.handlers import load_handlers
 from app.jobs.worker import Worker
 from app.main import create_app
-from app.models import Assignment, AssignmentHistory, OutboxEvent, Role
+from app.models import Assignment, AssignmentHistory, Job, OutboxEvent, Role, Run
 from app.runs import tasks
 from tests.conftest import OwnDatabase, TenantKeys, new_tenant
 from tests.runs.conftest import AS_OF, TEMPLATES
 from tests.runs.faults import (
     CHUNK_SIZE,
+    Gate,
     RestartablePostgres,
     RunGate,
     gate_engine,
@@ -89,11 +90,31 @@ class Stage:
 
         async def check() -> dict[str, Any] | None:
             assert any(w.alive for w in workers), "every worker process died"
+            assert not await self.stuck(run_id), (
+                "the run has not ended and none of its jobs is left"
+            )
             run = await self.run(run_id)
             return run if run["status"] in ENDED else None
 
         ended: dict[str, Any] = await until(check, f"run {run_id} to end")
         return ended
+
+    async def stuck(self, run_id: str) -> bool:
+        """Whether the run is unfinished with no job left to finish it (one snapshot)."""
+        live = (
+            select(Job.id)
+            .where(
+                Job.tenant_id == self.tenant.id,
+                Job.payload["run_id"].astext == run_id,
+                Job.status.in_(("queued", "running")),
+            )
+            .exists()
+        )
+        async with self.database.sessionmaker() as session:
+            status = await session.scalar(
+                select(Run.status).where(Run.id == uuid.UUID(run_id), ~live)
+            )
+        return status is not None and status not in ENDED
 
     async def assignments(self) -> dict[tuple[str, str], frozenset[str]]:
         async with self.database.sessionmaker() as session:
@@ -350,3 +371,51 @@ async def test_a_run_cancelled_while_a_worker_classifies_it_stops_within_a_chunk
     assert done["progress"]["chunks_done"] < done["progress"]["chunks_total"]
     await assert_left_as_before(stage, done)
     assert await stage.events(run["id"]) == {}
+
+
+async def test_a_worker_stalled_past_its_lease_mid_apply_is_taken_over_and_each_tree_applied_once(
+    stage: Stage,
+) -> None:
+    """The worker finalizing the run stops (SIGSTOP) in the middle of applying the first
+    tree, its transaction open; a second worker takes the job over when the lease runs
+    out and waits for that tree; then the first comes back. Whichever applies the tree,
+    it is applied once, the first worker's outcome is dropped, and the run stores and
+    applies exactly what the unbroken run computed."""
+    run = await stage.start()
+    first_tree = run["trees"][0]["tree_id"]
+    moved = sorted(
+        i["customer_id"]
+        for i in await all_results(stage.api, stage.reference["id"], tree_id=first_tree)
+        if i["changed"]
+    )
+    gate = Gate(gate_engine(stage.url))
+    await gate.lock(
+        "SELECT id FROM assignments WHERE tenant_id = :tenant AND tree_id = :tree "
+        "AND customer_id = :customer FOR UPDATE",
+        tenant=stage.tenant.id,
+        tree=uuid.UUID(first_tree),
+        customer=uuid.UUID(moved[-1]),  # the last the apply locks, in customer order
+    )
+    async with worker_processes(stage.url) as start_worker:
+        stalled = start_worker()
+        await until(gate.waiting, "the first tree's apply to come to the gate")
+        stalled.pause()
+        taker = start_worker()
+        await until(gate.two_waiting, "the second worker to wait for the first tree")
+        await gate.open()  # the stalled worker's statement ends; its transaction waits on
+        stalled.resume()
+        done = await stage.ended(run["id"], taker)
+        assert stalled.alive
+        assert taker.alive
+    await gate.engine.dispose()
+    await assert_same_as_reference(stage, done)
+    async with stage.database.sessionmaker() as session:
+        finalize = await session.scalar(
+            select(Job).where(
+                Job.tenant_id == stage.tenant.id,
+                Job.kind == tasks.FINALIZE_JOB,
+                Job.payload["run_id"].astext == run["id"],
+            )
+        )
+    assert finalize is not None
+    assert (finalize.status, finalize.attempts) == ("succeeded", 2)
