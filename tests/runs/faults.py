@@ -180,6 +180,25 @@ class RunGate(Gate):
             await self.open()
 
 
+async def pause_between_lease_renewals(worker: WorkerProcess, engine: AsyncEngine) -> None:
+    """SIGSTOP the worker outside a lease renewal: stopped inside one, it would hold its
+    job's row locked, and other workers skip locked jobs (SKIP LOCKED) instead of taking
+    them over when the lease runs out."""
+    while True:
+        worker.pause()
+        async with engine.connect() as conn:
+            renewing = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state <> 'idle' AND query LIKE 'UPDATE jobs SET lease_expires_at%'"
+                )
+            )
+        if not renewing:
+            return
+        worker.resume()
+        await asyncio.sleep(0.01)  # let the renewal commit
+
+
 def gate_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, poolclass=NullPool)
 

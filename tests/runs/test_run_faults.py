@@ -41,6 +41,7 @@ from tests.runs.faults import (
     RestartablePostgres,
     RunGate,
     gate_engine,
+    pause_between_lease_renewals,
     terminate_other_backends,
     until,
     worker_processes,
@@ -399,7 +400,7 @@ async def test_a_worker_stalled_past_its_lease_mid_apply_is_taken_over_and_each_
     async with worker_processes(stage.url) as start_worker:
         stalled = start_worker()
         await until(gate.waiting, "the first tree's apply to come to the gate")
-        stalled.pause()
+        await pause_between_lease_renewals(stalled, gate.engine)
         taker = start_worker()
         await until(gate.two_waiting, "the second worker to wait for the first tree")
         await gate.open()  # the stalled worker's statement ends; its transaction waits on
