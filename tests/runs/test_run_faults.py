@@ -1,15 +1,16 @@
 """Runs under faults, with real processes: a `crm-classifier worker` killed with SIGKILL in
-the middle of a run, PostgreSQL restarted under a running worker, a chunk that fails in
-the database, a run cancelled while a worker classifies it.
+the middle of a run, PostgreSQL restarted under a running worker, a worker stalled
+(SIGSTOP) past its lease while it applies a run, a chunk that fails in the database, a
+run cancelled while a worker classifies it.
 
 Each test brings its tenant to a known state in-process — demo customers, the four seed
 trees, an apply run as of an earlier day (so results have previous categories and a mix
 of changes) and, as the reference, an uninterrupted dry run as of the day — then starts
-an apply run as of the same day in worker processes and stops its chunk at a gate
-(tests/runs/faults.py) to strike at a known point: some chunks recorded, one written and
-not committed. A run that survives must store exactly the reference's results and leave
-exactly those assignments; one that fails or is cancelled must leave the assignments as
-the earlier run left them.
+an apply run as of the same day in worker processes and stops it at a gate (a row lock,
+tests/runs/faults.py) to strike at a known point: some chunks recorded and one written,
+not committed; or a tree's apply under way. A run that survives must store exactly the
+reference's results and leave exactly those assignments; one that fails or is
+cancelled must leave the assignments as the earlier run left them.
 """
 
 import asyncio
