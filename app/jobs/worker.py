@@ -12,14 +12,14 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.db import Database
 from app.core.schemas import body_text_checked
@@ -145,9 +145,10 @@ class Worker:
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Run jobs as they come until `stop` is set."""
         stopping = asyncio.create_task(stop.wait())
-        async with self._listening():
+        async with self._listening() as listener:
             while not stop.is_set():
                 self._wake.clear()
+                await listener.ensure()
                 try:
                     if await self.run_once():
                         continue
@@ -175,25 +176,12 @@ class Worker:
                 await running
 
     @contextlib.asynccontextmanager
-    async def _listening(self) -> Any:
-        # A dedicated connection LISTENs for new jobs; polling covers any gap.
+    async def _listening(self) -> AsyncIterator["_Listener"]:
+        listener = _Listener(self.database, self._wake, self.listening)
         try:
-            conn = await self.database.engine.connect()
-            raw = (await conn.get_raw_connection()).driver_connection
-            if raw is None:
-                raise RuntimeError("the pool gave no asyncpg connection")
-            await raw.add_listener(queue.CHANNEL, lambda *_: self._wake.set())
-        except Exception:
-            log.warning("cannot LISTEN for jobs; polling only", exc_info=True)
-            self.listening.set()
-            yield
-            return
-        self.listening.set()
-        try:
-            yield
+            yield listener
         finally:
-            with contextlib.suppress(Exception):
-                await conn.close()
+            await listener.close()
 
     async def _run(self, job: Job) -> None:
         handler = HANDLERS[job.kind]
@@ -264,6 +252,59 @@ def error_of(exc: Exception) -> dict[str, Any]:
         cause = exc.orig.__cause__ or exc.orig
         return {"type": type(cause).__name__, "message": str(exc.orig)[:2000]}
     return {"type": type(exc).__name__, "message": str(exc)[:2000]}
+
+
+class _Listener:
+    """The connection that LISTENs for new jobs, opened again when it is lost (a server
+    restart, a terminated backend): a worker that outlived an outage would otherwise wait
+    for its poll, however long, to see new jobs. Polling covers any gap."""
+
+    def __init__(self, database: Database, wake: asyncio.Event, listening: asyncio.Event):
+        self.database = database
+        self.wake = wake
+        self.listening = listening  # set at each (re)connection, and at a failed first try
+        self.conn: AsyncConnection | None = None
+        self.raw: Any = None  # the asyncpg connection under `conn`
+        self.lost = True  # nothing to listen on yet
+
+    async def ensure(self) -> None:
+        """Listen, unless listening already; if that fails, try again next time."""
+        if not self.lost:
+            return
+        await self.close()
+        try:
+            conn = await self.database.engine.connect()
+        except Exception as exc:
+            log.warning("cannot LISTEN for jobs (%s); polling until the next try", exc)
+            self.listening.set()
+            return
+        try:
+            raw = (await conn.get_raw_connection()).driver_connection
+            if raw is None:
+                raise RuntimeError("the pool gave no asyncpg connection")
+            await raw.add_listener(queue.CHANNEL, lambda *_: self.wake.set())
+            raw.add_termination_listener(self._lost)
+        except Exception as exc:
+            log.warning("cannot LISTEN for jobs (%s); polling until the next try", exc)
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            self.listening.set()
+            return
+        self.conn, self.raw, self.lost = conn, raw, False
+        self.listening.set()
+
+    def _lost(self, connection: Any) -> None:
+        if connection is self.raw:
+            self.lost = True
+            self.wake.set()  # notifications may have been missed: look for jobs now
+
+    async def close(self) -> None:
+        """Close the connection for good (not back to the pool, still listening)."""
+        conn, self.conn, self.raw, self.lost = self.conn, None, None, True
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+                await conn.close()
 
 
 async def _in_own_context(handler: Handler, context: JobContext) -> dict[str, Any] | None:

@@ -288,3 +288,31 @@ async def test_a_job_failing_in_the_database_records_the_databases_words_not_the
     failed = await _job(database, job.id)
     assert failed.status == "failed"
     assert failed.error == {"type": "DivisionByZeroError", "message": "division by zero"}
+
+
+async def test_a_worker_whose_listening_connection_was_cut_listens_again(
+    database: Database, tenant: TenantKeys
+) -> None:
+    # It never polls: after its LISTEN connection is cut (as a server restart cuts it),
+    # only listening again can bring it to a new job.
+    worker = Worker(database, poll_seconds=math.inf, tenant_id=tenant.id)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run_forever(stop))
+    try:
+        await worker.listening.wait()
+        worker.listening.clear()
+        async with database.sessionmaker() as session, session.begin():
+            cut = await session.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+                )
+            )
+        assert cut == 1
+        await asyncio.wait_for(worker.listening.wait(), 120)  # never waits this long
+        job = await _enqueue(database, tenant, "test.echo", payload={"word": "again"})
+        await asyncio.wait_for(RUNS[job.id].finished.wait(), 120)
+    finally:
+        stop.set()
+        await running
+    assert (await _job(database, job.id)).status == "succeeded"
