@@ -270,7 +270,8 @@ def worker(
                 f"{settings.worker_stop_seconds:g} s, then goes back to the queue)"
             )
         lease = timedelta(seconds=settings.job_lease_seconds)
-        await Worker(database, lease=lease).run_until_stopped(stop, settings.worker_stop_seconds)
+        worker = Worker(database, lease=lease, duty_seconds=settings.schedule_check_seconds)
+        await worker.run_until_stopped(stop, settings.worker_stop_seconds)
 
     asyncio.run(_with_database(settings, work, migrate=False))
 

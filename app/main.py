@@ -32,6 +32,7 @@ from app.rules.templates_router import router as templates_router
 from app.rules.versions_router import router as rulesets_router
 from app.runs.router import customer_router as run_customer_router
 from app.runs.router import router as runs_router
+from app.schedules.router import router as schedules_router
 from app.tenants.router import router as tenants_router
 from app.webhooks.router import router as webhooks_router
 
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         run_customer_router,
         deliveries_router,
         webhooks_router,
+        schedules_router,
     ):
         app.include_router(router)
     return app

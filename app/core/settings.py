@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(
         default=10, gt=0, le=60, description="Time an outbound webhook request may take"
     )
+    schedule_check_seconds: float = Field(
+        default=15,
+        gt=0,
+        le=3600,
+        description="How often each worker looks for schedules that have come due",
+    )
     api_key_touch_seconds: int = Field(
         default=60, ge=0, description="How often a key's last_used_at is written at most"
     )

@@ -1,4 +1,5 @@
-"""Importing every module that registers job handlers, so a worker knows all kinds."""
+"""Importing every module that registers job handlers (and periodic duties), so a worker
+knows all kinds."""
 
 import importlib
 
@@ -6,6 +7,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "app.deliveries.tasks",
     "app.imports.tasks",
     "app.runs.tasks",
+    "app.schedules.firing",
     "app.webhooks.tasks",
 )
 

@@ -4,6 +4,12 @@
 supervised child process (app/jobs/supervisor.py). Tests call
 `Worker(database, tenant_id=…).run_until_idle()` to run what their own tenant queued,
 without sleeping (and without running another test's jobs).
+
+Besides jobs, a worker that takes every kind runs the periodic duties (firing due
+schedules: app/schedules/firing.py) between jobs, at most once per `duty_seconds`. A duty
+keeps its state in the database and is safe to run in any number of workers at once, so
+it needs no timer of its own and no process in charge; `clock` is the time the duties
+go by (tests pass a fixed one).
 """
 
 import asyncio
@@ -14,7 +20,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
@@ -54,6 +60,26 @@ def on_job_failure(kind: str) -> Callable[[FailureHook], FailureHook]:
         return hook
 
     return register
+
+
+# A periodic duty: given the database, the time now and the one tenant to look at (None:
+# every tenant), it does what has come due and says how much it did.
+Duty = Callable[[Database, datetime, uuid.UUID | None], Awaitable[int]]
+DUTIES: dict[str, Duty] = {}
+
+
+def periodic_duty(name: str) -> Callable[[Duty], Duty]:
+    """Register a duty that workers run between jobs (see the module docstring)."""
+
+    def register(duty: Duty) -> Duty:
+        DUTIES[name] = duty
+        return duty
+
+    return register
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class JobCancelled(Exception):
@@ -107,10 +133,15 @@ class Worker:
         heartbeat_seconds: float | None = None,
         kinds: list[str] | None = None,
         tenant_id: uuid.UUID | None = None,
+        duty_seconds: float = 15.0,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.database = database
-        self.kinds = kinds  # None: every registered kind
+        self.kinds = kinds  # None: every registered kind, and the periodic duties
         self.tenant_id = tenant_id  # None: every tenant's jobs
+        self.duty_seconds = duty_seconds
+        self.clock = clock
+        self._duties_at: float | None = None  # loop time the duties last ran
         self.poll_seconds = poll_seconds
         self.lease = lease
         self.heartbeat_seconds = heartbeat_seconds or lease.total_seconds() / 3
@@ -120,7 +151,10 @@ class Worker:
         self.listening = asyncio.Event()
 
     async def run_once(self) -> bool:
-        """Run one runnable job if there is one; True if a job ran."""
+        """Run the periodic duties if they are due, then one runnable job if there is
+        one; True if a job ran."""
+        if self.kinds is None:
+            await self._run_duties()
         async with self.database.sessionmaker() as session, session.begin():
             await _fail_exhausted(session)
             job = await queue.claim(
@@ -214,6 +248,18 @@ class Worker:
             hook = FAILURE_HOOKS.get(job.kind)
             if status == "failed" and hook is not None:
                 await hook(session, job, outcome["error"])
+
+    async def _run_duties(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._duties_at is not None and now - self._duties_at < self.duty_seconds:
+            return
+        self._duties_at = now
+        for name, duty in DUTIES.items():
+            try:
+                await duty(self.database, self.clock(), self.tenant_id)
+            except Exception:
+                # A failing duty must not stop the jobs; it is tried again next time.
+                log.exception("periodic duty %s failed", name)
 
     async def _release(self, job: Job) -> None:
         async with self.database.sessionmaker() as session, session.begin():

@@ -22,6 +22,7 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.jobs import Import, ImportChunk, ImportRowError, Job
 from app.models.rules import Ruleset, RulesetVersion
 from app.models.runs import OutboxEvent, Run, RunCategory, RunChunk, RunResult, RunTree
+from app.models.schedules import Schedule, ScheduleFire
 from app.models.tenants import ApiKey, Role, Tenant
 from app.models.webhooks import InboundSecret, WebhookEvent, WebhookEventCustomer
 
@@ -56,6 +57,8 @@ __all__ = [
     "RunChunk",
     "RunResult",
     "RunTree",
+    "Schedule",
+    "ScheduleFire",
     "Tenant",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    ForeignKey,
     ForeignKeyConstraint,
     Identity,
     Index,
@@ -88,6 +89,11 @@ class Run(UUIDPrimaryKey, TenantScoped, Base):
     # While waiting: the apply run that holds one of this run's trees.
     waiting_for: Mapped[uuid.UUID | None] = mapped_column(Uuid())
     created_by: Mapped[str] = mapped_column(String(255))
+    # The schedule that started the run (null: started by a request, or the schedule
+    # has been deleted since).
+    schedule_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("schedules.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -98,6 +104,14 @@ class Run(UUIDPrimaryKey, TenantScoped, Base):
         CheckConstraint(_known("mode", RUN_MODES), name="mode_known"),
         Index("ix_runs_tenant_id_created_at_id", "tenant_id", "created_at", "id"),
         Index("ix_runs_tenant_id_status", "tenant_id", "status"),
+        # A schedule's runs (GET /runs?schedule_id=), and the foreign key's SET NULL.
+        Index(
+            "ix_runs_schedule_id_created_at_id",
+            "schedule_id",
+            "created_at",
+            "id",
+            postgresql_where=text("schedule_id IS NOT NULL"),
+        ),
     )
 
 

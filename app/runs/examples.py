@@ -45,6 +45,7 @@ RUN_QUEUED_EXAMPLE: dict[str, Any] = {
     "cancel_requested": False,
     "error": None,
     "created_by": "key:ops-console",
+    "schedule_id": None,
     "created_at": "2026-11-25T02:00:00Z",
     "started_at": None,
     "finished_at": None,

@@ -100,14 +100,20 @@ async def list_runs(
     tree_id: Annotated[
         uuid.UUID | None, Query(description="Runs that classified this tree")
     ] = None,
+    schedule_id: Annotated[
+        uuid.UUID | None, Query(description="Runs that this schedule started")
+    ] = None,
     since: Annotated[IsoDateTime | None, Query(description="created_at ≥ since")] = None,
     until: Annotated[IsoDateTime | None, Query(description="created_at < until")] = None,
 ) -> Page[RunOut]:
-    """The tenant's runs, newest first, filterable by status, tree and creation time."""
+    """The tenant's runs, newest first, filterable by status, tree, schedule and creation
+    time."""
     runs, next_cursor = await service.list_runs(
         session,
         principal,
-        RunFilter(status=status, tree_id=tree_id, since=since, until=until),
+        RunFilter(
+            status=status, tree_id=tree_id, schedule_id=schedule_id, since=since, until=until
+        ),
         page,
     )
     views = await service.run_views(session, runs)
@@ -344,6 +350,7 @@ def run_out(view: service.RunView) -> RunOut:
         cancel_requested=run.cancel_requested,
         error=RunError(**run.error) if run.error is not None else None,
         created_by=run.created_by,
+        schedule_id=run.schedule_id,
         created_at=run.created_at,
         started_at=run.started_at,
         finished_at=run.finished_at,

@@ -117,6 +117,9 @@ class RunOut(BaseModel):
     cancel_requested: bool
     error: RunError | None
     created_by: str
+    schedule_id: uuid.UUID | None = Field(
+        description="The schedule that started the run (null: started by a request)"
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -190,6 +193,7 @@ class RunFilter(BaseModel):
 
     status: RunStatus | None = None
     tree_id: uuid.UUID | None = None
+    schedule_id: uuid.UUID | None = None
     since: datetime | None = None
     until: datetime | None = None
 

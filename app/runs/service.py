@@ -8,6 +8,7 @@ its first job in the same transaction; the rest happens in the worker (app/runs/
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,26 +54,25 @@ class TreeToRun:
     categories: list[Category]
 
 
-async def create_run(session: AsyncSession, principal: Principal, body: RunCreate) -> Run:
-    """Record a run and queue it; 422 names every problem with the trees or the scope."""
-    catalog = await tenant_catalog(session, principal.tenant_id)
-    trees = await trees_with_published_rules(session, principal, body.tree_ids, catalog)
-    _check_masks_fit(trees)
-    fields = {
-        leaf.field for t in trees for rule in t.rules.rules for leaf in iter_leaves(rule.when)
-    }
-    scope = body.scope.model_dump(mode="json", exclude_none=True)
-    if body.scope.type == "filter":
-        condition = read_condition(body.scope.when, catalog, ("body", "scope", "when"))
-        fields |= {leaf.field for leaf in iter_leaves(condition)}
-    layout = SnapshotLayout.for_fields(fields, catalog)
+async def create_run(
+    session: AsyncSession,
+    principal: Principal,
+    body: RunCreate,
+    *,
+    schedule_id: uuid.UUID | None = None,
+) -> Run:
+    """Record a run (started by `schedule_id`, if given) and queue it; 422 names every
+    problem with the trees or the scope."""
+    checked = await check_run(session, principal, body)
+    trees = checked.trees
     run = Run(
         tenant_id=principal.tenant_id,
         mode=body.mode,
         as_of=body.as_of or tenant_today(principal),
-        scope=scope,
-        fields=layout.to_json(),
+        scope=checked.scope,
+        fields=checked.layout.to_json(),
         created_by=principal.actor,
+        schedule_id=schedule_id,
     )
     session.add(run)
     await session.flush()
@@ -116,11 +116,41 @@ async def create_run(session: AsyncSession, principal: Principal, body: RunCreat
         after={
             "mode": run.mode,
             "as_of": run.as_of.isoformat(),
-            "scope": scope,
+            "scope": checked.scope,
             "trees": [str(t.tree.id) for t in trees],
         },
     )
     return run
+
+
+@dataclass(frozen=True)
+class CheckedRun:
+    """A run request read against the tenant's trees and fields."""
+
+    trees: list[TreeToRun]
+    scope: dict[str, Any]
+    layout: SnapshotLayout
+
+
+async def check_run(
+    session: AsyncSession, principal: Principal, body: RunCreate, *, required: bool = True
+) -> CheckedRun:
+    """The trees, scope and snapshot layout of a run as `body` asks for it; 422 names
+    every problem with the trees or the scope. Not `required`: no tree with a published
+    ruleset at all is no error (a schedule may be set up before any is published)."""
+    catalog = await tenant_catalog(session, principal.tenant_id)
+    trees = await trees_with_published_rules(
+        session, principal, body.tree_ids, catalog, required=required
+    )
+    _check_masks_fit(trees)
+    fields = {
+        leaf.field for t in trees for rule in t.rules.rules for leaf in iter_leaves(rule.when)
+    }
+    scope = body.scope.model_dump(mode="json", exclude_none=True)
+    if body.scope.type == "filter":
+        condition = read_condition(body.scope.when, catalog, ("body", "scope", "when"))
+        fields |= {leaf.field for leaf in iter_leaves(condition)}
+    return CheckedRun(trees, scope, SnapshotLayout.for_fields(fields, catalog))
 
 
 MAX_MULTI = 31  # a multi-assign tree's categories and rules are bits of an integer
@@ -260,6 +290,8 @@ async def list_runs(
     statement = select(Run).where(Run.tenant_id == principal.tenant_id)
     if where.status is not None:
         statement = statement.where(Run.status == where.status)
+    if where.schedule_id is not None:
+        statement = statement.where(Run.schedule_id == where.schedule_id)
     if where.tree_id is not None:
         statement = statement.where(
             select(RunTree.run_id)
