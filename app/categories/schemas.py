@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
 
 from app.core.schemas import RequestBody
 from app.models.categories import MAX_DEPTH_LIMIT
@@ -45,6 +45,18 @@ class Playbook(RequestBody):
 # --- trees ------------------------------------------------------------------------------
 
 
+DriftThreshold = Annotated[
+    StrictFloat,
+    Field(
+        gt=0,
+        le=100,
+        description="An apply run that moves a category's share of the customers by more "
+        "than this many percentage points since the tree's previous apply run (same scope) "
+        "records the drift and sends `run.drift_detected` (流失率异常波动)",
+    ),
+]
+
+
 class TreeCreate(RequestBody):
     """A new category tree (分类维度); its default category is created with it."""
 
@@ -61,6 +73,7 @@ class TreeCreate(RequestBody):
     multi_assign: StrictBool = Field(
         default=False, description="A customer may hold several categories of this tree"
     )
+    drift_threshold_pp: DriftThreshold = 10.0
 
 
 class TreeUpdate(RequestBody):
@@ -73,6 +86,7 @@ class TreeUpdate(RequestBody):
     max_depth: MaxDepth | None = None
     requires_approval: StrictBool | None = None
     multi_assign: StrictBool | None = None
+    drift_threshold_pp: DriftThreshold | None = None
 
 
 class TreeOut(BaseModel):
@@ -87,6 +101,7 @@ class TreeOut(BaseModel):
     max_depth: int
     requires_approval: bool
     multi_assign: bool
+    drift_threshold_pp: float
     default_category_id: uuid.UUID
     created_at: datetime
     updated_at: datetime
@@ -264,6 +279,7 @@ TREE_CREATE_EXAMPLE = {
     "max_depth": 3,
     "requires_approval": True,
     "multi_assign": False,
+    "drift_threshold_pp": 10.0,
 }
 TREE_EXAMPLE = {
     "id": TREE_ID,

@@ -46,6 +46,7 @@ TREE_AUDIT_FIELDS = (
     "max_depth",
     "requires_approval",
     "multi_assign",
+    "drift_threshold_pp",
 )
 TREE_AUDIT = Audited("category_tree", TREE_AUDIT_FIELDS)
 DEFAULT_CODE = "DEFAULT"

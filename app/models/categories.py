@@ -69,6 +69,9 @@ class CategoryTree(UUIDPrimaryKey, TenantScoped, Timestamps, Versioned, Base):
     max_depth: Mapped[int] = mapped_column(SmallInteger, server_default="3")
     requires_approval: Mapped[bool] = mapped_column(server_default="false")
     multi_assign: Mapped[bool] = mapped_column(server_default="false")
+    # An apply run that moves a category's share by more than this many percentage
+    # points since the tree's previous apply run records the drift (流失率异常波动).
+    drift_threshold_pp: Mapped[float] = mapped_column(server_default="10")
 
     __table_args__ = (
         UniqueConstraint("tenant_id", "key"),
@@ -76,6 +79,9 @@ class CategoryTree(UUIDPrimaryKey, TenantScoped, Timestamps, Versioned, Base):
         UniqueConstraint("tenant_id", "id"),
         UniqueConstraint("tenant_id", "id", "multi_assign"),
         CheckConstraint(f"max_depth BETWEEN 1 AND {MAX_DEPTH_LIMIT}", name="max_depth_range"),
+        CheckConstraint(
+            "drift_threshold_pp > 0 AND drift_threshold_pp <= 100", name="drift_threshold_range"
+        ),
         Index("ix_category_trees_tenant_id_created_at_id", "tenant_id", "created_at", "id"),
     )
 

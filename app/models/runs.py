@@ -85,6 +85,9 @@ class Run(UUIDPrimaryKey, TenantScoped, Base):
     counts: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     timings: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # An apply run's drift alerts, known when it has succeeded: [{"tree_id", "category",
+    # "before", "after", "pp", "threshold_pp", "previous_run_id"}] (app/runs/drift.py).
+    drift: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     cancel_requested: Mapped[bool] = mapped_column(server_default="false")
     # While waiting: the apply run that holds one of this run's trees.
     waiting_for: Mapped[uuid.UUID | None] = mapped_column(Uuid())

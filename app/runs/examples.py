@@ -40,6 +40,7 @@ RUN_QUEUED_EXAMPLE: dict[str, Any] = {
     "trees": [_TREE],
     "progress": {"done": 0, "total": None, "chunks_done": 0, "chunks_total": None},
     "counts": None,
+    "drift": [],
     "timings": {},
     "waiting_for": None,
     "cancel_requested": False,
@@ -72,6 +73,17 @@ RUN_EXAMPLE: dict[str, Any] = {
             }
         ],
     },
+    "drift": [
+        {
+            "tree_id": _TREE_ID,
+            "category": _CORE,
+            "before": 27.5,
+            "after": 39.5,
+            "pp": 12.0,
+            "threshold_pp": 10.0,
+            "previous_run_id": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e",
+        }
+    ],
     "timings": {"plan": 0.02, "classify": 0.61, "apply": 0.18, "count": 0.01, "total": 0.9},
     "started_at": "2026-11-25T02:00:40Z",
     "finished_at": "2026-11-25T02:00:41Z",

@@ -100,6 +100,19 @@ class RunError(BaseModel):
     message: str
 
 
+class DriftOut(BaseModel):
+    """A category whose share of the run's customers moved by more than its tree's
+    `drift_threshold_pp` since the tree's previous apply run over the same scope."""
+
+    tree_id: uuid.UUID
+    category: CategoryOut
+    before: float = Field(description="Share in the previous apply run, in percent")
+    after: float = Field(description="Share in this run, in percent")
+    pp: float = Field(description="after − before, in percentage points")
+    threshold_pp: float
+    previous_run_id: uuid.UUID
+
+
 class RunOut(BaseModel):
     """A classification run: queued → (waiting) → running → succeeded | failed |
     cancelled. `waiting` means another apply run holds one of its trees."""
@@ -112,6 +125,9 @@ class RunOut(BaseModel):
     trees: list[RunTreeOut]
     progress: Progress
     counts: RunCounts | None = Field(description="Known when the run has succeeded")
+    drift: list[DriftOut] = Field(
+        description="An apply run's drift alerts (流失率异常波动), known when it has succeeded"
+    )
     timings: dict[str, float] = Field(description="Seconds per phase")
     waiting_for: uuid.UUID | None
     cancel_requested: bool

@@ -28,6 +28,7 @@ from app.runs.apply import apply_tree
 from app.runs.apply_multi import apply_multi_tree
 from app.runs.classify import classify_chunk
 from app.runs.counting import count_results
+from app.runs.drift import detect_drift
 from app.runs.plan import load_plan
 from app.runs.service import START_JOB, finish_cancelled, release_trees
 
@@ -253,6 +254,8 @@ async def finalize_run(context: JobContext) -> dict[str, Any] | None:
             return None
         counting = time.perf_counter()
         run.counts = await count_results(session, plan)
+        if run.mode == "apply":
+            run.drift = await detect_drift(session, run, plan.trees, run.counts)
         run.status = "succeeded"
         run.finished_at = datetime.now(UTC)
         timings = {
@@ -264,6 +267,8 @@ async def finalize_run(context: JobContext) -> dict[str, Any] | None:
         run.timings = {**run.timings, **timings}
         await release_trees(session, run)
         session.add(_event(run, "run.completed", {"counts": run.counts}))
+        if run.drift:
+            session.add(_event(run, "run.drift_detected", {"drift": run.drift}))
         await queue.enqueue(
             session, tenant_id=run.tenant_id, kind=PRUNE_JOB, payload={"run_id": str(run.id)}
         )

@@ -1,6 +1,7 @@
 """Schedules over HTTP: create, read, change, delete; roles, ETags, and what is refused."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -126,10 +127,10 @@ async def test_patch_honours_if_match_and_counts_the_next_fire_again_for_a_new_c
 
 
 async def test_another_tenants_schedule_is_not_found(
-    api: httpx.AsyncClient, client: httpx.AsyncClient, make_tenant: object
+    api: httpx.AsyncClient, client: httpx.AsyncClient, make_tenant: Any
 ) -> None:
     schedule = (await create(api)).json()
-    other = await make_tenant()  # type: ignore[operator]
+    other = await make_tenant()
     path = f"/api/v1/schedules/{schedule['id']}"
     assert (await client.get(path, headers=other.headers())).status_code == 404
     assert (await client.delete(path, headers=other.headers())).status_code == 404
@@ -137,9 +138,9 @@ async def test_another_tenants_schedule_is_not_found(
 
 
 async def test_a_schedule_reads_its_cron_in_the_tenants_own_zone(
-    client: httpx.AsyncClient, make_tenant: object
+    client: httpx.AsyncClient, make_tenant: Any
 ) -> None:
-    tenant = await make_tenant(time_zone="America/New_York")  # type: ignore[operator]
+    tenant = await make_tenant(time_zone="America/New_York")
     created = await client.post(
         "/api/v1/schedules",
         json={"name": "daily", "cron": "30 1 * * *"},

@@ -1,9 +1,12 @@
-"""schedules and the runs they start
+"""schedules and the runs they start; drift alerts
 
 `schedules` (a cron expression in the tenant's zone, the run to start, `next_fire_at`)
 and `schedule_fires`, one row per schedule and due time: its key is what lets any number
 of workers fire a schedule without firing a due time twice. `runs.schedule_id` says
 which schedule started a run (SET NULL when the schedule is deleted; the run stays).
+`category_trees.drift_threshold_pp` (default 10) and `runs.drift`: an apply run that moves
+a category's share by more than the threshold since the tree's previous apply run keeps
+the drift.
 
 Revision ID: d5d0faf6d444
 Revises: ae3f1fdb7d31
@@ -110,6 +113,18 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("schedule_id IS NOT NULL"),
     )
+    op.add_column(
+        "runs", sa.Column("drift", postgresql.JSONB(astext_type=sa.Text()), nullable=True)
+    )
+    op.add_column(
+        "category_trees",
+        sa.Column("drift_threshold_pp", sa.Float(), server_default="10", nullable=False),
+    )
+    op.create_check_constraint(
+        op.f("ck_category_trees_drift_threshold_range"),
+        "category_trees",
+        "drift_threshold_pp > 0 AND drift_threshold_pp <= 100",
+    )
     op.create_foreign_key(
         op.f("fk_runs_schedule_id_schedules"),
         "runs",
@@ -121,6 +136,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_constraint(
+        op.f("ck_category_trees_drift_threshold_range"), "category_trees", type_="check"
+    )
+    op.drop_column("category_trees", "drift_threshold_pp")
+    op.drop_column("runs", "drift")
     op.drop_constraint(op.f("fk_runs_schedule_id_schedules"), "runs", type_="foreignkey")
     op.drop_index(
         "ix_runs_schedule_id_created_at_id",
