@@ -18,13 +18,18 @@ LATER = date(AS_OF.year + 3, AS_OF.month, AS_OF.day)  # no order is recent any m
 
 
 async def apply_run(
-    api: httpx.AsyncClient, database: Database, tree_id: str, as_of: date, mode: str = "apply"
+    api: httpx.AsyncClient,
+    database: Database,
+    tenant: TenantKeys,
+    tree_id: str,
+    as_of: date,
+    mode: str = "apply",
 ) -> dict[str, Any]:
     started = await api.post(
         "/api/v1/runs", json={"tree_ids": [tree_id], "as_of": as_of.isoformat(), "mode": mode}
     )
     assert started.status_code == 202, started.text
-    await run_jobs(database)
+    await run_jobs(database, tenant.id)
     done = (await api.get(f"/api/v1/runs/{started.json()['id']}")).json()
     assert done["status"] == "succeeded", done
     return done
@@ -69,10 +74,10 @@ async def test_a_share_moving_past_the_threshold_is_recorded_with_the_run_and_se
     value = classified["value"]
     tree = (await api.get(f"/api/v1/category-trees/{value}")).json()
     assert tree["drift_threshold_pp"] == 10.0  # the default
-    first = await apply_run(api, database, value, AS_OF)
+    first = await apply_run(api, database, tenant, value, AS_OF)
     assert first["drift"] == []  # nothing to compare with yet
 
-    later = await apply_run(api, database, value, LATER)
+    later = await apply_run(api, database, tenant, value, LATER)
     moved = moves(first, later)
     expected = {code for code, pp in moved.items() if abs(pp) > 10}
     assert expected, moved  # the data moved enough for this test to mean something
@@ -94,9 +99,9 @@ async def test_a_share_moving_past_the_threshold_is_recorded_with_the_run_and_se
     assert event["drift"] == later["drift"]
 
     # A dry run records no drift, and is no apply run to compare with.
-    dry = await apply_run(api, database, value, AS_OF, mode="dry_run")
+    dry = await apply_run(api, database, tenant, value, AS_OF, mode="dry_run")
     assert dry["drift"] == []
-    again = await apply_run(api, database, value, LATER)
+    again = await apply_run(api, database, tenant, value, LATER)
     assert again["drift"] == []  # against `later`: nothing moved
     assert len(await drift_events(database, tenant)) == 1
 
@@ -105,19 +110,19 @@ async def test_moves_within_the_threshold_record_no_drift(
     api: httpx.AsyncClient, database: Database, tenant: TenantKeys, classified: dict[str, str]
 ) -> None:
     value = classified["value"]
-    first = await apply_run(api, database, value, AS_OF)
-    later = await apply_run(api, database, value, LATER)
+    first = await apply_run(api, database, tenant, value, AS_OF)
+    later = await apply_run(api, database, tenant, value, LATER)
     largest = max(abs(pp) for pp in moves(first, later).values())
     assert largest > 2
 
     await set_threshold(api, value, round(largest + 1, 2))
-    back = await apply_run(api, database, value, AS_OF)  # the same moves, reversed
+    back = await apply_run(api, database, tenant, value, AS_OF)  # the same moves, reversed
     assert back["drift"] == []
     events = await drift_events(database, tenant)
     assert [e["run_id"] for e in events] == [later["id"]]
 
     await set_threshold(api, value, round(largest - 1, 2))
-    forth = await apply_run(api, database, value, LATER)
+    forth = await apply_run(api, database, tenant, value, LATER)
     assert forth["drift"]
     assert {d["previous_run_id"] for d in forth["drift"]} == {back["id"]}
     assert {d["threshold_pp"] for d in forth["drift"]} == {round(largest - 1, 2)}
