@@ -16,6 +16,10 @@ worker may fire it. Each fire is one transaction:
    created (a tree deleted since, say) leaves its error on the fire, and the schedule
    carries on.
 
+While the run a schedule started last has not ended, its next due time starts none (the
+fire says so): runs of a frequent schedule that take longer than its interval do not
+pile up.
+
 A worker that dies half-way commits nothing: the schedule is still due, and the next
 worker fires it. A tenant's new time zone moves its schedules' next fires at the next
 look (they were counted in the old one).
@@ -87,6 +91,14 @@ async def fire(session: AsyncSession, schedule: Schedule, tenant: Tenant, *, now
     )
     run_id: uuid.UUID | None = None
     error: dict[str, Any] | None = None
+    unfinished = await repository.unfinished_run(session, schedule)
+    if unfinished is not None:
+        error = {
+            "type": "PreviousRunUnfinished",
+            "message": f"此定时任务上一次启动的运行 {unfinished} 尚未结束,本次不再启动新的运行",
+        }
+        await repository.fire_outcome(session, schedule, due, run_id=None, error=error)
+        return
     try:
         body = RunCreate.model_validate(
             {

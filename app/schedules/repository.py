@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import PageParams, keyset_page
-from app.models import Schedule, ScheduleFire, Tenant
+from app.models import Run, Schedule, ScheduleFire, Tenant
 
 
 async def schedule(
@@ -126,6 +126,20 @@ async def record_fire(
         .returning(ScheduleFire.fire_at)
     )
     return recorded is not None
+
+
+async def unfinished_run(session: AsyncSession, schedule: Schedule) -> uuid.UUID | None:
+    """The schedule's latest run, if it has not ended yet."""
+    latest = await session.execute(
+        select(Run.id, Run.status)
+        .where(Run.tenant_id == schedule.tenant_id, Run.schedule_id == schedule.id)
+        .order_by(Run.created_at.desc(), Run.id.desc())
+        .limit(1)
+    )
+    row = latest.first()
+    if row is None or row.status in ("succeeded", "failed", "cancelled"):
+        return None
+    return row.id
 
 
 async def fire_outcome(

@@ -88,7 +88,8 @@ async def create_schedule(
     (每月回顾: `0 9 1 * *`; 每季度更新: `0 9 1 1,4,7,10 *`), with the trees, scope and
     mode of `POST /runs`; each run is as of the day it fires and names the schedule
     (`schedule_id`). A worker fires each due time once, however many run; a time missed
-    while no worker ran fires once when one is back. A time that a daylight-saving change
+    while no worker ran fires once when one is back; a due time that comes while the
+    schedule's last run has not ended starts none. A time that a daylight-saving change
     repeats fires the first time; one it skips fires an hour later. 422 (in Chinese
     first) for a cron expression that cannot be read or never comes round, and for trees
     or a scope a run would refuse."""

@@ -236,3 +236,28 @@ async def test_across_daylight_saving_changes_each_wall_clock_time_fires_once(
         datetime(2028, 3, 12, 7, 30, tzinfo=utc),  # 03:30 EDT (02:30 read as EST)
         datetime(2028, 3, 13, 6, 30, tzinfo=utc),  # 02:30 EDT
     ]
+
+
+async def test_a_due_time_while_the_last_run_has_not_ended_starts_no_second_run(
+    api: httpx.AsyncClient, database: Database, tenant: TenantKeys, classified: dict[str, str]
+) -> None:
+    schedule = await make_schedule(
+        api, cron="0 9 * * *", tree_ids=[classified["value"]], mode="dry_run"
+    )
+    first = when(schedule)
+    assert await firing.fire_due_schedules(database, first, tenant.id) == 1
+    [run] = await runs_of(api, schedule["id"])
+    assert run["status"] == "queued"  # no worker has taken it yet
+
+    second = first + timedelta(days=1)
+    assert await firing.fire_due_schedules(database, second, tenant.id) == 1
+    after = (await api.get(f"/api/v1/schedules/{schedule['id']}")).json()
+    assert after["last_fire"]["run_id"] is None
+    assert after["last_fire"]["error"]["type"] == "PreviousRunUnfinished"
+    assert run["id"] in after["last_fire"]["error"]["message"]
+    assert len(await runs_of(api, schedule["id"])) == 1
+
+    await work_at(database, tenant.id, second)  # the first run ends
+    assert (await api.get(f"/api/v1/runs/{run['id']}")).json()["status"] == "succeeded"
+    assert await firing.fire_due_schedules(database, second + timedelta(days=1), tenant.id) == 1
+    assert len(await runs_of(api, schedule["id"])) == 2
