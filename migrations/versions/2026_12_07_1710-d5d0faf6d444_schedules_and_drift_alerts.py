@@ -10,7 +10,7 @@ the drift.
 
 Revision ID: d5d0faf6d444
 Revises: ae3f1fdb7d31
-Create Date: 2026-12-07 15:54:40.225782+00:00
+Create Date: 2026-12-07 17:10:00.000000+00:00
 """
 
 from collections.abc import Sequence
