@@ -224,7 +224,9 @@ async def assert_same_as_reference(stage: Stage, run: dict[str, Any]) -> None:
     # One history row and one event per change: no chunk or tree was applied twice.
     assert await stage.history_rows(run["id"]) == changed
     events = await stage.events(run["id"])
-    assert events == {"run.completed": 1, "customer.classification_changed": changed}
+    # A drift alert too when shares moved past the threshold since the earlier run (once).
+    drifted = {"run.drift_detected": 1} if run["drift"] else {}
+    assert events == {"run.completed": 1, "customer.classification_changed": changed, **drifted}
 
 
 async def assert_left_as_before(stage: Stage, run: dict[str, Any]) -> None:
