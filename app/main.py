@@ -30,6 +30,8 @@ from app.quality.router import router as quality_router
 from app.rules.router import router as rules_router
 from app.rules.templates_router import router as templates_router
 from app.rules.versions_router import router as rulesets_router
+from app.reports.router import router as reports_router
+from app.reports.router import run_report_router
 from app.runs.router import customer_router as run_customer_router
 from app.runs.router import router as runs_router
 from app.schedules.router import router as schedules_router
@@ -136,6 +138,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 "description": "出站 Webhook · Outbound webhook endpoints and deliveries",
             },
             {"name": "webhooks", "description": "入站 webhook · Signed inbound events"},
+            {"name": "reports", "description": "分类报告 · Reports and exports (CSV, XLSX, PDF)"},
         ],
     )
     app.state.settings = settings
@@ -172,6 +175,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         deliveries_router,
         webhooks_router,
         schedules_router,
+        run_report_router,
+        reports_router,
     ):
         app.include_router(router)
     return app

@@ -1,0 +1,483 @@
+"""The queries behind reports: aggregates over a run's stored results, over the current
+assignments and over the assignment history, each one statement whatever the number of
+customers. Only small aggregates (a few rows per category) come back to Python, except
+the customer list, which streams."""
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    and_,
+    any_,
+    column,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    values,
+)
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.sql import uuid_array
+from app.models import (
+    Assignment,
+    AssignmentHistory,
+    Category,
+    CategoryTree,
+    Customer,
+    Run,
+    RunCategory,
+    RunResult,
+    RunTree,
+)
+from app.runs.layout import category_index, flags_index, previous_index, rule_index
+from app.runs.plan import TreePlan
+
+# --- a run's results -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutcomeGroups:
+    """Counts of a run's results grouped per tree by (category, previous) entries, and by
+    the categories of two trees (the cross-tab), from one scan with GROUPING SETS."""
+
+    transitions: dict[int, dict[tuple[int, int], int]]  # position → (entry, previous) → n
+    pair: dict[tuple[int, int], int]  # (entry of the rows tree, of the cols tree) → n
+
+
+async def outcome_groups(
+    session: AsyncSession, run: Run, positions: Sequence[int], pair: tuple[int, int] | None
+) -> OutcomeGroups:
+    """One pass over the run's results; the entries are slots (or masks: multi-assign)."""
+    outcome = RunResult.outcome
+    entries = {p: outcome[category_index(p)].label(f"c{p}") for p in positions}
+    previous = {p: outcome[previous_index(p)].label(f"p{p}") for p in positions}
+    sets = [tuple_(entries[p], previous[p]) for p in positions]
+    if pair is not None:
+        sets.append(tuple_(entries[pair[0]], entries[pair[1]]))
+    if not sets:
+        return OutcomeGroups({}, {})
+    # GROUPING(a, b) tells the sets apart: bit 1 is set when a is not grouped by.
+    marks = [func.grouping(entries[p], previous[p]).label(f"g{p}") for p in positions]
+    pair_mark = (
+        func.grouping(entries[pair[0]], entries[pair[1]]).label("gpair")
+        if pair is not None
+        else literal(3).label("gpair")
+    )
+    statement = (
+        select(*entries.values(), *previous.values(), *marks, pair_mark, func.count())
+        .where(RunResult.tenant_id == run.tenant_id, RunResult.run_id == run.id)
+        .group_by(func.grouping_sets(*sets))
+    )
+    transitions: dict[int, dict[tuple[int, int], int]] = {p: {} for p in positions}
+    pairs: dict[tuple[int, int], int] = {}
+    for row in (await session.execute(statement)).mappings():
+        count = row["count"]
+        if pair is not None and row["gpair"] == 0:
+            pairs[(row[f"c{pair[0]}"], row[f"c{pair[1]}"])] = count
+            continue
+        for p in positions:
+            if row[f"g{p}"] == 0:
+                transitions[p][(row[f"c{p}"], row[f"p{p}"])] = count
+                break
+    return OutcomeGroups(transitions, pairs)
+
+
+async def flagged_results(
+    session: AsyncSession, run: Run, flag_positions: Sequence[int], flag: int, limit: int
+) -> list[tuple[uuid.UUID, str, str, list[int]]]:
+    """The first `limit` results (by customer code) carrying `flag` in any of the trees
+    at `flag_positions`: customer id, code, name and the outcome array."""
+    if not flag_positions:
+        return []
+    outcome = RunResult.outcome
+    flagged = or_(*(outcome[flags_index(p)].op("&")(flag) != 0 for p in flag_positions))
+    rows = await session.execute(
+        select(RunResult.customer_id, Customer.code, Customer.name, RunResult.outcome)
+        .join(
+            Customer,
+            (Customer.tenant_id == RunResult.tenant_id) & (Customer.id == RunResult.customer_id),
+        )
+        .where(
+            RunResult.tenant_id == run.tenant_id,
+            RunResult.run_id == run.id,
+            RunResult.attention.op("&")(flag) != 0,  # the partial index, then the tree
+            flagged,
+        )
+        .order_by(Customer.code)
+        .limit(limit)
+    )
+    return [(r[0], r[1], r[2], list(r[3])) for r in rows.all()]
+
+
+@dataclass(frozen=True)
+class ListedCustomer:
+    """One line of a run's customer list: a customer in one category of one tree."""
+
+    code: str
+    name: str
+    category: str
+    category_path: str
+    previous: str | None
+    changed: bool
+    rule: str | None
+    next_action: str | None
+    owner_role: str | None
+    sla_days: int | None
+    borderline: bool
+    locked_conflict: bool
+
+
+async def stream_customer_list(
+    session: AsyncSession, run: Run, tree: TreePlan, batch: int
+) -> AsyncIterator[list[ListedCustomer]]:
+    """The run's customers in one tree, by category then customer code, `batch` lines at
+    a time (a server-side cursor): names, the rule and the next action (the rule's, else
+    the category's playbook) are joined in SQL, so Python only writes the lines."""
+    outcome = RunResult.outcome
+    entry = outcome[category_index(tree.position)]
+    flags = outcome[flags_index(tree.position)]
+    held = aliased_run_categories("held")
+    before = aliased_run_categories("before")
+    playbook = select(Category).subquery("playbook")
+    rules = _rules_table(tree)
+    if tree.multi:
+        in_category = (
+            entry.op("&")(literal(1, Integer).op("<<")(held.c.slot - tree.first_slot)) != 0
+        )
+        rule_matches = and_(
+            outcome[rule_index(tree.position)].op("&")(
+                literal(1, Integer).op("<<")(rules.c.number - 1)
+            )
+            != 0,
+            rules.c.category == held.c.code,
+        )
+        previous_matches = false()
+    else:
+        in_category = entry == held.c.slot
+        rule_matches = rules.c.number == outcome[rule_index(tree.position)]
+        previous_matches = before.c.slot == outcome[previous_index(tree.position)]
+    statement = (
+        select(
+            Customer.code,
+            Customer.name,
+            held.c.name,
+            func.array_to_string(held.c.path, " / "),
+            before.c.name,
+            flags.op("&")(1) != 0,
+            rules.c.name,
+            func.coalesce(rules.c.next_action, playbook.c.next_action),
+            playbook.c.owner_role,
+            playbook.c.sla_days,
+            flags.op("&")(2) != 0,
+            flags.op("&")(4) != 0,
+        )
+        .select_from(RunResult)
+        .join(
+            Customer,
+            (Customer.tenant_id == RunResult.tenant_id) & (Customer.id == RunResult.customer_id),
+        )
+        .join(
+            held,
+            and_(
+                held.c.tenant_id == RunResult.tenant_id,
+                held.c.run_id == RunResult.run_id,
+                held.c.position == tree.position,
+                in_category,
+            ),
+        )
+        .outerjoin(
+            before,
+            and_(
+                before.c.tenant_id == RunResult.tenant_id,
+                before.c.run_id == RunResult.run_id,
+                previous_matches,
+            ),
+        )
+        .outerjoin(rules, rule_matches)
+        .outerjoin(
+            playbook,
+            (playbook.c.tenant_id == held.c.tenant_id) & (playbook.c.id == held.c.category_id),
+        )
+        .where(RunResult.tenant_id == run.tenant_id, RunResult.run_id == run.id)
+        .order_by(held.c.slot, Customer.code)
+    )
+    result = await session.stream(statement.execution_options(yield_per=batch))
+    async for part in result.partitions(batch):
+        yield [ListedCustomer(*row) for row in part]
+
+
+def aliased_run_categories(name: str) -> Any:
+    return select(RunCategory).subquery(name)
+
+
+def _rules_table(tree: TreePlan) -> Any:
+    """The tree's rules as a VALUES list (number, key, name, category, next action): data,
+    bound as parameters, so a rule's text never reaches SQL."""
+    rows = [
+        (number, rule.key, rule.name or rule.key, rule.category, rule.next_action)
+        for number, rule in enumerate(tree.rules.rules, start=1)
+    ] or [(0, "", "", "", None)]
+    return (
+        values(
+            column("number", Integer),
+            column("key", String),
+            column("name", String),
+            column("category", String),
+            column("next_action", String),
+            name="rules",
+        )
+        .data(rows)
+        .alias("rules")
+    )
+
+
+async def categories_of_runs(
+    session: AsyncSession, tenant_id: uuid.UUID, run_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[int, RunCategory]]:
+    """Each run's categories by slot."""
+    found: dict[uuid.UUID, dict[int, RunCategory]] = {run_id: {} for run_id in run_ids}
+    if not run_ids:
+        return found
+    for category in await session.scalars(
+        select(RunCategory).where(
+            RunCategory.tenant_id == tenant_id, RunCategory.run_id == any_(uuid_array(run_ids))
+        )
+    ):
+        found[category.run_id][category.slot] = category
+    return found
+
+
+async def previous_apply_runs(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    tree_ids: Sequence[uuid.UUID],
+    before: datetime | None,
+    excluding: uuid.UUID | None = None,
+) -> dict[uuid.UUID, tuple[Run, RunTree]]:
+    """Per tree, the newest succeeded apply run that classified it (created before
+    `before`, if given)."""
+    if not tree_ids:
+        return {}
+    statement = (
+        select(RunTree, Run)
+        .join(Run, (Run.tenant_id == RunTree.tenant_id) & (Run.id == RunTree.run_id))
+        .where(
+            RunTree.tenant_id == tenant_id,
+            RunTree.tree_id == any_(uuid_array(tree_ids)),
+            Run.status == "succeeded",
+            Run.mode == "apply",
+        )
+        .order_by(RunTree.tree_id, Run.created_at.desc(), Run.id.desc())
+        .ext(distinct_on(RunTree.tree_id))
+    )
+    if before is not None:
+        statement = statement.where(Run.created_at < before)
+    if excluding is not None:
+        statement = statement.where(Run.id != excluding)
+    return {tree.tree_id: (run, tree) for tree, run in (await session.execute(statement)).all()}
+
+
+async def playbooks(
+    session: AsyncSession, tenant_id: uuid.UUID, category_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str | None]:
+    """Each category's next action now (its playbook)."""
+    if not category_ids:
+        return {}
+    rows = await session.execute(
+        select(Category.id, Category.next_action).where(
+            Category.tenant_id == tenant_id, Category.id == any_(uuid_array(category_ids))
+        )
+    )
+    return {i: action for i, action in rows.all()}
+
+
+# --- the current state ------------------------------------------------------------------
+
+
+async def customer_count(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(Customer).where(Customer.tenant_id == tenant_id)
+        )
+        or 0
+    )
+
+
+async def trees(
+    session: AsyncSession, tenant_id: uuid.UUID, tree_ids: Sequence[uuid.UUID] | None
+) -> list[CategoryTree]:
+    """The tenant's trees (those listed, if given), by key."""
+    statement = select(CategoryTree).where(CategoryTree.tenant_id == tenant_id)
+    if tree_ids is not None:
+        statement = statement.where(CategoryTree.id == any_(uuid_array(tree_ids)))
+    return list(await session.scalars(statement.order_by(CategoryTree.key)))
+
+
+async def categories_of_trees(
+    session: AsyncSession, tenant_id: uuid.UUID, tree_ids: Sequence[uuid.UUID]
+) -> list[Category]:
+    """The trees' categories, in display order."""
+    if not tree_ids:
+        return []
+    return list(
+        await session.scalars(
+            select(Category)
+            .where(Category.tenant_id == tenant_id, Category.tree_id == any_(uuid_array(tree_ids)))
+            .order_by(Category.tree_id, Category.level, Category.sort_order, Category.code)
+        )
+    )
+
+
+async def assignment_counts(
+    session: AsyncSession, tenant_id: uuid.UUID, tree_ids: Sequence[uuid.UUID]
+) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
+    """(tree, category) → customers assigned now."""
+    if not tree_ids:
+        return {}
+    rows = await session.execute(
+        select(Assignment.tree_id, Assignment.category_id, func.count())
+        .where(
+            Assignment.tenant_id == tenant_id,
+            Assignment.tree_id == any_(uuid_array(tree_ids)),
+        )
+        .group_by(Assignment.tree_id, Assignment.category_id)
+    )
+    return {(tree, category): count for tree, category, count in rows.all()}
+
+
+async def classified_customers(
+    session: AsyncSession, tenant_id: uuid.UUID, tree_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """Per tree, the customers holding at least one category of it now."""
+    if not tree_ids:
+        return {}
+    rows = await session.execute(
+        select(Assignment.tree_id, func.count(func.distinct(Assignment.customer_id)))
+        .where(
+            Assignment.tenant_id == tenant_id,
+            Assignment.tree_id == any_(uuid_array(tree_ids)),
+        )
+        .group_by(Assignment.tree_id)
+    )
+    return {tree: count for tree, count in rows.all()}
+
+
+async def current_crosstab(
+    session: AsyncSession, tenant_id: uuid.UUID, rows_tree: uuid.UUID, cols_tree: uuid.UUID
+) -> dict[tuple[uuid.UUID | None, uuid.UUID | None], int]:
+    """(category of the rows tree, of the cols tree) → customers now; None: not held."""
+    a = select(Assignment).subquery("a")
+    b = select(Assignment).subquery("b")
+    rows = await session.execute(
+        select(a.c.category_id, b.c.category_id, func.count())
+        .select_from(Customer)
+        .outerjoin(
+            a,
+            (a.c.tenant_id == Customer.tenant_id)
+            & (a.c.customer_id == Customer.id)
+            & (a.c.tree_id == rows_tree),
+        )
+        .outerjoin(
+            b,
+            (b.c.tenant_id == Customer.tenant_id)
+            & (b.c.customer_id == Customer.id)
+            & (b.c.tree_id == cols_tree),
+        )
+        .where(Customer.tenant_id == tenant_id)
+        .group_by(a.c.category_id, b.c.category_id)
+    )
+    return {(r, c): n for r, c, n in rows.all()}
+
+
+# --- states of a tree, compared -------------------------------------------------------
+
+
+def run_state(run: Run, tree: TreePlan) -> Select[Any]:
+    """(customer, category) of a single-assign tree in a run's results."""
+    held = aliased_run_categories("held")
+    return (
+        select(RunResult.customer_id.label("customer_id"), held.c.category_id.label("category_id"))
+        .join(
+            held,
+            and_(
+                held.c.tenant_id == RunResult.tenant_id,
+                held.c.run_id == RunResult.run_id,
+                held.c.slot == RunResult.outcome[category_index(tree.position)],
+            ),
+        )
+        .where(RunResult.tenant_id == run.tenant_id, RunResult.run_id == run.id)
+    )
+
+
+def current_state(tenant_id: uuid.UUID, tree_id: uuid.UUID) -> Select[Any]:
+    """(customer, category) of a tree now."""
+    statement = select(
+        Assignment.customer_id.label("customer_id"), Assignment.category_id.label("category_id")
+    ).where(Assignment.tenant_id == tenant_id, Assignment.tree_id == tree_id)
+    return cast(Select[Any], statement)  # every state is (customer_id, category_id)
+
+
+def state_at(tenant_id: uuid.UUID, tree_id: uuid.UUID, until: datetime) -> Select[Any]:
+    """(customer, category) of a single-assign tree as it stood at `until`: each
+    customer's last history row before it (a removal leaves no category)."""
+    last = (
+        select(AssignmentHistory.customer_id, AssignmentHistory.to_category_id)
+        .where(
+            AssignmentHistory.tenant_id == tenant_id,
+            AssignmentHistory.tree_id == tree_id,
+            AssignmentHistory.at < until,
+        )
+        .order_by(
+            AssignmentHistory.customer_id, AssignmentHistory.at.desc(), AssignmentHistory.id.desc()
+        )
+        .ext(distinct_on(AssignmentHistory.customer_id))
+        .subquery("last")
+    )
+    return select(
+        last.c.customer_id.label("customer_id"), last.c.to_category_id.label("category_id")
+    ).where(last.c.to_category_id.is_not(None))
+
+
+async def compare_states(
+    session: AsyncSession, source: Select[Any], target: Select[Any]
+) -> dict[tuple[uuid.UUID | None, uuid.UUID | None], int]:
+    """(category before, category after) → customers; None: not classified on that side."""
+    a = source.subquery("a")
+    b = target.subquery("b")
+    rows = await session.execute(
+        select(a.c.category_id, b.c.category_id, func.count())
+        .select_from(a)
+        .join(b, a.c.customer_id == b.c.customer_id, full=True)
+        .group_by(a.c.category_id, b.c.category_id)
+    )
+    return {(x, y): n for x, y, n in rows.all()}
+
+
+async def history_names(
+    session: AsyncSession, tenant_id: uuid.UUID, tree_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str | None, str | None]]:
+    """Code and name of deleted categories, as the history remembers them."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(
+            AssignmentHistory.to_category_id, AssignmentHistory.to_code, AssignmentHistory.to_name
+        )
+        .where(
+            AssignmentHistory.tenant_id == tenant_id,
+            AssignmentHistory.tree_id == tree_id,
+            AssignmentHistory.to_category_id == any_(uuid_array(ids)),
+        )
+        .ext(distinct_on(AssignmentHistory.to_category_id))
+    )
+    return {i: (code, name) for i, code, name in rows.all() if i is not None}
