@@ -27,11 +27,11 @@ from app.imports.router import router as imports_router
 from app.industries.router import router as industries_router
 from app.jobs.supervisor import supervised_worker
 from app.quality.router import router as quality_router
+from app.reports.router import router as reports_router
+from app.reports.router import run_report_router
 from app.rules.router import router as rules_router
 from app.rules.templates_router import router as templates_router
 from app.rules.versions_router import router as rulesets_router
-from app.reports.router import router as reports_router
-from app.reports.router import run_report_router
 from app.runs.router import customer_router as run_customer_router
 from app.runs.router import router as runs_router
 from app.schedules.router import router as schedules_router

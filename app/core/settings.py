@@ -115,6 +115,15 @@ class Settings(BaseSettings):
         le=3600,
         description="How often each worker looks for schedules that have come due",
     )
+    report_inline_max_rows: int = Field(
+        default=50_000,
+        ge=0,
+        description="A CSV or XLSX report whose customer lists are longer (customers × "
+        "trees) is rendered by a job: 202, then a download URL",
+    )
+    report_export_hours: int = Field(
+        default=24, ge=1, le=24 * 90, description="How long a rendered export can be downloaded"
+    )
     api_key_touch_seconds: int = Field(
         default=60, ge=0, description="How often a key's last_used_at is written at most"
     )

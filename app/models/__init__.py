@@ -20,6 +20,7 @@ from app.models.deliveries import (
 from app.models.fields import CustomField
 from app.models.idempotency import IdempotencyRecord
 from app.models.jobs import Import, ImportChunk, ImportRowError, Job
+from app.models.reports import ReportExport, ReportExportChunk
 from app.models.rules import Ruleset, RulesetVersion
 from app.models.runs import OutboxEvent, Run, RunCategory, RunChunk, RunResult, RunTree
 from app.models.schedules import Schedule, ScheduleFire
@@ -49,6 +50,8 @@ __all__ = [
     "Job",
     "Order",
     "OutboxEvent",
+    "ReportExport",
+    "ReportExportChunk",
     "Role",
     "Ruleset",
     "RulesetVersion",

@@ -6,18 +6,21 @@ the customer list, which streams."""
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
     Integer,
+    Row,
     Select,
     String,
     and_,
     any_,
     column,
+    delete,
     false,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -27,19 +30,22 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.sql import uuid_array
+from app.core.sql import rows_written, uuid_array
 from app.models import (
     Assignment,
     AssignmentHistory,
     Category,
     CategoryTree,
     Customer,
+    Job,
+    ReportExport,
+    ReportExportChunk,
     Run,
     RunCategory,
     RunResult,
     RunTree,
 )
-from app.runs.layout import category_index, flags_index, previous_index, rule_index
+from app.runs.layout import Slot, category_index, flags_index, previous_index, rule_index
 from app.runs.plan import TreePlan
 
 # --- a run's results -------------------------------------------------------------------
@@ -119,30 +125,35 @@ async def flagged_results(
     return [(r[0], r[1], r[2], list(r[3])) for r in rows.all()]
 
 
-@dataclass(frozen=True)
-class ListedCustomer:
-    """One line of a run's customer list: a customer in one category of one tree."""
-
-    code: str
-    name: str
-    category: str
-    category_path: str
-    previous: str | None
-    changed: bool
-    rule: str | None
-    next_action: str | None
-    owner_role: str | None
-    sla_days: int | None
-    borderline: bool
-    locked_conflict: bool
+# The columns of a customer-list line, before the values of the tree's fields.
+LIST_COLUMNS = (
+    "code",
+    "name",
+    "category",
+    "category_path",
+    "previous",
+    "changed",
+    "rule",
+    "next_action",
+    "owner_role",
+    "sla_days",
+    "borderline",
+    "locked_conflict",
+)
 
 
 async def stream_customer_list(
-    session: AsyncSession, run: Run, tree: TreePlan, batch: int
-) -> AsyncIterator[list[ListedCustomer]]:
+    session: AsyncSession,
+    run: Run,
+    tree: TreePlan,
+    fields: Sequence[Slot],
+    batch: int,
+    default_rule: str,
+) -> AsyncIterator[Sequence[Row[Any]]]:
     """The run's customers in one tree, by category then customer code, `batch` lines at
-    a time (a server-side cursor): names, the rule and the next action (the rule's, else
-    the category's playbook) are joined in SQL, so Python only writes the lines."""
+    a time (a server-side cursor): `LIST_COLUMNS`, then the values of `fields` from the
+    run's snapshot. Names, the rule and the next action (the rule's, else the category's
+    playbook) are joined in SQL, so Python only writes the lines."""
     outcome = RunResult.outcome
     entry = outcome[category_index(tree.position)]
     flags = outcome[flags_index(tree.position)]
@@ -174,12 +185,13 @@ async def stream_customer_list(
             func.array_to_string(held.c.path, " / "),
             before.c.name,
             flags.op("&")(1) != 0,
-            rules.c.name,
+            func.coalesce(rules.c.name, literal(default_rule)),
             func.coalesce(rules.c.next_action, playbook.c.next_action),
             playbook.c.owner_role,
             playbook.c.sla_days,
             flags.op("&")(2) != 0,
             flags.op("&")(4) != 0,
+            *(getattr(RunResult, f.array)[f.index] for f in fields),
         )
         .select_from(RunResult)
         .join(
@@ -213,7 +225,7 @@ async def stream_customer_list(
     )
     result = await session.stream(statement.execution_options(yield_per=batch))
     async for part in result.partitions(batch):
-        yield [ListedCustomer(*row) for row in part]
+        yield part
 
 
 def aliased_run_categories(name: str) -> Any:
@@ -481,3 +493,70 @@ async def history_names(
         .ext(distinct_on(AssignmentHistory.to_category_id))
     )
     return {i: (code, name) for i, code, name in rows.all() if i is not None}
+
+
+# --- exports rendered by jobs ---------------------------------------------------------
+
+
+async def export_with_job(
+    session: AsyncSession, tenant_id: uuid.UUID, export_id: uuid.UUID
+) -> tuple[ReportExport, Job] | None:
+    row = (
+        await session.execute(
+            select(ReportExport, Job)
+            .join(Job, Job.id == ReportExport.job_id)
+            .where(ReportExport.tenant_id == tenant_id, ReportExport.id == export_id)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def store_export_file(
+    session: AsyncSession, export: ReportExport, path: str, chunk: int
+) -> int:
+    """Replace the export's stored file with the file at `path`, `chunk` bytes a row;
+    returns its size."""
+    await session.execute(
+        delete(ReportExportChunk).where(
+            ReportExportChunk.tenant_id == export.tenant_id,
+            ReportExportChunk.export_id == export.id,
+        )
+    )
+    size = 0
+    seq = 0
+    with open(path, "rb") as source:  # noqa: ASYNC230 - a local temporary file
+        while data := source.read(chunk):
+            await session.execute(
+                insert(ReportExportChunk).values(
+                    tenant_id=export.tenant_id, export_id=export.id, seq=seq, data=data
+                )
+            )
+            size += len(data)
+            seq += 1
+    return size
+
+
+async def export_chunk(
+    session: AsyncSession, tenant_id: uuid.UUID, export_id: uuid.UUID, seq: int
+) -> bytes | None:
+    return await session.scalar(
+        select(ReportExportChunk.data).where(
+            ReportExportChunk.tenant_id == tenant_id,
+            ReportExportChunk.export_id == export_id,
+            ReportExportChunk.seq == seq,
+        )
+    )
+
+
+async def delete_expired_exports(
+    session: AsyncSession, tenant_id: uuid.UUID, older_than: timedelta
+) -> int:
+    """Forget the tenant's exports (and their files) created longer ago than that."""
+    return await rows_written(
+        session,
+        delete(ReportExport).where(
+            ReportExport.tenant_id == tenant_id,
+            ReportExport.created_at < func.now() - older_than,
+        ),
+    )

@@ -1,23 +1,38 @@
 """Reports over HTTP: a run's report in JSON, CSV, XLSX or PDF; distribution, cross-tab
 and transitions of the current state."""
 
+import re
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.core.auth import ViewerKey
-from app.core.deps import Session
+from app.core.db import Database
+from app.core.deps import Session, get_database
+from app.core.i18n import current_locale
 from app.core.openapi import documented
 from app.core.routing import ApiRoute
-from app.reports import service, state
+from app.reports import export_jobs, service, state
 from app.reports.examples import (
     CROSSTAB_EXAMPLE,
     DISTRIBUTION_EXAMPLE,
+    EXPORT_JOB_EXAMPLE,
     RUN_REPORT_EXAMPLE,
     TRANSITIONS_EXAMPLE,
 )
-from app.reports.schemas import Crosstab, Distribution, ReportFormat, RunReport, TreeTransitions
+from app.reports.exports import MEDIA_TYPES, file_bytes
+from app.reports.schemas import (
+    Crosstab,
+    Distribution,
+    ExportJob,
+    ReportFormat,
+    ReportParts,
+    RunReport,
+    TreeTransitions,
+)
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"], route_class=ApiRoute)
 run_report_router = APIRouter(prefix="/api/v1/runs", tags=["reports"], route_class=ApiRoute)
@@ -25,32 +40,139 @@ run_report_router = APIRouter(prefix="/api/v1/runs", tags=["reports"], route_cla
 TreeQuery = Annotated[uuid.UUID, Query(description="A category tree")]
 
 
-@run_report_router.get(
-    "/{run_id}/report",
-    response_model=RunReport,
-    **documented(
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+def _run_report_docs() -> dict[str, Any]:
+    kwargs = documented(
         "getRunReport", "Get a run's report", example=RUN_REPORT_EXAMPLE, errors=[404, 409]
-    ),
-)
+    )
+    content = kwargs["responses"][200]["content"]
+    for fmt in ("csv", "xlsx", "pdf"):
+        content[MEDIA_TYPES[fmt].split(";")[0]] = _BINARY
+    kwargs["responses"][202] = {
+        "model": ExportJob,
+        "description": "A long CSV or XLSX export, rendered in the background",
+        "content": {"application/json": {"example": EXPORT_JOB_EXAMPLE}},
+    }
+    return kwargs
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    # RFC 6266: an ASCII fallback plus the UTF-8 name for the Chinese file names.
+    fallback = re.sub(r'[?"\\]', "_", filename.encode("ascii", "replace").decode())
+    return {
+        "Content-Disposition": f'attachment; filename="{fallback}"; '
+        f"filename*=UTF-8''{quote(filename)}"
+    }
+
+
+@run_report_router.get("/{run_id}/report", response_model=RunReport, **_run_report_docs())
 async def get_run_report(
     principal: ViewerKey,
     session: Session,
+    request: Request,
     run_id: uuid.UUID,
     format: Annotated[ReportFormat, Query(description="json, csv, xlsx or pdf")] = "json",
+    parts: Annotated[
+        ReportParts,
+        Query(description="`summary`: an XLSX without the customer lists"),
+    ] = "full",
     rows: Annotated[
         uuid.UUID | None, Query(description="Cross-tab rows: a tree of the run")
     ] = None,
     cols: Annotated[
         uuid.UUID | None, Query(description="Cross-tab columns: a tree of the run")
     ] = None,
-) -> RunReport:
+) -> RunReport | Response:
     """The report of a succeeded run (409 before): per tree the customers of each
     category with their share and the change against the tree's previous apply run in
     percentage points; a cross-tab of two trees (default: value × activity, with seed
     000's 潜力客户 = 中价值 + 高活跃 highlighted); transitions (from → to counts); the first
-    borderline and locked-conflict customers with rule and next action."""
-    found = await service.run_report(session, principal, run_id, rows=rows, cols=cols)
-    return found.report
+    borderline and locked-conflict customers with rule and next action.
+
+    `format=xlsx`: a workbook with a sheet per part, native charts and, unless
+    `parts=summary`, each tree's customer list (rule, next action, the values the rules
+    read, 万元 for amounts); `pdf`: a title page, charts and tables; `csv`: the customer
+    lists (UTF-8 with BOM). A CSV or XLSX whose lists are long answers 202 with an export
+    to poll (`GET /api/v1/reports/exports/{id}`) and download."""
+    if format == "json":
+        found = await service.run_report(session, principal, run_id, rows=rows, cols=cols)
+        return found.report
+    outcome = await export_jobs.report_file_or_job(
+        session,
+        principal,
+        run_id,
+        format,
+        parts,
+        current_locale.get(),
+        inline_max_rows=request.app.state.settings.report_inline_max_rows,
+        rows=rows,
+        cols=cols,
+    )
+    if isinstance(outcome, ExportJob):
+        return JSONResponse(
+            outcome.model_dump(mode="json"),
+            status_code=202,
+            headers={"Location": f"/api/v1/reports/exports/{outcome.id}"},
+        )
+    return StreamingResponse(
+        file_bytes(outcome.path),
+        media_type=outcome.media_type,
+        headers=_attachment(outcome.filename),
+    )
+
+
+@router.get(
+    "/exports/{export_id}",
+    response_model=ExportJob,
+    **documented(
+        "getReportExport", "Get a report export", example=EXPORT_JOB_EXAMPLE, errors=[404]
+    ),
+)
+async def get_report_export(
+    principal: ViewerKey, session: Session, export_id: uuid.UUID
+) -> ExportJob:
+    """A report export rendered in the background: its status, and once it has
+    succeeded the file's name, size and download URL."""
+    return await export_jobs.get_export(session, principal, export_id)
+
+
+def _download_docs() -> dict[str, Any]:
+    kwargs = documented(
+        "downloadReportExport",
+        "Download a report export",
+        errors=[404, 409],
+        responses={
+            200: {
+                "description": "The file",
+                "content": {
+                    MEDIA_TYPES["xlsx"]: {**_BINARY, "example": "(XLSX workbook)"},
+                    MEDIA_TYPES["csv"].split(";")[0]: _BINARY,
+                },
+            }
+        },
+    )
+    return kwargs
+
+
+@router.get("/exports/{export_id}/file", response_class=Response, **_download_docs())
+async def download_report_export(
+    principal: ViewerKey,
+    session: Session,
+    database: Annotated[Database, Depends(get_database)],
+    export_id: uuid.UUID,
+) -> Response:
+    """The rendered file (409 while it is being rendered, or if rendering failed)."""
+    view = await export_jobs.ready_export(session, principal, export_id)
+    return StreamingResponse(
+        export_jobs.stored_file(database, principal.tenant_id, export_id),
+        media_type=export_jobs.media_type(view),
+        headers={
+            **_attachment(view.filename or "report"),
+            "Content-Length": str(view.size_bytes),
+        },
+    )
 
 
 @router.get(
