@@ -71,6 +71,8 @@ def render_pdf(report: RunReport, path: str, locale: Locale) -> None:
     t = _Texts(locale)
     story: list[Any] = [Spacer(1, 40 * mm), Paragraph(t(wording.TITLE), _TITLE)]
     story.append(_facts(report, t))
+    story.append(Spacer(1, 10 * mm))
+    story.append(_contents(report, t))
     story.append(PageBreak())
     story.append(Paragraph(t(wording.DISTRIBUTION), _H1))
     for tree in report.distribution:
@@ -125,7 +127,7 @@ def _p(value: Any) -> Paragraph:
 
 
 def _table(rows: list[list[Any]], widths: Sequence[float], extra: Sequence[Any] = ()) -> Table:
-    table = Table(rows, colWidths=list(widths), repeatRows=1)
+    table = Table(rows, colWidths=list(widths), repeatRows=1, hAlign="LEFT")
     table.setStyle(
         TableStyle(
             [
@@ -157,9 +159,25 @@ def _facts(report: RunReport, t: _Texts) -> Table:
     ]
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     rows.append([_p("生成时间" if t.locale != "en" else "Generated"), _p(generated)])
-    table = Table(rows, colWidths=[40 * mm, 110 * mm])
+    table = Table(rows, colWidths=[40 * mm, 110 * mm], hAlign="LEFT")
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.lightgrey)]))
     return table
+
+
+def _contents(report: RunReport, t: _Texts) -> Table:
+    """Per tree, its largest category and how many moved: the report at a glance."""
+    rows: list[list[Any]] = [[_p(h) for h in wording.headers(wording.AT_A_GLANCE, t.locale)]]
+    moved = {m.tree_id: m.changed for m in report.transitions}
+    for tree in report.distribution:
+        top = max(tree.categories, key=lambda c: c.count, default=None)
+        rows.append(
+            [
+                _p(tree.name),
+                _p(f"{top.category.name} {_percent(top.share)}" if top else ""),
+                f"{moved.get(tree.tree_id, 0):,}",
+            ]
+        )
+    return _table(rows, [50 * mm, 70 * mm, 30 * mm])
 
 
 def _percent(value: float | None) -> str:
@@ -190,6 +208,7 @@ def _distribution(tree: TreeDistribution, t: _Texts) -> list[Any]:
     )
     return [
         _table(rows, [52 * mm, 24 * mm, 24 * mm, 26 * mm, 28 * mm]),
+        Spacer(1, 1.5 * mm),
         Paragraph(t(note), _CELL),
         _pie(tree)
         if not tree.multi_assign

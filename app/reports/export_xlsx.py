@@ -53,7 +53,9 @@ class XlsxReport:
         )
         self.title = self.book.add_format({**font, "bold": True, "font_size": 16})
         self.bold = self.book.add_format({**font, "bold": True})
+        self.total = self.book.add_format({**font, "bold": True, "num_format": "#,##0"})
         self.count = self.book.add_format({**font, "num_format": "#,##0"})
+        self.count_left = self.book.add_format({**font, "num_format": "#,##0", "align": "left"})
         self.share = self.book.add_format({**font, "num_format": "0.00%"})
         self.points = self.book.add_format({**font, "num_format": "+0.00;-0.00;0.00"})
         self.money = self.book.add_format({**font, "num_format": MONEY_FORMAT})
@@ -72,11 +74,17 @@ class XlsxReport:
         return text.get(self.locale)
 
     def _sheet(self, name: str) -> Worksheet:
-        return self.book.add_worksheet(wording.sheet_name(name, self.sheet_names))
+        sheet = self.book.add_worksheet(wording.sheet_name(name, self.sheet_names))
+        # Printed (or turned into a PDF): A4 landscape, as wide as one page.
+        sheet.set_paper(9)
+        sheet.set_landscape()
+        sheet.fit_to_pages(1, 0)
+        return sheet
 
     def _headers(self, sheet: Worksheet, row: int, headers: Sequence[str]) -> None:
         sheet.write_row(row, 0, spreadsheet_row(headers), self.header)
         sheet.freeze_panes(row + 1, 0)
+        sheet.repeat_rows(row)
 
     # --- summary sheets ---------------------------------------------------------------
 
@@ -106,7 +114,7 @@ class XlsxReport:
         for (label, _), value in zip(wording.RUN_FACTS, facts, strict=True):
             sheet.write_string(row, 0, self.t(label), self.bold)
             if isinstance(value, int):
-                sheet.write_number(row, 1, value, self.count)
+                sheet.write_number(row, 1, value, self.count_left)
             elif hasattr(value, "isoformat"):
                 sheet.write_string(row, 1, value.isoformat(), self.text)
             else:
@@ -128,7 +136,7 @@ class XlsxReport:
         sheet.set_column(2, 5, 12)
         self._headers(sheet, 0, wording.headers(wording.DISTRIBUTION_HEADERS, self.locale))
         row = 1
-        chart_row = 1
+        charts = 0
         for tree in trees:
             first = row
             for entry in tree.categories:
@@ -149,13 +157,17 @@ class XlsxReport:
                     "name": tree.name or "",
                     "categories": [name, first, 1, row - 1, 1],
                     "values": [name, first, 2, row - 1, 2],
-                    "data_labels": {"percentage": True} if not tree.multi_assign else {},
+                    "data_labels": {"category": True, "percentage": True, "leader_lines": True}
+                    if not tree.multi_assign
+                    else {"value": True},
                 }
             )
-            chart.set_title({"name": tree.name or "", "name_font": {"name": "Microsoft YaHei"}})
-            chart.set_size({"width": 420, "height": 260})
-            sheet.insert_chart(chart_row, 7, chart)
-            chart_row += 14
+            chart.set_title({"name": tree.name or "", "name_font": {"size": 12}})
+            chart.set_legend({"position": "bottom"} if not tree.multi_assign else {"none": True})
+            chart.set_size({"width": 480, "height": 300})
+            # Two charts a row, beside the table.
+            sheet.insert_chart(1 + 16 * (charts // 2), 7 + 8 * (charts % 2), chart)
+            charts += 1
         sheet.autofilter(0, 0, max(row - 1, 1), 5)
 
     def _crosstab(self, report: RunReport) -> None:
@@ -176,12 +188,12 @@ class XlsxReport:
             for j, value in enumerate(line):
                 fmt = self.highlight if (i, j) in marked else self.count
                 sheet.write_number(i + 1, j + 1, value, fmt)
-            sheet.write_number(i + 1, len(line) + 1, table.row_totals[i], self.bold)
+            sheet.write_number(i + 1, len(line) + 1, table.row_totals[i], self.total)
         last = len(table.cells) + 1
         sheet.write_string(last, 0, self.t(wording.TOTAL), self.bold)
         for j, value in enumerate(table.col_totals):
-            sheet.write_number(last, j + 1, value, self.bold)
-        sheet.write_number(last, len(table.col_totals) + 1, table.total, self.bold)
+            sheet.write_number(last, j + 1, value, self.total)
+        sheet.write_number(last, len(table.col_totals) + 1, table.total, self.total)
         row = last + 2
         for highlight in table.highlights:
             sheet.write_row(
@@ -191,9 +203,11 @@ class XlsxReport:
 
     def _transitions(self, report: RunReport) -> None:
         sheet = self._sheet(self.t(wording.TRANSITIONS))
-        sheet.set_column(0, 2, 22)
+        sheet.set_column(0, 2, 20)
         sheet.set_column(3, 3, 12)
-        self._headers(sheet, 0, wording.headers(wording.TRANSITION_HEADERS, self.locale))
+        sheet.set_column(4, 4, 30)
+        headers = wording.headers(wording.TRANSITION_HEADERS, self.locale)
+        self._headers(sheet, 0, [*headers, self.t(wording.MOVE)])
         row = 1
         chart_row = 1
         for tree in report.transitions:
@@ -201,32 +215,36 @@ class XlsxReport:
             kept = [i for i in tree.items if _ids(i.from_categories) == _ids(i.to_categories)]
             first = row
             for item in [*moved, *kept]:
-                line = [
-                    tree.name or "",
-                    self._names(item.from_categories),
-                    self._names(item.to_categories),
-                ]
-                sheet.write_row(row, 0, spreadsheet_row(line), self.text)
+                before, after = self._names(item.from_categories), self._names(item.to_categories)
+                sheet.write_row(row, 0, spreadsheet_row([tree.name or "", before, after]))
                 sheet.write_number(row, 3, item.count, self.count)
+                sheet.write_string(row, 4, spreadsheet_row([f"{before} → {after}"])[0])
                 row += 1
             if not moved:
                 continue
+            shown = min(len(moved), 12)
             chart = self.book.add_chart({"type": "bar"})
             name = sheet.get_name()
             chart.add_series(
                 {
                     "name": tree.name or "",
-                    "categories": [name, first, 1, first + len(moved) - 1, 2],
-                    "values": [name, first, 3, first + len(moved) - 1, 3],
+                    "categories": [name, first, 4, first + shown - 1, 4],
+                    "values": [name, first, 3, first + shown - 1, 3],
                     "data_labels": {"value": True},
                 }
             )
-            chart.set_title({"name": f"{tree.name or ''} {self.t(wording.TRANSITIONS)}"})
+            chart.set_title(
+                {
+                    "name": f"{tree.name or ''} {self.t(wording.TRANSITIONS)}",
+                    "name_font": {"size": 12},
+                }
+            )
             chart.set_legend({"none": True})
-            chart.set_size({"width": 480, "height": 60 + 24 * min(len(moved), 12)})
-            sheet.insert_chart(chart_row, 5, chart)
-            chart_row += 6 + min(len(moved), 12)
-        sheet.autofilter(0, 0, max(row - 1, 1), 3)
+            chart.set_y_axis({"reverse": True})  # the largest move on top
+            chart.set_size({"width": 520, "height": 80 + 22 * shown})
+            sheet.insert_chart(chart_row, 6, chart)
+            chart_row += 5 + round(1.1 * shown)
+        sheet.autofilter(0, 0, max(row - 1, 1), 4)
 
     def _names(self, labels: Sequence[CategoryLabel]) -> str:
         return "、".join(c.name for c in labels) or self.t(wording.NONE)

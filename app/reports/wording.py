@@ -13,6 +13,7 @@ BORDERLINE: Final = Text("边界客户", "Borderline")
 CONFLICTS: Final = Text("锁定冲突", "Locked conflicts")
 CUSTOMERS: Final = Text("客户清单", "Customers")
 TOTAL: Final = Text("合计", "Total")
+MOVE: Final = Text("变化", "Move")
 NONE: Final = Text("(无)", "(none)")
 YES: Final = Text("是", "yes")
 NO: Final = Text("否", "no")
@@ -40,6 +41,11 @@ DISTRIBUTION_HEADERS: Final = (
     Text("占比", "Share"),
     Text("上次占比", "Previous share"),
     Text("变化(百分点)", "Change (pp)"),
+)
+AT_A_GLANCE: Final = (
+    Text("分类维度", "Tree"),
+    Text("最大分类", "Largest category"),
+    Text("变化客户数", "Customers moved"),
 )
 TRANSITION_HEADERS: Final = (
     Text("分类维度", "Tree"),
