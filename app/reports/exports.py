@@ -28,7 +28,7 @@ from app.runs.layout import Slot
 from app.runs.plan import TreePlan
 
 BATCH: Final = 5000
-LIST_LIMITS: Final = {"xlsx": 10_000, "pdf": 200, "csv": 0}
+LIST_LIMITS: Final = {"xlsx": 2_000, "pdf": 200, "csv": 0}
 EXTENSIONS: Final = {"csv": "csv", "xlsx": "xlsx", "pdf": "pdf"}
 MEDIA_TYPES: Final = {
     "csv": export_csv.MEDIA_TYPE,

@@ -125,7 +125,10 @@ class FlaggedItem(BaseModel):
 
 class FlaggedList(BaseModel):
     total: int
-    items: list[FlaggedItem] = Field(description="The first ones, by customer code")
+    items: list[FlaggedItem] = Field(
+        description="Up to a limit (100 in JSON), ordered by customer code; every one: "
+        "`GET /runs/{id}/results?borderline=true` (or `locked_conflict=true`)"
+    )
 
 
 class RunReport(BaseModel):

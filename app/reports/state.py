@@ -41,7 +41,9 @@ async def distribution(
     ids = [t.id for t in trees]
     customers = await repository.customer_count(session, tenant)
     counts = await repository.assignment_counts(session, tenant, ids)
-    classified = await repository.classified_customers(session, tenant, ids)
+    classified = await repository.classified_customers(
+        session, tenant, [t.id for t in trees if t.multi_assign]
+    )
     categories = await repository.categories_of_trees(session, tenant, ids)
     previous = await repository.previous_apply_runs(session, tenant, ids, None)
     earlier = await repository.categories_of_runs(
@@ -55,7 +57,12 @@ async def distribution(
         by_category: dict[uuid.UUID | None, int] = {
             c.id: counts.get((tree.id, c.id), 0) for c in own
         }
-        missing = customers - classified.get(tree.id, 0)
+        held = (
+            classified.get(tree.id, 0)
+            if tree.multi_assign
+            else sum(n for (t, _), n in counts.items() if t == tree.id)
+        )
+        missing = customers - held
         if missing > 0:
             keyed.append((None, figures.unclassified()))
             by_category[None] = missing
