@@ -113,6 +113,17 @@ RUN_REPORT_EXAMPLE: dict[str, Any] = {
     ],
     "borderline": {"total": 1, "items": [_FLAGGED_ITEM]},
     "locked_conflicts": {"total": 0, "items": []},
+    "drift": [
+        {
+            "tree_id": _VALUE_ID,
+            "category": _MEDIUM,
+            "before": 12.5,
+            "after": 25.0,
+            "pp": 12.5,
+            "threshold_pp": 10.0,
+            "previous_run_id": _PREVIOUS_RUN_ID,
+        }
+    ],
 }
 
 EXPORT_JOB_EXAMPLE: dict[str, Any] = {

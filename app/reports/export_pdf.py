@@ -73,6 +73,9 @@ def render_pdf(report: RunReport, path: str, locale: Locale) -> None:
     story.append(_facts(report, t))
     story.append(Spacer(1, 10 * mm))
     story.append(_contents(report, t))
+    if report.drift:
+        story.append(Paragraph(t(wording.DRIFT), _H2))
+        story.append(_drift(report, t))
     story.append(PageBreak())
     story.append(Paragraph(t(wording.DISTRIBUTION), _H1))
     for tree in report.distribution:
@@ -178,6 +181,23 @@ def _contents(report: RunReport, t: _Texts) -> Table:
             ]
         )
     return _table(rows, [50 * mm, 70 * mm, 30 * mm])
+
+
+def _drift(report: RunReport, t: _Texts) -> Table:
+    names = {tree.tree_id: tree.name for tree in report.distribution}
+    rows: list[list[Any]] = [[_p(h) for h in wording.headers(wording.DRIFT_HEADERS, t.locale)]]
+    for drift in report.drift:
+        rows.append(
+            [
+                _p(names.get(drift.tree_id)),
+                _p(drift.category.name),
+                f"{drift.before:.2f}",
+                f"{drift.after:.2f}",
+                _points(drift.pp),
+                f"{drift.threshold_pp:.2f}",
+            ]
+        )
+    return _table(rows, [32 * mm, 32 * mm, 22 * mm, 22 * mm, 24 * mm, 22 * mm])
 
 
 def _percent(value: float | None) -> str:

@@ -129,6 +129,23 @@ class XlsxReport:
             )
             sheet.write_row(row, 0, spreadsheet_row([tree.name or "", self.t(note)]), self.text)
             row += 1
+        if report.drift:
+            names = {t.tree_id: t.name or "" for t in report.distribution}
+            row += 1
+            sheet.write_string(row, 0, self.t(wording.DRIFT), self.bold)
+            row += 1
+            sheet.write_row(
+                row, 0, spreadsheet_row(wording.headers(wording.DRIFT_HEADERS, self.locale)),
+                self.header,
+            )  # fmt: skip
+            for drift in report.drift:
+                row += 1
+                line = [names.get(drift.tree_id, ""), drift.category.name]
+                sheet.write_row(row, 0, spreadsheet_row(line), self.text)
+                for col, value in enumerate(
+                    (drift.before, drift.after, drift.pp, drift.threshold_pp), start=2
+                ):
+                    sheet.write_number(row, col, value, self.points if col == 4 else self.number)
 
     def _distribution(self, trees: Sequence[TreeDistribution]) -> None:
         sheet = self._sheet(self.t(wording.DISTRIBUTION))

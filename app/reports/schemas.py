@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.runs.schemas import RuleRef, RunMode
+from app.runs.schemas import DriftOut, RuleRef, RunMode
 
 ReportFormat = Literal["json", "csv", "xlsx", "pdf"]
 ReportParts = Literal["full", "summary"]
@@ -133,7 +133,7 @@ class FlaggedList(BaseModel):
 
 class RunReport(BaseModel):
     """A run's report: distribution per tree against the previous apply run, a cross-tab,
-    transitions, borderline and locked-conflict customers."""
+    transitions, borderline and locked-conflict customers, drift alerts."""
 
     run_id: uuid.UUID
     mode: RunMode
@@ -146,6 +146,10 @@ class RunReport(BaseModel):
     transitions: list[TreeTransitions]
     borderline: FlaggedList
     locked_conflicts: FlaggedList
+    drift: list[DriftOut] = Field(
+        description="The run's drift alerts (流失率异常波动): categories whose share moved past "
+        "the tree's drift_threshold_pp since its previous apply run"
+    )
 
 
 class ExportJob(BaseModel):

@@ -30,7 +30,7 @@ from app.rules.language.tree import Rule
 from app.runs.layout import category_index, flags_index, rule_index
 from app.runs.plan import RunPlan, TreePlan, load_plan
 from app.runs.results import RunNotFinished
-from app.runs.schemas import RuleRef
+from app.runs.schemas import DriftOut, RuleRef
 from app.runs.service import get_run, run_views
 
 LIST_LIMIT = 100
@@ -93,6 +93,7 @@ async def run_report(
         locked_conflicts=await _flagged(
             session, run, plan, names, LOCKED_CONFLICT, "locked_conflicts", list_limit
         ),
+        drift=[DriftOut.model_validate(d) for d in run.drift or []],
     )
     return RunReportData(report, plan, names)
 

@@ -47,6 +47,15 @@ AT_A_GLANCE: Final = (
     Text("最大分类", "Largest category"),
     Text("变化客户数", "Customers moved"),
 )
+DRIFT: Final = Text("漂移预警", "Drift alerts")
+DRIFT_HEADERS: Final = (
+    Text("分类维度", "Tree"),
+    Text("分类", "Category"),
+    Text("上次占比(%)", "Before (%)"),
+    Text("本次占比(%)", "After (%)"),
+    Text("变化(百分点)", "Change (pp)"),
+    Text("阈值(百分点)", "Threshold (pp)"),
+)
 TRANSITION_HEADERS: Final = (
     Text("分类维度", "Tree"),
     Text("原分类", "From"),

@@ -112,8 +112,15 @@ async def test_the_pdf_has_a_title_page_and_chinese_that_extracts_as_text(
     first = pdf.pages[0].extract_text()
     assert "客户分类报告" in first
     assert run["id"] in first
+    assert "漂移预警" in first  # 低价值客户 fell by more than 10 points
     rest = "\n".join(page.extract_text() for page in pdf.pages[1:])
-    for words in ("分类分布", "价值维度", "中价值客户", "潜力客户(中价值 + 高活跃)", "锁定冲突"):
+    for words in (
+        "分类分布",
+        "价值维度",
+        "中价值客户",
+        "潜力客户(中价值 + 高活跃)",
+        "锁定冲突",
+    ):
         assert words in rest, words
     assert "标准化服务,营销活动激励提升消" in rest  # A6's next action (wrapped after it)
 

@@ -126,6 +126,13 @@ async def test_a_second_run_reports_changes_in_points_moves_and_locked_conflicts
     assert conflict["category"]["code"] == "LOW"
     assert conflict["rule"] is None  # the default category
     assert conflict["next_action"] == "标准化服务,营销活动激励提升消费"  # LOW's playbook
+    # Past the default 10 pp: the run's drift alerts (流失率异常波动) are in its report.
+    drifts = {
+        (d["category"]["code"], d["pp"])
+        for d in body["drift"]
+        if d["tree_id"] == small.trees["value"]
+    }
+    assert drifts == {("MEDIUM", 16.67), ("LOW", -16.67)}
 
     # The current state: A6 is held at 高价值 by hand.
     now = await api.get("/api/v1/reports/distribution", params={"tree_id": small.trees["value"]})
