@@ -33,7 +33,7 @@ DATABASE = "bench_demo"
 TABLES = ("customers", "orders", "interactions", "complaints")
 
 
-async def _load(url: str, customers: int, seed: int, as_of: date) -> tuple[str, DemoSummary]:
+async def load_tenant(url: str, customers: int, seed: int, as_of: date) -> tuple[str, DemoSummary]:
     # Durability of this one connection's commit buys nothing in a benchmark load; a
     # session setting, so the server's configuration stays as it is.
     database = Database.connect(url, server_settings={"synchronous_commit": "off"})
@@ -55,7 +55,7 @@ async def _load(url: str, customers: int, seed: int, as_of: date) -> tuple[str, 
         await database.dispose()
 
 
-async def _vacuum_analyze(url: str) -> tuple[float, dict[str, int]]:
+async def vacuum_analyze(url: str) -> tuple[float, dict[str, int]]:
     """VACUUM ANALYZE the demo tables; their total sizes (with indexes) in bytes."""
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
@@ -88,8 +88,8 @@ def main() -> None:
     url, _embedded = run(fresh_database(DATABASE, args.data_dir, args.database_url))
     print(f"loading {args.customers:,} customers (seed {args.seed}, as of {as_of})",
           file=sys.stderr)  # fmt: skip
-    tenant_id, summary = run(_load(url, args.customers, args.seed, as_of))
-    vacuum_seconds, sizes = run(_vacuum_analyze(url))
+    tenant_id, summary = run(load_tenant(url, args.customers, args.seed, as_of))
+    vacuum_seconds, sizes = run(vacuum_analyze(url))
 
     mib = {table: size / 2**20 for table, size in sizes.items()}
     record(

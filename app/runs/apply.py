@@ -31,6 +31,7 @@ from sqlalchemy import (
     literal,
     null,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -43,7 +44,6 @@ from app.models import (
     Category,
     Customer,
     OutboxEvent,
-    RunCategory,
     RunResult,
     table_of,
 )
@@ -53,7 +53,6 @@ from app.runs.plan import RunCannotProceed, RunPlan, TreePlan
 
 A = table_of(Assignment)
 R = table_of(RunResult)
-RC = table_of(RunCategory)
 
 # The columns a run's new assignments are inserted with (single- and multi-assign trees).
 NEW_ASSIGNMENT_COLUMNS = [
@@ -84,7 +83,7 @@ async def apply_tree(
     """Apply the run's results for a single-assign `tree` (see the module docstring)."""
     await lock_targets(session, plan, tree)
     applied = await applied_table(session)
-    changed = _changed_results(plan, tree)
+    changed = await changed_table(session, plan, tree)
     await _update_existing(session, plan, tree, changed, applied)
     await _insert_new(session, plan, tree, changed, applied)
     await history_and_outbox(session, plan, tree, applied, actor)
@@ -136,44 +135,55 @@ async def lock_targets(session: AsyncSession, plan: RunPlan, tree: TreePlan) -> 
         )
 
 
-def _changed_results(plan: RunPlan, tree: TreePlan) -> Any:
+async def changed_table(session: AsyncSession, plan: RunPlan, tree: TreePlan) -> Table:
     """The tree's results the run marked changed, with the category ids they move from
-    (NULL: no assignment then) and to."""
+    (`seen_id`, NULL: no assignment then) and to, in a temporary table (dropped at
+    commit) with fresh statistics.
+
+    Read three times and joined to an INSERT's RETURNING; as a CTE over a run just
+    written (no statistics, estimated at one row) the planner joined it to itself by
+    nested loops, quadratic in the customers changed. Slots become category ids by a
+    CASE over the run's few categories, not by joins."""
     run = plan.run
-    new = RC.alias("new_category")
-    old = RC.alias("old_category")
+    table = Table(
+        f"run_changed_{uuid.uuid4().hex[:12]}",
+        MetaData(),
+        Column("customer_id", Uuid(), primary_key=True),
+        Column("new_id", Uuid(), nullable=False),
+        Column("seen_id", Uuid()),
+        Column("rule", SmallInteger(), nullable=False),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+    connection = await session.connection()
+    await connection.run_sync(table.create)
     outcome = R.c.outcome
-    return (
-        select(
-            R.c.customer_id,
-            new.c.category_id.label("new_id"),
-            old.c.category_id.label("seen_id"),
-            outcome[rule_index(tree.position)].label("rule"),
+    await session.execute(
+        insert(table).from_select(
+            ["customer_id", "new_id", "seen_id", "rule"],
+            select(
+                R.c.customer_id,
+                _category_id(tree, outcome[category_index(tree.position)]),
+                _category_id(tree, outcome[previous_index(tree.position)]),
+                outcome[rule_index(tree.position)],
+            ).where(
+                R.c.tenant_id == run.tenant_id,
+                R.c.run_id == run.id,
+                R.c.attention != 0,
+                outcome[flags_index(tree.position)].op("&")(CHANGED) != 0,
+            ),
         )
-        .select_from(
-            R.join(
-                new,
-                and_(
-                    new.c.tenant_id == R.c.tenant_id,
-                    new.c.run_id == R.c.run_id,
-                    new.c.slot == outcome[category_index(tree.position)],
-                ),
-            ).outerjoin(
-                old,
-                and_(
-                    old.c.tenant_id == R.c.tenant_id,
-                    old.c.run_id == R.c.run_id,
-                    old.c.slot == outcome[previous_index(tree.position)],
-                ),
-            )
-        )
-        .where(
-            R.c.tenant_id == run.tenant_id,
-            R.c.run_id == run.id,
-            R.c.attention != 0,
-            outcome[flags_index(tree.position)].op("&")(CHANGED) != 0,
-        )
-        .cte("changed")
+    )
+    await connection.execute(text(f"ANALYZE {table.name}"))
+    return table
+
+
+def _category_id(tree: TreePlan, slot: ColumnElement[int]) -> ColumnElement[Any]:
+    """The category id of a slot of the tree (NULL for 0 or a slot it does not have)."""
+    return case(
+        {number: literal(c.category_id, Uuid()) for number, c in tree.categories.items()},
+        value=slot,
+        else_=null(),
     )
 
 
