@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import Label
 
-from app.facts.metrics import CustomerSelection
+from app.facts.metrics import CustomerSelection, selected
 from app.facts.values import materialise_values
 from app.models import Assignment, RunCategory, RunResult
 from app.models.runs import BORDERLINE, CHANGED, LOCKED_CONFLICT
@@ -59,7 +59,9 @@ async def classify_chunk(
         if tree.multi:
             previous, locked = _held_masks(plan, tree, values.c.customer_id)
         else:
-            joined, previous, locked = _held_slot(plan, tree, joined, values.c.customer_id)
+            joined, previous, locked = _held_slot(
+                plan, tree, joined, values.c.customer_id, customers
+            )
         selected += [
             previous.label(f"{prefix}previous"),
             locked.label(f"{prefix}locked"),
@@ -99,10 +101,14 @@ async def classify_chunk(
 
 
 def _held_slot(
-    plan: RunPlan, tree: TreePlan, joined: Any, customer_id: Any
+    plan: RunPlan, tree: TreePlan, joined: Any, customer_id: Any, customers: CustomerSelection
 ) -> tuple[Any, ColumnElement[int], ColumnElement[bool]]:
     """A single-assign tree: the slot of the customer's category (0: none) and whether the
-    assignment is locked, by joining it."""
+    assignment is locked, by joining it.
+
+    The assignments joined are bounded by the chunk's customers too: without it the
+    planner hashed every assignment of the tree for every chunk (a scan of the whole tree
+    per chunk, quadratic over a run)."""
     run = plan.run
     current = Assignment.__table__.alias(f"current_{tree.position}")
     slot = RunCategory.__table__.alias(f"slot_{tree.position}")
@@ -112,6 +118,7 @@ def _held_slot(
             current.c.tenant_id == run.tenant_id,
             current.c.tree_id == tree.tree_id,
             current.c.customer_id == customer_id,
+            selected(current.c.customer_id, customers),
         ),
     ).outerjoin(
         slot,
