@@ -350,11 +350,11 @@ async def customer_classifications(
     by_tree: dict[uuid.UUID, list[Assignment]] = {}
     for row in rows:
         by_tree.setdefault(row.tree_id, []).append(row)
-    catalog = await tenant_catalog(session, principal.tenant_id)
-    published = {
-        t.tree.id: t
-        for t in await trees_with_published_rules(session, principal, None, catalog, required=False)
-    }
+    # The catalog and the published rules are read (and the rules parsed) only for a
+    # tree whose category no run set: the common case, every category from a run, needs
+    # neither.
+    catalog: FieldCatalog | None = None
+    published: dict[uuid.UUID, TreeToRun] | None = None
     today = tenant_today(principal)
     values: dict[str, Any] | None = None
     plans: dict[uuid.UUID, RunPlan | None] = {}
@@ -365,8 +365,18 @@ async def customer_classifications(
         if all(r.source == "run" and r.run_id == first.run_id for r in held) and first.run_id:
             from_run = await _run_result(session, principal, plans, tree_id, first.run_id, customer)
         rules_today = None
-        item = published.get(tree_id)
-        if from_run is None and item is not None:
+        item = None
+        if from_run is None:
+            if catalog is None or published is None:
+                catalog = await tenant_catalog(session, principal.tenant_id)
+                published = {
+                    t.tree.id: t
+                    for t in await trees_with_published_rules(
+                        session, principal, None, catalog, required=False
+                    )
+                }
+            item = published.get(tree_id)
+        if from_run is None and item is not None and catalog is not None:
             if values is None:
                 found_values = await customer_values(
                     session, principal.tenant_id, [customer.id], today, catalog
