@@ -1,7 +1,10 @@
 """Classification runs at scale (issue 12, item 9): ours against the floor and a peer.
 
-    python bench/runs.py --customers 100000 [--repeats 3] [--data-dir DIR]
-                         [--prepare-only] [--peer-repeats N]
+    python bench/runs.py --customers 100000 [--repeats 3] [--first-repeats N]
+                         [--peer-repeats N] [--data-dir DIR] [--prepare-only]
+
+(`--prepare-only` loads the database and stops: the 1M load takes most of an hour on a
+busy machine, so it can run ahead in the background.)
 
 One process and one run of the script per size. The database `bench_runs_<customers>`
 lives on an embedded server in --data-dir (see bench/common.py); it is prepared once —
@@ -11,7 +14,8 @@ and reused by later runs of the script (`prepared.json` beside it says so). Ever
 the script first clears what earlier runs left (runs, results, assignments, history,
 outbox, jobs, the orders it added).
 
-Measured, each the median of --repeats warm runs (one warm-up of the activity first):
+Measured, each the median of --repeats warm runs (the upper one of two; first applies
+--first-repeats, the peer --peer-repeats; one warm-up of the activity first):
 
 - floor: the bare SQL any implementation must run — the values the four trees read for
   every customer (`customer_columns`, planned as the service plans many customers) and
@@ -20,14 +24,16 @@ Measured, each the median of --repeats warm runs (one warm-up of the activity fi
 - ours: `POST /api/v1/runs` (mode apply, every tree) to `crm-classifier serve` over HTTP,
   executed by separate `crm-classifier worker` processes, timed until `GET /runs/{id}`
   says succeeded (results, snapshot, assignments, history, outbox): the first apply
-  (every customer assigned for the first time; the tables emptied before each), with one
-  and with two workers; reruns on the same data (few changes); and reruns after 10 % of
-  the customers (a new random 10 % each time) got a new order dated as_of;
+  (every customer assigned for the first time; the tables emptied before each) with one
+  worker; reruns on the same data (few changes) with one and with two workers (the
+  chunks are what workers share); and reruns after 10 % of the customers (a new random
+  10 % each time) got a new order dated as_of;
 - peer pipeline: bench/runs_peer.py (zen-engine with trace, COPY back);
 - the run's own per-phase timings (`timings` of GET /runs/{id}), peak RSS of the worker
   processes (VmHWM), the growth of the run tables per run, a results page of 500 with
   rationale over HTTP (p50/p99 over paging through the first apply's results) and
-  `GET /customers/{id}/classifications` (p50/p99 over random customers).
+  `GET /customers/{id}/classifications` (p50/p99 over random customers), each with the
+  API process' CPU per request (which the load of a shared machine does not inflate).
 
 Goals (issue 12): ours ≤ 1.5 × floor; ≥ 10 × faster than the peer; 1M within 1.2 × of
 10 × the 100k time (compare the two blocks in RESULTS.md); results page p99 ≤ 100 ms;
