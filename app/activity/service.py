@@ -16,6 +16,7 @@ from app.core.auth import Principal
 from app.core.bulk import BulkResult, ItemError, finish, item_error, validate_items
 from app.core.i18n import Text
 from app.customers.repository import ids_by_code
+from app.facts.today import tenant_zone
 
 
 def local_instant(value: date | datetime, zone: ZoneInfo) -> tuple[datetime, date]:
@@ -84,7 +85,7 @@ async def upsert_activity(
     only its item."""
     good, errors = validate_items(items, kind.model)
     good = await _first_of_each_external_id(session, principal.tenant_id, good, errors)
-    zone = ZoneInfo(principal.tenant_time_zone)
+    zone = tenant_zone(principal)
     rows = [kind.row(item, zone) for _, item in good]
     written = await write_activity(session, principal, kind, rows, refused=len(errors))
     for position in written.unknown:

@@ -38,8 +38,8 @@ class ActivityRows:
         fields = kind.model.model_fields
         self.own = tuple((name, fields[name].default) for name, _ in kind.table.columns)
         properties = kind.model.model_json_schema()["properties"]
-        self.text_limits = _text_limits(properties)
-        self.minimums = _minimums(properties)
+        self.text_limits = dict(_bounds(properties, "maxLength"))
+        self.minimums = _bounds(properties, "minimum")
         self.days: dict[date, tuple[datetime, date]] = {}
 
     def stage(
@@ -89,22 +89,13 @@ class ActivityRows:
         )
 
 
-def _text_limits(properties: dict[str, Any]) -> dict[str, int]:
-    """maxLength of each text field of an item model's JSON schema (optional ones too)."""
-    limits = {}
-    for name, schema in properties.items():
-        for option in [schema, *schema.get("anyOf", [])]:
-            if "maxLength" in option:
-                limits[name] = option["maxLength"]
-    return limits
-
-
-def _minimums(properties: dict[str, Any]) -> tuple[tuple[str, int | float], ...]:
-    """(field, minimum) of each number field of an item model's JSON schema that has one."""
+def _bounds(properties: dict[str, Any], keyword: str) -> tuple[tuple[str, Any], ...]:
+    """(field, bound) of each field of an item model's JSON schema whose schema (or one of
+    its anyOf options, for optional fields) has `keyword` (maxLength, minimum)."""
     found = []
     for name, schema in properties.items():
         for option in [schema, *schema.get("anyOf", [])]:
-            if "minimum" in option:
-                found.append((name, option["minimum"]))
+            if keyword in option:
+                found.append((name, option[keyword]))
                 break
     return tuple(found)

@@ -22,7 +22,6 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +31,7 @@ from app.core.auth import Principal
 from app.core.request_context import current_request_id
 from app.core.settings import get_settings
 from app.customers.service import bulk_upsert_customers
+from app.facts.today import tenant_zone
 from app.imports import repository
 from app.imports.activity_rows import ActivityRows
 from app.imports.batches import STEP_ROWS, Batch, BatchReader
@@ -120,7 +120,7 @@ class _ImportJob:
         done = (self.ctx.checkpoint or {}).get("rows_done", 0)
         stage = None
         if self.record.entity in _ACTIVITY:
-            zone = ZoneInfo(self.principal.tenant_time_zone)
+            zone = tenant_zone(self.principal)
             stage = ActivityRows(self.spec, header, _ACTIVITY[self.record.entity], zone).stage
         reader = BatchReader(self.spec, header, rows, stage)
         if self.resumed:

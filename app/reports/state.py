@@ -4,7 +4,6 @@ between two runs, two days, or a run or day and now."""
 import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +12,7 @@ from app.categories.exceptions import TreeNotFound
 from app.core.auth import Principal
 from app.core.errors import InvalidInput
 from app.core.i18n import Text
+from app.facts.today import tenant_zone
 from app.models import CategoryTree
 from app.reports import figures, repository
 from app.reports.schemas import (
@@ -216,7 +216,7 @@ async def _state(
     if side is None:
         return repository.current_state(tenant, tree.id), StateRef(kind="current")
     if isinstance(side, date):
-        zone = ZoneInfo(principal.tenant_time_zone)
+        zone = tenant_zone(principal)
         until = datetime.combine(side + timedelta(days=1), time(), zone)
         return repository.state_at(tenant, tree.id, until), StateRef(kind="date", date=side)
     try:

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +25,7 @@ from app.core.i18n import Text, current_locale, locale_was_negotiated, normalise
 from app.core.json_body import read_json_body
 from app.core.pagination import PageParams
 from app.customers.repository import ids_by_code
+from app.facts.today import tenant_zone
 from app.jobs import queue
 from app.models import InboundSecret, Role, Tenant, WebhookEvent
 from app.webhooks import repository
@@ -296,7 +296,7 @@ async def _write_items(
     batch: bool,
 ) -> None:
     """Write the items as the bulk endpoints do (upserted by external_id, audited)."""
-    zone = ZoneInfo(principal.tenant_time_zone)
+    zone = tenant_zone(principal)
     rows = [kind.row(item, zone) for item in checked.items]
     written = await write_activity(session, principal, kind, rows)
     if written.unknown:  # a customer deleted since the lookup: nothing is kept (422)
