@@ -9,7 +9,6 @@ import asyncio
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,13 +62,3 @@ def _append(sheet: Any, lines: list[list[Any]]) -> None:
     # The values are what users uploaded: never let one run as a formula.
     for line in lines:
         sheet.append(spreadsheet_row(line))
-
-
-async def stream_file(path: str, chunk: int = 1 << 16) -> AsyncIterator[bytes]:
-    """The file's bytes, then the file is deleted (also when the client goes away)."""
-    try:
-        with open(path, "rb") as source:  # noqa: ASYNC230 - local temp file, small reads
-            while data := source.read(chunk):
-                yield data
-    finally:
-        os.unlink(path)

@@ -14,9 +14,10 @@ from app.core.idempotency import IdempotencyDep
 from app.core.openapi import documented
 from app.core.pagination import Page, PageQuery
 from app.core.routing import ApiRoute
+from app.core.tempfiles import stream_and_delete
 from app.imports import service
 from app.imports.columns import SPECS, Entity
-from app.imports.report import stream_file, write_error_report
+from app.imports.report import write_error_report
 from app.imports.schemas import (
     IMPORT_EXAMPLE,
     LIST_EXAMPLE,
@@ -169,7 +170,7 @@ async def get_import(
     path = await write_error_report(session, principal.tenant_id, import_id)
     stem = record.filename.rsplit(".", 1)[0] or "import"
     return StreamingResponse(
-        stream_file(path),
+        stream_and_delete(path),
         media_type=XLSX_MEDIA_TYPE,
         headers=_attachment(f"{stem}-错误报告.xlsx"),
     )

@@ -12,7 +12,7 @@ import asyncio
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final
 
@@ -150,13 +150,3 @@ def _columns(fields: list[Slot], catalog: FieldCatalog, locale: Locale) -> list[
             kind = "money"
         columns.append(ListColumn(label, kind, 16))
     return columns
-
-
-async def file_bytes(path: str, chunk: int = 1 << 16) -> AsyncIterator[bytes]:
-    """A rendered file's bytes, then the file is deleted (also when the client leaves)."""
-    try:
-        with open(path, "rb") as source:  # noqa: ASYNC230 - local temp file, small reads
-            while data := source.read(chunk):
-                yield data
-    finally:
-        os.unlink(path)

@@ -15,6 +15,7 @@ from app.core.deps import Session, get_database
 from app.core.i18n import current_locale
 from app.core.openapi import documented
 from app.core.routing import ApiRoute
+from app.core.tempfiles import stream_and_delete
 from app.reports import export_jobs, service, state
 from app.reports.examples import (
     CROSSTAB_EXAMPLE,
@@ -23,7 +24,7 @@ from app.reports.examples import (
     RUN_REPORT_EXAMPLE,
     TRANSITIONS_EXAMPLE,
 )
-from app.reports.exports import MEDIA_TYPES, file_bytes
+from app.reports.exports import MEDIA_TYPES
 from app.reports.schemas import (
     Crosstab,
     Distribution,
@@ -117,7 +118,7 @@ async def get_run_report(
             headers={"Location": f"/api/v1/reports/exports/{outcome.id}"},
         )
     return StreamingResponse(
-        file_bytes(outcome.path),
+        stream_and_delete(outcome.path),
         media_type=outcome.media_type,
         headers=_attachment(outcome.filename),
     )
