@@ -269,11 +269,15 @@ class Outage:
 
 
 @pytest.fixture
-async def outage_stage(request: pytest.FixtureRequest, stage_on: Any) -> AsyncIterator[Any]:
+async def outage_stage(own_database: OwnDatabase, stage_on: Any) -> AsyncIterator[Any]:
     """A stage on a server this test may restart: an embedded server of its own, or,
-    with CRMC_TEST_DATABASE_URL, this module's database on the shared server."""
+    with CRMC_TEST_DATABASE_URL, this module's database on the shared server.
+
+    The module's database is a parameter, not `request.getfixturevalue`: asked for from
+    inside this running fixture, pytest-asyncio would set the module fixture up on the
+    running loop (RuntimeError) whenever this test happened to come first in the module."""
     if os.environ.get("CRMC_TEST_DATABASE_URL"):
-        own: OwnDatabase = request.getfixturevalue("own_database")
+        own = own_database
         yield await stage_on(own.url, own.database, own.app), Outage(own.url, None)
         return
     server, url = await RestartablePostgres.start("crmc_faults")
