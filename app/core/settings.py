@@ -100,6 +100,13 @@ class Settings(BaseSettings):
         le=10_000,
         description="Runs kept per tree (besides every run a current assignment points to)",
     )
+    job_retention_days: int = Field(
+        default=14,
+        ge=1,
+        le=3650,
+        description="Days a finished job is kept (an import's or an export's job: as long "
+        "as the import or export)",
+    )
     webhook_allowed_networks: list[IPvAnyNetwork] = Field(
         default_factory=list,
         description="Networks outbound webhooks may reach although they are loopback, "

@@ -6,6 +6,7 @@ import importlib
 HANDLER_MODULES: tuple[str, ...] = (
     "app.deliveries.tasks",
     "app.imports.tasks",
+    "app.jobs.retention",
     "app.reports.tasks",
     "app.runs.tasks",
     "app.schedules.firing",

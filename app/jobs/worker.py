@@ -65,17 +65,47 @@ def on_job_failure(kind: str) -> Callable[[FailureHook], FailureHook]:
 # A periodic duty: given the database, the time now and the one tenant to look at (None:
 # every tenant), it does what has come due and says how much it did.
 Duty = Callable[[Database, datetime, uuid.UUID | None], Awaitable[int]]
-DUTIES: dict[str, Duty] = {}
 
 
-def periodic_duty(name: str) -> Callable[[Duty], Duty]:
-    """Register a duty that workers run between jobs (see the module docstring)."""
+@dataclass(frozen=True)
+class _Duty:
+    run: Duty
+    every: float | None  # seconds between two looks of one worker; None: every look
+
+
+DUTIES: dict[str, _Duty] = {}
+
+
+def periodic_duty(name: str, every: timedelta | None = None) -> Callable[[Duty], Duty]:
+    """Register a duty that workers run between jobs (see the module docstring): at every
+    look (`duty_seconds`), or at most once per `every` in one worker (housekeeping that
+    has no deadline)."""
 
     def register(duty: Duty) -> Duty:
-        DUTIES[name] = duty
+        DUTIES[name] = _Duty(duty, every.total_seconds() if every else None)
         return duty
 
     return register
+
+
+class Backoff:
+    """Waits between tries of something failing again and again (the database gone):
+    doubling from `first` up to `most`; the first failure of a streak is worth a traceback,
+    the rest one line each, and the streak's end one line."""
+
+    def __init__(self, first: float, most: float) -> None:
+        self.first, self.most = first, most
+        self.failures = 0
+
+    def failed(self) -> float:
+        """Count a failure; the seconds to wait before the next try."""
+        self.failures += 1
+        return min(self.most, self.first * 2 ** (self.failures - 1))
+
+    def succeeded(self) -> int:
+        """End a streak; how many failures it had."""
+        streak, self.failures = self.failures, 0
+        return streak
 
 
 def _utc_now() -> datetime:
@@ -142,6 +172,8 @@ class Worker:
         self.duty_seconds = duty_seconds
         self.clock = clock
         self._duties_at: float | None = None  # loop time the duties last ran
+        self._duty_done: dict[str, float] = {}  # loop time each `every` duty last ran
+        self._errors = Backoff(first=poll_seconds, most=30.0)
         self.poll_seconds = poll_seconds
         self.lease = lease
         self.heartbeat_seconds = heartbeat_seconds or lease.total_seconds() / 3
@@ -183,15 +215,28 @@ class Worker:
             while not stop.is_set():
                 self._wake.clear()
                 await listener.ensure()
+                wait = self.poll_seconds
                 try:
-                    if await self.run_once():
+                    ran = await self.run_once()
+                except Exception as exc:
+                    wait = max(wait, self._errors.failed())
+                    if self._errors.failures == 1:
+                        log.exception("worker loop error; retrying")
+                    else:
+                        log.warning(
+                            "worker loop error again (%d in a row: %s: %s); next try in %.0f s",
+                            self._errors.failures,
+                            type(exc).__name__,
+                            exc,
+                            wait,
+                        )
+                else:
+                    if streak := self._errors.succeeded():
+                        log.warning("worker loop works again after %d errors", streak)
+                    if ran:
                         continue
-                except Exception:
-                    log.exception("worker loop error; retrying")
                 woken = asyncio.create_task(self._wake.wait())
-                await asyncio.wait(
-                    {woken, stopping}, timeout=self.poll_seconds, return_when="FIRST_COMPLETED"
-                )
+                await asyncio.wait({woken, stopping}, timeout=wait, return_when="FIRST_COMPLETED")
                 woken.cancel()
         stopping.cancel()
 
@@ -255,8 +300,12 @@ class Worker:
             return
         self._duties_at = now
         for name, duty in DUTIES.items():
+            done = self._duty_done.get(name)
+            if duty.every is not None and done is not None and now - done < duty.every:
+                continue
+            self._duty_done[name] = now
             try:
-                await duty(self.database, self.clock(), self.tenant_id)
+                await duty.run(self.database, self.clock(), self.tenant_id)
             except Exception:
                 # A failing duty must not stop the jobs; it is tried again next time.
                 log.exception("periodic duty %s failed", name)

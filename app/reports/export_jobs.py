@@ -8,7 +8,7 @@ a download neither holds the file in memory nor a request's transaction open for
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from app.core.auth import Principal
 from app.core.db import Database
 from app.core.errors import Conflict, NotFound
 from app.core.i18n import Locale, Text
+from app.core.settings import get_settings
 from app.jobs import queue
 from app.models import Job, ReportExport, Run
 from app.reports import repository
@@ -139,8 +140,10 @@ async def stored_file(
         seq += 1
 
 
-async def expire_exports(session: AsyncSession, tenant_id: uuid.UUID, hours: int) -> int:
-    return await repository.delete_expired_exports(session, tenant_id, timedelta(hours=hours))
+async def expire_exports(session: AsyncSession, tenant_id: uuid.UUID | None, now: datetime) -> int:
+    """Forget the exports (of the tenant, or all) older than `report_export_hours`."""
+    hours = timedelta(hours=get_settings().report_export_hours)
+    return await repository.delete_expired_exports(session, tenant_id, now - hours)
 
 
 def export_view(export: ReportExport, job: Job) -> ExportJob:

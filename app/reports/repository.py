@@ -6,7 +6,7 @@ the customer list, which streams."""
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -540,13 +540,11 @@ async def export_chunk(
 
 
 async def delete_expired_exports(
-    session: AsyncSession, tenant_id: uuid.UUID, older_than: timedelta
+    session: AsyncSession, tenant_id: uuid.UUID | None, created_before: datetime
 ) -> int:
-    """Forget the tenant's exports (and their files) created longer ago than that."""
-    return await rows_written(
-        session,
-        delete(ReportExport).where(
-            ReportExport.tenant_id == tenant_id,
-            ReportExport.created_at < func.now() - older_than,
-        ),
-    )
+    """Forget the exports (and their files) created before that time — the tenant's, or
+    every tenant's when None."""
+    expired = delete(ReportExport).where(ReportExport.created_at < created_before)
+    if tenant_id is not None:
+        expired = expired.where(ReportExport.tenant_id == tenant_id)
+    return await rows_written(session, expired)

@@ -3,23 +3,32 @@
 Rendering reads in the job's first transaction (the figures, then the customer lists
 streamed); the file is then stored in a second transaction that first removes whatever an
 earlier attempt stored, so a retried job leaves exactly one file. Exports older than
-`report_export_hours` are forgotten as each new one is rendered.
+`report_export_hours` are forgotten as each new one is rendered, and by a periodic duty
+when nobody renders one.
 """
 
 import os
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from app.core.auth import Principal
+from app.core.db import Database
 from app.core.i18n import Locale, current_locale
-from app.core.settings import get_settings
-from app.jobs.worker import JobContext, job_handler
+from app.jobs.worker import JobContext, job_handler, periodic_duty
 from app.models import ReportExport, Role, Tenant
 from app.reports import repository
 from app.reports.export_jobs import CHUNK_BYTES, EXPORT_JOB, expire_exports
 from app.reports.exports import write_export
+
+
+@periodic_duty("reports.expire_exports", every=timedelta(minutes=10))
+async def expire_old_exports(database: Database, now: datetime, tenant_id: uuid.UUID | None) -> int:
+    """Forget expired exports even when nobody renders a new one."""
+    async with database.sessionmaker() as session, session.begin():
+        return await expire_exports(session, tenant_id, now)
 
 
 @job_handler(EXPORT_JOB)
@@ -34,7 +43,7 @@ async def export_report(context: JobContext) -> dict[str, Any] | None:
         tenant = await session.get(Tenant, context.tenant_id)
         if export is None or tenant is None:
             return None
-        await expire_exports(session, tenant.id, get_settings().report_export_hours)
+        await expire_exports(session, tenant.id, datetime.now(UTC))
         principal = Principal(
             tenant_id=tenant.id,
             tenant_slug=tenant.slug,

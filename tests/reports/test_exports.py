@@ -3,16 +3,21 @@ tools would (openpyxl, pypdf, the csv module), and the job path of a long export
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from app.core.db import Database
 from app.core.settings import Settings
+from app.jobs.worker import Worker
 from app.main import create_app
+from app.models import Job
+from app.reports.export_jobs import EXPORT_JOB
 from tests.conftest import TenantKeys
 from tests.reports.conftest import SmallSet, apply_run, run_jobs
 
@@ -204,3 +209,39 @@ async def test_another_tenant_cannot_read_an_export(
             f"/api/v1/reports/exports/{export_id}/file",
         ):
             assert (await client.get(path, headers=other.headers(role))).status_code == 404
+
+
+async def test_an_expired_export_is_forgotten_without_a_new_export_and_then_its_job(
+    settings: Settings, database: Database, tenant: TenantKeys, small: SmallSet,
+    api: httpx.AsyncClient,
+) -> None:  # fmt: skip
+    # Before, exports were forgotten only as a new one was rendered: a tenant that never
+    # exported again kept every file forever.
+    run = await apply_run(api, database, tenant)
+    tight = create_app(settings.model_copy(update={"report_inline_max_rows": 0}), database)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=tight), base_url="http://test", headers=tenant.headers()
+    ) as client:
+        started = await client.get(f"/api/v1/runs/{run['id']}/report", params={"format": "csv"})
+        assert started.status_code == 202, started.text
+        export_id = started.json()["id"]
+        await run_jobs(database, tenant)
+        assert (await client.get(f"/api/v1/reports/exports/{export_id}")).status_code == 200
+
+        def later(**delta: float) -> Worker:
+            return Worker(
+                database, tenant_id=tenant.id, clock=lambda: datetime.now(UTC) + timedelta(**delta)
+            )
+
+        await later(hours=23).run_until_idle()
+        assert (await client.get(f"/api/v1/reports/exports/{export_id}")).status_code == 200
+        await later(hours=25).run_until_idle()
+        assert (await client.get(f"/api/v1/reports/exports/{export_id}")).status_code == 404
+    async with database.sessionmaker() as session:
+        job_id = await session.scalar(
+            select(Job.id).where(Job.tenant_id == tenant.id, Job.kind == EXPORT_JOB)
+        )
+    assert job_id is not None, "the export's job stays while the export did"
+    await later(days=15).run_until_idle()
+    async with database.sessionmaker() as session:
+        assert await session.get(Job, job_id) is None
