@@ -12,6 +12,7 @@ from app.audit.router import router as audit_router
 from app.categories.assignments.router import router as assignments_router
 from app.categories.change_requests.router import router as change_requests_router
 from app.categories.router import router as categories_router
+from app.core.cors import install_cors
 from app.core.db import Database, EmbeddedPostgres, migration_state, upgrade_to_head
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         max_body_bytes=settings.max_body_bytes,
         max_import_bytes=settings.max_import_bytes,
     )
+    install_cors(app, settings.cors_origins)
     for router in (
         health_router,
         tenants_router,

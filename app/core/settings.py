@@ -1,11 +1,16 @@
 """Settings from the environment (`CRMC_*`)."""
 
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 import platformdirs
-from pydantic import Field, IPvAnyNetwork
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# A browser origin: scheme, host and optional port, nothing after it (no path, no slash).
+_ORIGIN = re.compile(r"^https?://[^\s/?#]+$")
 
 
 def default_data_dir() -> Path:
@@ -134,6 +139,30 @@ class Settings(BaseSettings):
     api_key_touch_seconds: int = Field(
         default=60, ge=0, description="How often a key's last_used_at is written at most"
     )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API (comma-separated, e.g. "
+        "`https://crm.example.com,http://localhost:5173`; `*` for any); unset: no CORS "
+        "headers, so browsers allow same-origin calls only",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # Browsers send the origin lower-case and without a trailing slash.
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list):
+            return [str(o).strip().rstrip("/").lower() for o in value if str(o).strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.match(origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
+        return origins
 
 
 @lru_cache
