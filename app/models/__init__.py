@@ -1,6 +1,6 @@
 """All models, imported here so Alembic's autogenerate and `alembic check` see every table."""
 
-from app.models.activity import Complaint, Interaction, Order
+from app.models.activity import Complaint, FactChange, Interaction, Order
 from app.models.audit import AuditEvent
 from app.models.base import Base, table_of
 from app.models.categories import (
@@ -40,6 +40,7 @@ __all__ = [
     "CustomField",
     "Customer",
     "CustomerAlias",
+    "FactChange",
     "IdempotencyRecord",
     "Import",
     "ImportChunk",

@@ -11,8 +11,10 @@ from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
+    ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     Numeric,
     String,
     Text,
@@ -128,3 +130,23 @@ class Complaint(UUIDPrimaryKey, _OfACustomer, Timestamps, Base):
             postgresql_include=["severity"],
         ),
     )
+
+
+class FactChange(Base):
+    """When a tenant's activity or customer profiles last changed, per writing session.
+
+    Statement triggers on `customers`, `orders`, `interactions` and `complaints` (see the
+    migration `fact_changes`) stamp the row of the tenant and the writing backend, so
+    every writer, present or future, tells previews that a snapshot of values has aged
+    without knowing about it. One row per backend rather than per tenant: concurrent
+    writers of one tenant never wait on each other's row lock. A preview reads the newest
+    `changed_at` of the tenant.
+    """
+
+    __tablename__ = "fact_changes"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    writer: Mapped[int] = mapped_column(Integer, primary_key=True)  # the backend's pid
+    changed_at: Mapped[datetime]

@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import FieldCatalog
 from app.core.auth import Principal
 from app.core.i18n import Locale
+from app.facts.snapshot_layout import Slot
 from app.reports import export_csv, export_pdf, export_xlsx, repository, service, wording
 from app.reports.export_xlsx import ListColumn, XlsxReport
 from app.reports.schemas import ReportFormat, ReportParts
-from app.runs.layout import Slot
 from app.runs.plan import TreePlan
 
 BATCH: Final = 5000

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.sql import rows_written, uuid_array
+from app.facts.snapshot_layout import Slot
 from app.models import (
     Assignment,
     AssignmentHistory,
@@ -44,7 +45,7 @@ from app.models import (
     RunResult,
     RunTree,
 )
-from app.runs.layout import Slot, category_index, flags_index, previous_index, rule_index
+from app.runs.layout import category_index, flags_index, previous_index, rule_index
 from app.runs.plan import TreePlan
 
 # --- a run's results -------------------------------------------------------------------

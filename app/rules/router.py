@@ -2,18 +2,22 @@
 
 from fastapi import APIRouter
 
-from app.core.auth import ViewerKey
+from app.core.auth import EditorKey, ViewerKey
 from app.core.deps import Session
 from app.core.openapi import documented
 from app.core.routing import ApiRoute
-from app.rules import evaluation
+from app.facts.today import tenant_today
+from app.rules import evaluation, service, trial
 from app.rules.schemas import (
     EVALUATE_REQUEST_EXAMPLE,
     EVALUATE_RESULT_EXAMPLE,
+    PREVIEW_EXAMPLE,
     EvaluateRequest,
     EvaluateResult,
+    PreviewResult,
     Rationale,
     RuleRef,
+    RulesPreviewRequest,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["rules"], route_class=ApiRoute)
@@ -52,3 +56,43 @@ async def evaluate_rules(
         tags=list(rule.tags) if rule else [],
         next_action=rule.next_action if rule else None,
     )
+
+
+@router.post(
+    "/rules/preview",
+    response_model=PreviewResult,
+    **documented(
+        "previewRules",
+        "Preview an unsaved ruleset's distribution and transitions",
+        example=PREVIEW_EXAMPLE,
+        request_example={
+            "tree_id": "3d6f0a52-8c1e-4b7a-9e2d-5f4c3b2a1908",
+            "ruleset": EVALUATE_REQUEST_EXAMPLE["ruleset"],
+            "scope": {"type": "all"},
+            "as_of": "2026-11-25",
+        },
+        errors=[404],
+    ),
+)
+async def preview_rules(
+    principal: EditorKey, session: Session, body: RulesPreviewRequest
+) -> PreviewResult:
+    """For rule editors dragging a threshold: what an unsaved ruleset body would do to the
+    tree's customers, answered like a version's preview (same shape, written nowhere).
+    The body is validated like a draft (422, each problem under `body.ruleset`); the
+    values come from the newest run's snapshot as of the same day unless `fresh`."""
+    read = await service.rules_of_body(session, principal, body.tree_id, body.ruleset)
+    scope = trial.read_scope(
+        body.scope.type, body.scope.customer_ids, body.scope.when, read.catalog
+    )
+    result = await trial.preview(
+        session,
+        principal.tenant_id,
+        read.tree.id,
+        read.rules,
+        read.catalog,
+        body.as_of or tenant_today(principal),
+        scope,
+        fresh=body.fresh,
+    )
+    return PreviewResult.of(result)

@@ -1,12 +1,14 @@
 """Rule evaluation as the API shows it (for rule editors)."""
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from app.core.schemas import IsoDate, RequestBody
+from app.rules.trial import Preview, Transition
 
 
 class EvaluateRequest(RequestBody):
@@ -250,6 +252,42 @@ class Scope(RequestBody):
 class PreviewRequest(RequestBody):
     scope: Scope = Field(default_factory=Scope)
     as_of: IsoDate | None = None
+    fresh: StrictBool = Field(
+        default=False,
+        description="Compute the values from the activity now instead of reading the "
+        "snapshot of the newest run as of the same day",
+    )
+
+
+class RulesPreviewRequest(PreviewRequest):
+    """An unsaved ruleset body for a tree: what a rule editor previews while dragging a
+    threshold."""
+
+    tree_id: uuid.UUID
+    ruleset: dict[str, Any] = Field(description="The Rules JSON of a ruleset version")
+
+
+class PreviewSource(BaseModel):
+    """Where the values came from and how old they are."""
+
+    kind: Literal["snapshot", "computed"] = Field(
+        description="`snapshot`: a succeeded run's stored values; `computed`: aggregated "
+        "from the activity for this request"
+    )
+    reason: Literal["snapshot", "fresh_requested", "no_snapshot"] = Field(
+        description="`no_snapshot`: no succeeded run over all customers as of that day "
+        "holds every field the rules and the scope read"
+    )
+    run_id: uuid.UUID | None = Field(description="The run whose snapshot was read")
+    taken_at: datetime = Field(description="When the values were read (the run's start)")
+    age_seconds: float
+    stale: bool = Field(
+        description="Activity or customer profiles changed after `taken_at`: the figures "
+        "miss those changes (`fresh: true` recomputes them)"
+    )
+    changed_at: datetime | None = Field(
+        description="The newest change of the tenant's activity or customer profiles"
+    )
 
 
 class PreviewResult(BaseModel):
@@ -257,3 +295,35 @@ class PreviewResult(BaseModel):
     distribution: list[dict[str, Any]]
     transitions: list[dict[str, Any]] = Field(description="current → new category counts")
     changed: int
+    source: PreviewSource
+
+    @classmethod
+    def of(cls, result: Preview) -> "PreviewResult":
+        return cls(
+            total=result.total,
+            distribution=[asdict(share) for share in result.distribution],
+            transitions=[_transition(t) for t in result.transitions],
+            changed=result.changed,
+            source=PreviewSource.model_validate(asdict(result.source)),
+        )
+
+
+def _transition(t: Transition) -> dict[str, Any]:
+    return {"from": t.from_category, "to": t.to_category, "count": t.count, "changed": t.changed}
+
+
+PREVIEW_EXAMPLE = {
+    "total": 2000,
+    "distribution": [{"category": "REGULAR", "count": 900, "share": 0.45}],
+    "transitions": [{"from": "LOW", "to": "REGULAR", "count": 40, "changed": True}],
+    "changed": 40,
+    "source": {
+        "kind": "snapshot",
+        "reason": "snapshot",
+        "run_id": "0b6c7d8e-9f00-4a1b-8c2d-3e4f5a6b7c8d",
+        "taken_at": "2026-11-25T02:00:40Z",
+        "age_seconds": 5400.0,
+        "stale": False,
+        "changed_at": "2026-11-24T18:30:00Z",
+    },
+}

@@ -140,6 +140,15 @@ async def read_for_tree(
     return TreeRules(tree, ruleset, catalog, codes)
 
 
+async def rules_of_body(
+    session: AsyncSession, principal: Principal, tree_id: uuid.UUID, body: dict[str, Any]
+) -> TreeRules:
+    """An unsaved Rules JSON body, validated like a draft of the tree's ruleset (422 with
+    each problem under `body.ruleset`)."""
+    tree = await get_tree(session, principal, tree_id)
+    return await read_for_tree(session, principal, tree, body, loc=("body", "ruleset"))
+
+
 async def rules_of_version(
     session: AsyncSession, principal: Principal, ruleset_id: uuid.UUID, number: int
 ) -> TreeRules:

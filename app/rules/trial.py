@@ -5,15 +5,20 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Literal
 
-from sqlalchemy import and_, func, select, true
+from sqlalchemy import ColumnElement, FromClause, Uuid, and_, any_, bindparam, func, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import FieldCatalog
 from app.core.errors import InvalidInput
 from app.core.i18n import Text, current_locale
 from app.customers.repository import ids_by_code
+from app.facts.conditions import read_condition
+from app.facts.metrics import FieldColumns
+from app.facts.snapshots import latest_snapshot, newest_change, snapshot_values
 from app.facts.values import customer_values, materialise_values
 from app.models import Assignment, Category
 from app.rules.language.compile_sql import compile_condition, compile_ruleset
@@ -149,6 +154,7 @@ class Preview:
     total: int
     distribution: list[Share]
     transitions: list[Transition]
+    source: "ValuesSource"
 
     @property
     def changed(self) -> int:
@@ -159,6 +165,50 @@ Scope = Condition | list[uuid.UUID] | None
 """Which customers a preview covers: those matching a condition, those listed, or all."""
 
 
+def read_scope(
+    kind: str, customer_ids: list[uuid.UUID] | None, when: object, catalog: FieldCatalog
+) -> Scope:
+    """A preview request's scope: all customers, those listed, or those matching `when`
+    (validated against the catalog; problems under `body.scope.when`)."""
+    if kind == "customers":
+        return customer_ids or []
+    if kind == "filter":
+        return read_condition(when, catalog, ("body", "scope", "when"))
+    return None
+
+
+@dataclass(frozen=True)
+class ValuesSource:
+    """Where a preview's values came from, and how old they are.
+
+    `snapshot`: a succeeded run's stored values as of the same day (`run_id`), read when
+    that run started (`taken_at`); `stale` when the tenant's activity or profiles changed
+    after that (`changed_at`, the newest change) — the figures then miss those changes,
+    and `fresh: true` recomputes them. `computed`: aggregated from the activity for this
+    request (`reason` says why: `fresh` was asked for, or no run's snapshot holds the
+    fields the rules and the scope read).
+    """
+
+    kind: Literal["snapshot", "computed"]
+    reason: Literal["snapshot", "fresh_requested", "no_snapshot"]
+    run_id: uuid.UUID | None
+    taken_at: datetime
+    age_seconds: float
+    stale: bool
+    changed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _Values:
+    """The values a preview reads: rows, customer id, filter and `columns`."""
+
+    from_clause: FromClause
+    customer_id: ColumnElement[uuid.UUID]
+    where: ColumnElement[bool]
+    columns: FieldColumns
+    source: ValuesSource
+
+
 async def preview(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -167,26 +217,30 @@ async def preview(
     catalog: FieldCatalog,
     as_of: date,
     scope: Scope,
+    *,
+    fresh: bool = False,
 ) -> Preview:
     """Distribution and transitions (current → new category) over the scope, in SQL.
 
-    The values the ruleset and the scope read are computed once into a temporary table
-    (the activity aggregated in one statement planned for many customers); the ruleset,
-    the scope and the counts then read that table.
+    The values come from the newest succeeded run over every customer as of the same
+    day whose snapshot holds every field the ruleset and the scope read (one scan of its
+    results per preview: what makes dragging a threshold instant), else — or when
+    `fresh` — they are computed once into a temporary table (the activity aggregated in
+    one statement planned for many customers). The ruleset, the scope and the counts
+    then read them; the result says which source it used and how old it is.
     """
     fields = {leaf.field for rule in ruleset.rules for leaf in iter_leaves(rule.when)}
     if scope is not None and not isinstance(scope, list):
         fields |= {leaf.field for leaf in iter_leaves(scope)}
-    conn = await session.connection()
-    ids = scope if isinstance(scope, list) else None
-    values = await materialise_values(conn, tenant_id, as_of, catalog, sorted(fields), ids)
-    columns = {key: values.c[key] for key in fields}
-    compiled = compile_ruleset(ruleset, columns, as_of, catalog)
-    statement = select(
-        values.c.customer_id.label("customer_id"), compiled.category().label("category")
+    values = await _values(session, tenant_id, as_of, catalog, sorted(fields), scope, fresh)
+    compiled = compile_ruleset(ruleset, values.columns, as_of, catalog)
+    statement = (
+        select(values.customer_id.label("customer_id"), compiled.category().label("category"))
+        .select_from(values.from_clause)
+        .where(values.where)
     )
     if scope is not None and not isinstance(scope, list):
-        statement = statement.where(compile_condition(scope, columns, as_of, catalog))
+        statement = statement.where(compile_condition(scope, values.columns, as_of, catalog))
     decided = statement.subquery("decided")
     if ruleset.hit_policy == "collect":
         codes = func.unnest(decided.c.category).table_valued("code").render_derived("codes")
@@ -195,30 +249,85 @@ async def preview(
             .select_from(decided.join(codes, true()))
             .group_by(codes.c.code)
         )
-        counts: dict[str, int] = dict(rows.tuples().all())
+        counts: dict[str, int] = dict(rows.all())
         total = await session.scalar(select(func.count()).select_from(decided))
-        return Preview(total or 0, _distribution(counts, total or 0), [])
+        return Preview(total or 0, _distribution(counts, total or 0), [], values.source)
+    # Count by the current category's id, and name the few groups afterwards: joining
+    # every assignment to its category first doubled the work per customer (EXPLAIN in
+    # bench/whatif.plans.txt).
     current = (
-        select(Assignment.customer_id, Category.code)
-        .join(
-            Category,
-            and_(Category.tenant_id == Assignment.tenant_id, Category.id == Assignment.category_id),
-        )
+        select(Assignment.customer_id, Assignment.category_id)
         .where(Assignment.tenant_id == tenant_id, Assignment.tree_id == tree_id)
         .subquery("current")
     )
-    rows = await session.execute(
-        select(current.c.code, decided.c.category, func.count())
+    counted = (
+        select(current.c.category_id, decided.c.category, func.count().label("n"))
         .select_from(decided.outerjoin(current, current.c.customer_id == decided.c.customer_id))
-        .group_by(current.c.code, decided.c.category)
+        .group_by(current.c.category_id, decided.c.category)
+        .subquery("counted")
     )
-    transitions = [Transition(before, after, count) for before, after, count in rows.tuples()]
+    rows = await session.execute(
+        select(Category.code, counted.c.category, counted.c.n).select_from(
+            counted.outerjoin(
+                Category,
+                and_(Category.tenant_id == tenant_id, Category.id == counted.c.category_id),
+            )
+        )
+    )
+    transitions = [Transition(before, after, count) for before, after, count in rows]
     transitions.sort(key=lambda t: (-t.count, str(t.from_category), t.to_category))
     landed: Counter[str] = Counter()
     for transition in transitions:
         landed[transition.to_category] += transition.count
     total = sum(landed.values())
-    return Preview(total, _distribution(landed, total), transitions)
+    return Preview(total, _distribution(landed, total), transitions, values.source)
+
+
+async def _values(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    as_of: date,
+    catalog: FieldCatalog,
+    fields: list[str],
+    scope: Scope,
+    fresh: bool,
+) -> _Values:
+    """A run's snapshot when one holds the fields (unless `fresh`), else computed now."""
+    changed_at = await newest_change(session, tenant_id)
+    now = datetime.now(UTC)
+    snapshot = None
+    if not fresh:
+        snapshot = await latest_snapshot(session, tenant_id, as_of, fields, catalog)
+    if snapshot is not None:
+        stored = snapshot_values(snapshot, tenant_id, fields)
+        source = ValuesSource(
+            kind="snapshot",
+            reason="snapshot",
+            run_id=snapshot.run_id,
+            taken_at=snapshot.taken_at,
+            age_seconds=round(max((now - snapshot.taken_at).total_seconds(), 0.0), 3),
+            stale=changed_at is not None and changed_at > snapshot.taken_at,
+            changed_at=changed_at,
+        )
+        where = stored.where
+        if isinstance(scope, list):  # one array parameter, however many are listed
+            listed = bindparam("listed", scope, type_=ARRAY(Uuid()))
+            where = and_(where, stored.customer_id == any_(listed))
+        return _Values(stored.from_clause, stored.customer_id, where, stored.columns, source)
+    conn = await session.connection()
+    ids = scope if isinstance(scope, list) else None
+    table = await materialise_values(conn, tenant_id, as_of, catalog, fields, ids)
+    source = ValuesSource(
+        kind="computed",
+        reason="fresh_requested" if fresh else "no_snapshot",
+        run_id=None,
+        taken_at=now,
+        age_seconds=0.0,
+        stale=False,
+        changed_at=changed_at,
+    )
+    columns: FieldColumns = {key: table.c[key] for key in fields}
+    return _Values(table, table.c.customer_id, true(), columns, source)
 
 
 def _distribution(counts: Mapping[str, int], total: int) -> list[Share]:

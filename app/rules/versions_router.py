@@ -13,7 +13,6 @@ from app.core.etag import IfMatch, set_etag
 from app.core.openapi import documented
 from app.core.pagination import Page, PageQuery
 from app.core.routing import ApiRoute
-from app.facts.conditions import read_condition
 from app.facts.today import tenant_today
 from app.models.rules import Ruleset
 from app.rules import service, trial
@@ -21,6 +20,7 @@ from app.rules.analysis import diff, lint
 from app.rules.samples import samples_from_file
 from app.rules.schemas import (
     EVALUATE_REQUEST_EXAMPLE,
+    PREVIEW_EXAMPLE,
     RULESET_EXAMPLE,
     VERSION_EXAMPLE,
     BacktestRequest,
@@ -402,12 +402,7 @@ async def _samples(body: BacktestRequest) -> list[tuple[str, str]]:
     **documented(
         "previewRulesetVersion",
         "Preview a version's distribution and transitions",
-        example={
-            "total": 2000,
-            "distribution": [{"category": "REGULAR", "count": 900, "share": 0.45}],
-            "transitions": [{"from": "LOW", "to": "REGULAR", "count": 40, "changed": True}],
-            "changed": 40,
-        },
+        example=PREVIEW_EXAMPLE,
         request_example={"scope": {"type": "all"}, "as_of": "2026-11-25"},
         errors=[404],
     ),
@@ -420,13 +415,16 @@ async def preview_version(
     body: PreviewRequest,
 ) -> PreviewResult:
     """What this version would do to the scope, computed in SQL and written nowhere:
-    the distribution over categories and the transitions from current assignments."""
+    the distribution over categories and the transitions from current assignments.
+
+    The values are those the newest succeeded run over every customer as of the same
+    day stored, when its snapshot holds every field read; `source` says which run, when
+    it read them, how old they are and whether activity or profiles changed since
+    (`stale`). `fresh: true` computes them from the activity instead."""
     read = await service.rules_of_version(session, principal, ruleset_id, number)
-    scope: trial.Scope = None
-    if body.scope.type == "customers":
-        scope = body.scope.customer_ids or []
-    elif body.scope.type == "filter":
-        scope = read_condition(body.scope.when, read.catalog, ("body", "scope", "when"))
+    scope = trial.read_scope(
+        body.scope.type, body.scope.customer_ids, body.scope.when, read.catalog
+    )
     result = await trial.preview(
         session,
         principal.tenant_id,
@@ -435,13 +433,6 @@ async def preview_version(
         read.catalog,
         body.as_of or tenant_today(principal),
         scope,
+        fresh=body.fresh,
     )
-    return PreviewResult(
-        total=result.total,
-        distribution=[asdict(share) for share in result.distribution],
-        transitions=[
-            {"from": t.from_category, "to": t.to_category, "count": t.count, "changed": t.changed}
-            for t in result.transitions
-        ],
-        changed=result.changed,
-    )
+    return PreviewResult.of(result)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import FieldCatalog
 from app.core.errors import Conflict
 from app.core.i18n import Text
+from app.facts.snapshot_layout import SnapshotLayout
 from app.models import CategoryTree, Run, RunCategory, RunTree
 from app.models.rules import Ruleset as StoredRuleset
 from app.models.rules import RulesetVersion
@@ -18,7 +19,6 @@ from app.rules.language.errors import RulesetInvalid
 from app.rules.language.evaluate import Evaluator
 from app.rules.language.tree import Condition, Rule, Ruleset, iter_leaves
 from app.rules.language.validate import check_condition, check_ruleset
-from app.runs.layout import SnapshotLayout
 
 
 class RunCannotProceed(Conflict):

@@ -21,13 +21,13 @@ from app.core.i18n import Text
 from app.core.pagination import PageParams, keyset_page
 from app.facts.conditions import read_condition, read_ruleset
 from app.facts.fields import tenant_catalog
+from app.facts.snapshot_layout import SnapshotLayout
 from app.facts.today import tenant_today
 from app.jobs import queue
 from app.models import Category, CategoryTree, Run, RunCategory, RunTree
 from app.models.rules import Ruleset, RulesetVersion
 from app.rules.language.tree import Ruleset as RuleTree
 from app.rules.language.tree import iter_leaves
-from app.runs.layout import SnapshotLayout
 from app.runs.schemas import RunCreate, RunFilter
 
 START_JOB = "run.start"
