@@ -20,11 +20,14 @@ serve alone, which then stops the worker in order.
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
+
+from pydantic_settings import NoDecode
 
 from app.core.settings import Settings
 
@@ -41,11 +44,23 @@ def worker_command() -> list[str]:
 def worker_environment(settings: Settings, database_url: str) -> dict[str, str]:
     """The parent's environment with its settings and the database it uses."""
     env = dict(os.environ)
-    for name, value in settings.model_dump().items():
+    fields = type(settings).model_fields
+    for name, value in settings.model_dump(mode="json").items():
         if value is not None:
-            env[f"CRMC_{name.upper()}"] = str(value)
+            env[f"CRMC_{name.upper()}"] = _env_value(value, NoDecode in fields[name].metadata)
     env["CRMC_DATABASE_URL"] = database_url
     return env
+
+
+def _env_value(value: object, comma_separated: bool) -> str:
+    """A setting as the worker's Settings reads it back from the environment: lists as
+    JSON, or comma-separated where the field says so (`NoDecode`: `cors_origins`).
+    str() gave "['10.0.0.0/8']" and "[]", which the worker refused, so it never started."""
+    if isinstance(value, list) and comma_separated:
+        return ",".join(str(item) for item in value)
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
 
 
 class WorkerSupervisor:

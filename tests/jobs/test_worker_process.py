@@ -13,10 +13,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select
 
+from app.core.settings import Settings
 from app.imports.service import JOB_KIND
-from app.jobs.supervisor import WorkerSupervisor
+from app.jobs.supervisor import WorkerSupervisor, worker_environment
 from app.models import Job, Role
 from tests.conftest import REPO, OwnDatabase, new_tenant
 from tests.imports.helpers import csv_bytes
@@ -194,3 +196,14 @@ async def test_the_supervisor_replaces_a_killed_process_and_ends_the_last_one_wh
     await supervisor.stop()
     assert supervisor.process.returncode is not None
     assert not _alive(second)
+
+
+def test_the_worker_reads_back_the_settings_serve_hands_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql+asyncpg://postgres@127.0.0.1:5432/crm"
+    origins = ["https://crm.example.com", "http://localhost:5173"]
+    for listed in ({}, {"cors_origins": origins, "webhook_allowed_networks": ["10.20.0.0/16"]}):
+        given = Settings(database_url=url, **listed)
+        for name, value in worker_environment(given, url).items():
+            if name.startswith("CRMC_"):
+                monkeypatch.setenv(name, value)
+        assert Settings().model_dump() == given.model_dump()
