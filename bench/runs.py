@@ -67,7 +67,7 @@ from sqlalchemy.pool import NullPool
 
 from app.catalog import BUILTIN_CATALOG
 from app.core.auth import Principal
-from app.core.db import Database, EmbeddedPostgres
+from app.core.db import Database, EmbeddedPostgres, upgrade_to_head
 from app.demo.generate import default_as_of
 from app.facts.columns import customer_columns
 from app.facts.metrics import planned_for_many_customers
@@ -127,6 +127,8 @@ def prepare(data_dir: Path, customers: int, seed: int) -> tuple[Prepared, Embedd
         server = EmbeddedPostgres(data_dir / name)
         info = json.loads(marker.read_text())
         note = f"reused the database prepared on {info['prepared_at']} ({info['note']})"
+        # serve refuses a database behind the code's migrations (CRMC_DATABASE_URL).
+        asyncio.run(upgrade_to_head(server.url(name)))
         return Prepared(
             server.url(name),
             uuid.UUID(info["tenant_id"]),
@@ -191,7 +193,7 @@ def reset(prepared: Prepared) -> None:
         _execute(
             prepared.url,
             "TRUNCATE run_results, run_chunks, run_categories, run_trees, runs, "
-            "assignment_history, assignments, outbox",
+            "assignment_history, assignments, outbox CASCADE",  # and what refers to runs
             "DELETE FROM jobs WHERE kind LIKE 'run.%'",
         )
     )

@@ -1,6 +1,7 @@
 """Assignments: manual, bulk, back to default, one category per customer, history."""
 
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -123,6 +124,65 @@ async def test_a_single_assign_tree_holds_one_category_per_customer_in_the_datab
                 ),
                 {"t": tenant.id, "tree": tree["id"], "c": customer, "cat": b["id"]},
             )
+
+
+_ASSIGN = (
+    "INSERT INTO assignments (tenant_id, tree_id, customer_id, category_id, multi, source,"
+    " assigned_by) VALUES (:t, :tree, :c, :cat, false, 'rule', 'test')"
+)
+_HISTORY = (
+    "INSERT INTO assignment_history (tenant_id, tree_id, customer_id, to_category_id, source,"
+    " actor) VALUES (:t, :tree, :c, :cat, 'rule', 'test')"
+)
+
+
+async def test_assignments_and_history_cannot_dangle_without_a_tenant_key_of_their_own(
+    api: httpx.AsyncClient, database: Database, tenant: TenantKeys, make_tenant: Any
+) -> None:
+    """The composite keys hold what the dropped keys to `tenants` held and more: no
+    missing or other tenant's customer, no missing category, no deleting a category
+    that holds customers; and ids are UUIDv7 (time first)."""
+    tree = await make_tree(api)
+    a = await make_category(api, tree, "A")
+    [customer] = await make_customers(api, 1)
+    other = await make_tenant()
+    async with database.sessionmaker() as session, session.begin():
+        foreign = await session.scalar(
+            text(
+                "INSERT INTO customers (tenant_id, code, name, stage) "
+                "VALUES (:t, 'X-1', 'x', 'potential') RETURNING id"
+            ),
+            {"t": other.id},
+        )
+    ok = {"t": tenant.id, "tree": tree["id"], "c": customer, "cat": a["id"]}
+    dangling = [
+        (_ASSIGN, {**ok, "c": uuid.uuid4()}, "fk_assignments_tenant_id_customers"),
+        (_ASSIGN, {**ok, "c": foreign}, "fk_assignments_tenant_id_customers"),
+        (_ASSIGN, {**ok, "cat": uuid.uuid4()}, "fk_assignments_category_id_categories"),
+        (_ASSIGN, {**ok, "t": other.id}, "fk_assignments_"),  # none of its keys holds
+        (_HISTORY, {**ok, "c": foreign}, "fk_assignment_history_tenant_id_customers"),
+        (_HISTORY, {**ok, "t": other.id}, "fk_assignment_history_"),
+    ]
+    for statement, values, constraint in dangling:
+        with pytest.raises(IntegrityError, match=constraint):
+            async with database.sessionmaker() as session, session.begin():
+                await session.execute(text(statement), values)
+    await assign(api, customer, tree, a)
+    with pytest.raises(IntegrityError, match="fk_assignments_category_id_categories"):
+        async with database.sessionmaker() as session, session.begin():
+            await session.execute(text("DELETE FROM categories WHERE id = :c"), {"c": a["id"]})
+    async with database.sessionmaker() as session, session.begin():
+        ids = list(
+            await session.scalars(
+                text(
+                    "SELECT id FROM assignment_history WHERE tenant_id = :t "
+                    "UNION ALL SELECT id FROM assignments WHERE tenant_id = :t"
+                ),
+                {"t": tenant.id},
+            )
+        )
+    assert len(ids) == 2  # the assignment and its history row
+    assert {i.version for i in ids} == {7}
 
 
 async def test_a_multi_assign_tree_adds_categories_and_removes_one_at_a_time(
