@@ -36,8 +36,8 @@ from app.models import (
 from app.rules.language.evaluate import Evaluation, Evaluator
 from app.rules.language.explain import Rationale, explain
 from app.rules.language.tree import Rule, iter_leaves
-from app.runs.plan import RunPlan, load_plan
-from app.runs.results import CategoryView, RenderedResult, render_result
+from app.runs.plan import CategoryView, RunPlan, load_plan
+from app.runs.results import RenderedResult, render_result
 from app.runs.service import TreeToRun, trees_with_published_rules
 
 
@@ -358,12 +358,15 @@ async def customer_classifications(
     today = tenant_today(principal)
     values: dict[str, Any] | None = None
     plans: dict[uuid.UUID, RunPlan | None] = {}
+    results: dict[uuid.UUID, RunResult | None] = {}  # a run's row: every tree's outcome
     found = []
     for tree_id, held in by_tree.items():
         first = held[0]
         from_run = None
         if all(r.source == "run" and r.run_id == first.run_id for r in held) and first.run_id:
-            from_run = await _run_result(session, principal, plans, tree_id, first.run_id, customer)
+            from_run = await _run_result(
+                session, principal, plans, results, tree_id, first.run_id, customer
+            )
         rules_today = None
         item = None
         if from_run is None:
@@ -457,6 +460,7 @@ async def _run_result(
     session: AsyncSession,
     principal: Principal,
     plans: dict[uuid.UUID, RunPlan | None],
+    rows: dict[uuid.UUID, RunResult | None],
     tree_id: uuid.UUID,
     run_id: uuid.UUID,
     customer: Customer,
@@ -470,15 +474,17 @@ async def _run_result(
     tree = plan.tree(tree_id) if plan is not None else None
     if plan is None or tree is None:
         return None
-    row = await session.scalar(
-        select(RunResult).where(
-            and_(
-                RunResult.tenant_id == principal.tenant_id,
-                RunResult.run_id == run_id,
-                RunResult.customer_id == customer.id,
+    if run_id not in rows:
+        rows[run_id] = await session.scalar(
+            select(RunResult).where(
+                and_(
+                    RunResult.tenant_id == principal.tenant_id,
+                    RunResult.run_id == run_id,
+                    RunResult.customer_id == customer.id,
+                )
             )
         )
-    )
+    row = rows[run_id]
     if row is None:
         return None
     return render_result(plan, tree, row, customer.code, customer.name)

@@ -2,9 +2,10 @@
 numbered by slot, the snapshot's layout, the scope."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
+from cachetools import LRUCache
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +27,21 @@ class RunCannotProceed(Conflict):
 
 
 @dataclass(frozen=True)
+class CategoryView:
+    """A category named in a result: `path` holds the codes from the root down."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    path: list[str]
+
+    @classmethod
+    def of_run(cls, category: RunCategory) -> "CategoryView":
+        """A category as the run recorded it when it started."""
+        return cls(category.category_id, category.code, category.name, list(category.path))
+
+
+@dataclass(frozen=True)
 class TreePlan:
     """One tree of a run: its place in the outcome, its rules and its categories."""
 
@@ -36,6 +52,11 @@ class TreePlan:
     rules: Ruleset
     categories: dict[int, RunCategory]  # by slot
     applied: bool
+
+    @cached_property
+    def views(self) -> dict[int, CategoryView]:
+        """Each category as results name it, by slot (made once per plan, not per item)."""
+        return {slot: CategoryView.of_run(c) for slot, c in self.categories.items()}
 
     @cached_property
     def slot_of(self) -> dict[str, int]:
@@ -88,18 +109,49 @@ class RunPlan:
     trees: tuple[TreePlan, ...]
     scope: Condition | None
 
+    # Made on first use and shared by every copy of a settled plan (see load_plan).
+    made_evaluators: dict[int, Evaluator] = field(default_factory=dict, compare=False, repr=False)
+
     def tree(self, tree_id: uuid.UUID) -> TreePlan | None:
         return next((t for t in self.trees if t.tree_id == tree_id), None)
 
-    @cached_property
-    def evaluators(self) -> dict[int, Evaluator]:
-        """A Python evaluator per tree position (for rendering rationales)."""
-        return {t.position: Evaluator(t.rules, self.catalog) for t in self.trees}
+    def evaluator(self, position: int) -> Evaluator:
+        """The Python evaluator of the tree at `position` (for rendering rationales); it
+        works each pattern of leaf results out once, so keeping it warms later pages."""
+        made = self.made_evaluators.get(position)
+        if made is None:
+            tree = next(t for t in self.trees if t.position == position)
+            made = self.made_evaluators[position] = Evaluator(tree.rules, self.catalog)
+        return made
+
+
+# The plans of succeeded runs, by (tenant, run): what a run recorded at its start never
+# changes once it has succeeded (its versions, categories, layout, applied trees), so
+# readers of results and classifications need not read and parse it per request.
+# Bounded: a plan is a few rulesets and categories; the newest runs are the ones read.
+SETTLED_PLANS = 256
+_settled: LRUCache[tuple[uuid.UUID, uuid.UUID], RunPlan] = LRUCache(maxsize=SETTLED_PLANS)
+
+
+def forget_settled_plans() -> None:
+    """Empty this process' cache of settled plans."""
+    _settled.clear()
 
 
 async def load_plan(session: AsyncSession, run: Run) -> RunPlan:
-    """Read everything the run recorded at its start. Raises RunCannotProceed when a
-    recorded ruleset version is gone (its tree was deleted)."""
+    """Read everything the run recorded at its start (a succeeded run's from this
+    process' cache, with `run` as given). Raises RunCannotProceed when a recorded
+    ruleset version is gone (its tree was deleted)."""
+    key = (run.tenant_id, run.id)
+    if run.status != "succeeded":
+        return await _read_plan(session, run)
+    cached = _settled.get(key)
+    if cached is None:
+        cached = _settled[key] = await _read_plan(session, run)
+    return replace(cached, run=run)
+
+
+async def _read_plan(session: AsyncSession, run: Run) -> RunPlan:
     layout = SnapshotLayout.from_json(run.fields)
     catalog = layout.catalog()
     trees_rows = (

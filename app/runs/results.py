@@ -16,13 +16,13 @@ from app.core.auth import Principal
 from app.core.errors import Conflict, InvalidInput
 from app.core.i18n import Text, current_locale
 from app.core.pagination import PageParams
-from app.models import Customer, RunCategory, RunResult
+from app.models import Customer, RunResult
 from app.models.runs import BORDERLINE, CHANGED, LOCKED_CONFLICT
 from app.rules.language.explain import Rationale, explain
 from app.rules.language.moves import Move
 from app.rules.language.tree import Rule
 from app.runs.layout import category_index, flags_index, previous_index, rule_index
-from app.runs.plan import RunPlan, TreePlan, load_plan
+from app.runs.plan import CategoryView, RunPlan, TreePlan, load_plan
 from app.runs.schemas import ResultFilter
 from app.runs.service import get_run
 
@@ -31,21 +31,6 @@ class RunNotFinished(Conflict):
     default_detail = Text(
         "运行成功结束后才能查看结果", "Results can be read once the run has succeeded"
     )
-
-
-@dataclass(frozen=True)
-class CategoryView:
-    """A category named in a result: `path` holds the codes from the root down."""
-
-    id: uuid.UUID
-    code: str
-    name: str
-    path: list[str]
-
-    @classmethod
-    def of_run(cls, category: RunCategory) -> "CategoryView":
-        """A category as the run recorded it when it started."""
-        return cls(category.category_id, category.code, category.name, list(category.path))
 
 
 @dataclass(frozen=True)
@@ -231,7 +216,7 @@ def render_result(
     """One result item: the stored outcome, and the rationale from the snapshot."""
     outcome = result.outcome
     values = plan.layout.values(snapshot_arrays(result), tree.fields)
-    evaluation = plan.evaluators[tree.position].evaluate(values, plan.run.as_of)
+    evaluation = plan.evaluator(tree.position).evaluate(values, plan.run.as_of)
     flags = outcome[flags_index(tree.position) - 1]
     category = outcome[category_index(tree.position) - 1]
     previous = outcome[previous_index(tree.position) - 1]
@@ -248,8 +233,8 @@ def render_result(
         customer_code=code,
         customer_name=name,
         tree_id=tree.tree_id,
-        categories=[CategoryView.of_run(tree.categories[slot]) for slot in slots],
-        previous_categories=[CategoryView.of_run(tree.categories[slot]) for slot in previous_slots],
+        categories=[tree.views[slot] for slot in slots],
+        previous_categories=[tree.views[slot] for slot in previous_slots],
         changed=bool(flags & CHANGED),
         rule=rule,
         rationale=explain(evaluation, plan.catalog, current_locale.get()),

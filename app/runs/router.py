@@ -25,7 +25,8 @@ from app.runs.examples import (
     RUN_EXAMPLE,
     RUN_QUEUED_EXAMPLE,
 )
-from app.runs.results import CategoryView, RenderedResult
+from app.runs.plan import CategoryView
+from app.runs.results import RenderedResult
 from app.runs.schemas import (
     CategoryCount,
     CategoryOut,
@@ -268,29 +269,35 @@ async def get_customer_classifications(
 
 
 def category_out(category: CategoryView) -> CategoryOut:
-    return CategoryOut(id=category.id, code=category.code, name=category.name, path=category.path)
+    return CategoryOut.model_construct(
+        id=category.id, code=category.code, name=category.name, path=category.path
+    )
 
 
 def result_item(result: RenderedResult) -> ResultItem:
-    """The API view of a rendered result."""
+    """The API view of a rendered result.
+
+    Built without validation (`model_construct`): every value comes typed from the
+    service, and validating would copy each rationale's lists and dicts once more — a
+    tenth of a results page's CPU for 500 items. The response is still serialised by
+    the model's schema."""
     rule = result.rule
-    return ResultItem(
+    categories = [category_out(c) for c in result.categories]
+    previous = [category_out(c) for c in result.previous_categories]
+    rationale = result.rationale
+    return ResultItem.model_construct(
         customer_id=result.customer_id,
         customer_code=result.customer_code,
         customer_name=result.customer_name,
         tree_id=result.tree_id,
-        category=category_out(result.category),
-        categories=[category_out(c) for c in result.categories],
-        previous_category=category_out(result.previous_category)
-        if result.previous_category is not None
-        else None,
-        previous_categories=[category_out(c) for c in result.previous_categories],
+        category=categories[0],
+        categories=categories,
+        previous_category=previous[0] if previous else None,
+        previous_categories=previous,
         changed=result.changed,
-        rule=RuleRef(key=rule.key, name=rule.name) if rule is not None else None,
-        rationale=ResultRationale(
-            text=result.rationale.text,
-            conditions=result.rationale.conditions,
-            why_not=result.rationale.why_not,
+        rule=RuleRef.model_construct(key=rule.key, name=rule.name) if rule is not None else None,
+        rationale=ResultRationale.model_construct(
+            text=rationale.text, conditions=rationale.conditions, why_not=rationale.why_not
         ),
         metrics=result.metrics,
         next_action=rule.next_action if rule is not None else None,

@@ -108,7 +108,7 @@ def _move(plan: RunPlan, tree: TreePlan, previous: _Previous, item: RenderedResu
     kept = {slot.key for slot in previous.plan.layout.slots}
     flips: tuple[Flip, ...] = ()
     if set(tree.fields) <= kept:  # the earlier snapshot holds every value these rules read
-        evaluator = plan.evaluators[tree.position]
+        evaluator = plan.evaluator(tree.position)
         before_values = previous.plan.layout.values(snapshot_arrays(row), tree.fields)
         after_values = {key: item.metrics.get(key) for key in tree.fields}
         before = evaluator.evaluate(before_values, previous.plan.run.as_of)
