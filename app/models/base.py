@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, Table, Uuid, func
+from sqlalchemy import DDL, DateTime, ForeignKey, MetaData, Table, Uuid, event, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from uuid_utils.compat import uuid7
@@ -39,6 +39,42 @@ class UUIDPrimaryKey:
     id: Mapped[uuid.UUID] = mapped_column(
         primary_key=True, default=uuid.uuid4, server_default=func.gen_random_uuid()
     )
+
+
+# PostgreSQL 18 has uuidv7(); on an older server the same function is made in `public`
+# (a random UUID with the Unix time in milliseconds in its first 48 bits and the version
+# bits set to 7, RFC 9562), by migration 3c1f0e9a7b21 and by create_all alike.
+UUIDV7_ON_OLDER_SERVERS = DDL(
+    """
+DO $$
+BEGIN
+    IF current_setting('server_version_num')::int < 180000 THEN
+        CREATE OR REPLACE FUNCTION public.uuidv7() RETURNS uuid
+        LANGUAGE sql VOLATILE PARALLEL SAFE AS $f$
+            SELECT encode(
+                set_bit(
+                    set_bit(
+                        overlay(
+                            uuid_send(gen_random_uuid())
+                            PLACING substring(
+                                int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+                                FROM 3
+                            )
+                            FROM 1 FOR 6
+                        ),
+                        52, 1
+                    ),
+                    53, 1
+                ),
+                'hex'
+            )::uuid
+        $f$;
+    END IF;
+END
+$$
+"""
+)
+event.listen(Base.metadata, "before_create", UUIDV7_ON_OLDER_SERVERS)
 
 
 class TimeOrderedUUIDPrimaryKey:
