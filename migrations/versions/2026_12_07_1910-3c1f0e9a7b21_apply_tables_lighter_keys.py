@@ -14,7 +14,7 @@ foreign-key check per key and an insert at a random leaf of its primary-key inde
   the version bits set to 7, RFC 9562), which PostgreSQL 18's built-in one shadows.
 
 Revision ID: 3c1f0e9a7b21
-Revises: 72309c550de3
+Revises: 5b7e2c9d41f3
 Create Date: 2026-12-07 19:00:00.000000+00:00
 """
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "3c1f0e9a7b21"
-down_revision: str | None = "72309c550de3"
+down_revision: str | None = "5b7e2c9d41f3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
