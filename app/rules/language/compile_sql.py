@@ -25,8 +25,10 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Date,
+    FromClause,
     Integer,
     Numeric,
+    Select,
     Text,
     and_,
     any_,
@@ -38,6 +40,7 @@ from sqlalchemy import (
     not_,
     null,
     or_,
+    select,
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, array
@@ -46,6 +49,7 @@ from sqlalchemy.types import TypeEngine
 
 from app.catalog import BUILTIN_CATALOG, FieldCatalog, FieldDef
 from app.rules.language.deciding import Plan, plan_for
+from app.rules.language.quantiles import CutPoints, Scoring, score_field
 from app.rules.language.tree import Condition, Leaf, Ruleset, iter_leaves
 from app.rules.language.values import Operand, TypedValue, operand
 
@@ -154,11 +158,15 @@ def compile_ruleset(
     columns: Mapping[str, ColumnElement],
     as_of: date,
     catalog: FieldCatalog = BUILTIN_CATALOG,
+    *,
+    cut_points: CutPoints | None = None,
 ) -> CompiledRuleset:
     """Compile a validated ruleset over `columns` (field key → SQL expression).
 
     Only the fields the rules reference need an entry; see the module docstring for the
-    SQL types each field type expects.
+    SQL types each field type expects. Score leaves (ntile, rank_pct) compare the score
+    of their field's value among `cut_points` (raises MissingCutPoints without them), as
+    the Python back end does: `quantiles.py` says how.
     """
     as_of_param = _as_of_param(as_of)
     leaves: list[ColumnElement[bool]] = []
@@ -168,7 +176,7 @@ def compile_ruleset(
     for rule in ruleset.rules:
         plans.append(plan_for(rule.when, len(leaves)))
         for leaf in iter_leaves(rule.when):
-            leaves.append(_leaf(leaf, columns, catalog, as_of_param))
+            leaves.append(_leaf(leaf, columns, catalog, as_of_param, cut_points))
             near.append(_near(leaf, columns, catalog, as_of_param, margin))
     return CompiledRuleset(ruleset, tuple(leaves), tuple(plans), as_of_param, tuple(near))
 
@@ -289,6 +297,7 @@ def _leaf(
     columns: Mapping[str, ColumnElement],
     catalog: FieldCatalog,
     as_of: BindParameter[date],
+    cut_points: CutPoints | None = None,
 ) -> ColumnElement[bool]:
     definition = catalog.get(leaf.field)
     if definition is None:
@@ -296,6 +305,9 @@ def _leaf(
     if leaf.field not in columns:
         raise MissingColumn(leaf.field)
     column = columns[leaf.field]
+    if leaf.score is not None:
+        column = _score(column, Scoring.of(definition, leaf.score, cut_points or {}))
+        definition = score_field(definition, leaf.score)
     op = leaf.op
     if op == "is_null":
         return column.is_(None)
@@ -304,6 +316,46 @@ def _leaf(
     threshold = operand(definition, op, leaf.value)
     # The Python back end's "a leaf on NULL is false", for every other operator.
     return func.coalesce(_compare(definition, op, column, threshold, as_of), false())
+
+
+def _score(column: ColumnElement, scoring: Scoring) -> ColumnElement:
+    """The score of `column`'s value: 1 + the cut points it reaches, by width_bucket's
+    binary search over them (negated when lower is better, so they ascend); NULL for a
+    NULL value."""
+    value: ColumnElement = cast(column, Numeric())
+    cuts = list(scoring.cuts)
+    if scoring.lower_better:
+        value, cuts = -value, [-c for c in cuts]
+    if not cuts:
+        return case((column.is_not(None), literal(1, BigInteger())), else_=null())
+    thresholds = cast(literal(cuts, ARRAY(Numeric())), ARRAY(Numeric()))
+    return cast(func.width_bucket(value, thresholds), BigInteger()) + 1
+
+
+def worst_value_per_score(
+    value: ColumnElement,
+    population: FromClause,
+    where: Sequence[ColumnElement[bool]],
+    buckets: int,
+    lower_better: bool,
+) -> Select[tuple[int, Decimal]]:
+    """(score, worst value) for each score in the population — the rows of `population`
+    passing `where` that have a `value` — scored with window functions as `quantiles.py`
+    defines: ceil(k · not-better / n). The worst value is the least (the greatest when
+    lower is better); `quantiles.cut_points_from` turns these into cut points."""
+    number = cast(value, Numeric())
+    # The default frame with ORDER BY includes the row's ties: "not better than".
+    not_better = func.count().over(order_by=number.desc() if lower_better else number.asc())
+    size = func.count().over()
+    score = (literal(buckets, BigInteger()) * not_better + size - 1) // size
+    ranked = (
+        select(score.label("score"), number.label("value"))
+        .select_from(population)
+        .where(value.is_not(None), *where)
+        .subquery("ranked")
+    )
+    worst = func.max if lower_better else func.min
+    return select(ranked.c.score, worst(ranked.c.value)).group_by(ranked.c.score)
 
 
 def _near(
@@ -317,8 +369,8 @@ def _near(
     threshold of gt/gte/lt/lte/between, or a date's age within `margin` of the day count
     of a `within_last_days` window; never NULL. None where there is no such threshold."""
     definition = catalog.get(leaf.field)
-    if definition is None or leaf.op in ("is_null", "is_not_null"):
-        return None
+    if definition is None or leaf.op in ("is_null", "is_not_null") or leaf.score is not None:
+        return None  # (a score is a group number: nothing to be near, as in Python)
     threshold = operand(definition, leaf.op, leaf.value)
     column = columns[leaf.field]
     if leaf.op in ("within_last_days", "not_within_last_days"):

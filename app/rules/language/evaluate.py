@@ -22,12 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from functools import partial
 from itertools import repeat
 from operator import call
 from typing import Final
 
-from app.catalog import BUILTIN_CATALOG, FieldCatalog
+from app.catalog import BUILTIN_CATALOG, FieldCatalog, FieldType
 from app.rules.language.borderline import NearTest, near_test
 from app.rules.language.deciding import (
     Plan,
@@ -38,6 +39,7 @@ from app.rules.language.deciding import (
     reason_leaves,
 )
 from app.rules.language.outcomes import ConditionOutcome, Reason
+from app.rules.language.quantiles import CutPoints, Scored, Scorer, Scoring, score_field
 from app.rules.language.tree import All, Any, Condition, Leaf, Loc, Not, Rule, Ruleset, iter_leaves
 from app.rules.language.values import TypedValue, actual, operand
 
@@ -166,17 +168,23 @@ class PreparedLeaf:
     threshold: TypedValue
     test: LeafTest
     near: NearTest | None
+    scoring: Scoring | None = None  # a score leaf's cut points (its actual is a Scored)
 
 
 class Evaluator:
     """A validated ruleset prepared once (thresholds converted, tests built) and applied
-    many times; the consequences of each pattern of leaf results are worked out once."""
+    many times; the consequences of each pattern of leaf results are worked out once.
+
+    Score leaves (ntile, rank_pct) need `cut_points` for their field and k (raises
+    MissingCutPoints otherwise); a customer's score is its value's place among them."""
 
     def __init__(
         self,
         ruleset: Ruleset,
         catalog: FieldCatalog = BUILTIN_CATALOG,
         max_shapes: int = MAX_SHAPES,
+        *,
+        cut_points: CutPoints | None = None,
     ) -> None:
         self.ruleset = ruleset
         self.catalog = catalog
@@ -186,7 +194,7 @@ class Evaluator:
         # a leaf's slot is its field's place in `keys` and `converters`.
         keys: list[str] = []
         converters: list[Callable[[object], object]] = []
-        slots: dict[str, int] = {}
+        slots: dict[object, int] = {}  # field key, or the ScoreKey of a score
         margin = ruleset.borderline_margin
         for rule_index, rule in enumerate(ruleset.rules):
             paths = _leaf_paths(rule.when)
@@ -195,21 +203,31 @@ class Evaluator:
                 definition = catalog.get(leaf.field)
                 if definition is None:
                     raise ValueError(f"unknown field {leaf.field!r}; validate the ruleset first")
-                if leaf.field not in slots:
-                    slots[leaf.field] = len(keys)
+                scoring = None
+                slot_name: object = leaf.field
+                converter: Callable[[object], object] = partial(actual, definition.type)
+                compared = definition
+                if leaf.score is not None:
+                    scoring = Scoring.of(definition, leaf.score, cut_points or {})
+                    slot_name = scoring.key
+                    converter = partial(_scored, definition.type, scoring.scorer())
+                    compared = score_field(definition, leaf.score)
+                if slot_name not in slots:
+                    slots[slot_name] = len(keys)
                     keys.append(leaf.field)
-                    converters.append(partial(actual, definition.type))
-                threshold = operand(definition, leaf.op, leaf.value)
+                    converters.append(converter)
+                threshold = operand(compared, leaf.op, leaf.value)
                 self.leaves.append(
                     PreparedLeaf(
                         len(self.leaves),
                         rule_index,
                         path,
                         leaf,
-                        slots[leaf.field],
+                        slots[slot_name],
                         threshold,
                         _leaf_test(leaf.op, threshold),
-                        near_test(leaf.op, threshold, margin),
+                        None if scoring else near_test(leaf.op, threshold, margin),
+                        scoring,
                     )
                 )
             self.plans.append(plan_for(rule.when, first))
@@ -263,6 +281,15 @@ class Evaluator:
             (leaf, test) for leaf in deciding if (test := self.leaves[leaf].near) is not None
         )
         return Shape(rule_matches, matched, categories, reasons, why_not, near)
+
+
+def _scored(field_type: FieldType, scorer: Scorer, value: object) -> Scored | None:
+    """A customer's value as its score (None without a value), carrying the value."""
+    converted = actual(field_type, value)
+    if converted is None:
+        return None
+    assert isinstance(converted, int | Decimal)  # scores are of numeric fields
+    return Scored(scorer(converted), converted)
 
 
 def _first(leaves: tuple[ReasonLeaf, ...]) -> ReasonLeaf | None:

@@ -26,6 +26,7 @@ from app.core.i18n import Locale
 from app.rules.language.deciding import GapFunction, ReasonLeaf, gap_function
 from app.rules.language.evaluate import Evaluation, Evaluator, PreparedLeaf
 from app.rules.language.outcomes import NEGATED_OPS
+from app.rules.language.quantiles import Scored, Scoring, requirement, score_field, top_percent
 from app.rules.language.tree import Loc
 from app.rules.language.words import (
     format_value,
@@ -87,6 +88,8 @@ def jsonable(value: object) -> object:
     kind = type(value)
     if kind is int or kind is str or value is None:
         return value
+    if kind is Scored:
+        return int(value)  # type: ignore[call-overload]  # an int
     if isinstance(value, Decimal):
         return plain_number(value)
     if isinstance(value, date):
@@ -139,10 +142,12 @@ class _LeafWords:
     threshold: object  # as in JSON
     format: Callable[[object], str]  # the field's values in words
     conditions: tuple[_Condition, _Condition]  # as written, and under a `not` (index True)
+    score: dict[str, object] | None = None  # a score leaf's {"kind", "k"}
 
     def outcome(self, values: _Values, passed: bool) -> dict[str, object]:
-        """The leaf's entry in a rationale's `conditions`."""
-        return {
+        """The leaf's entry in a rationale's `conditions` (a score leaf's `actual` is the
+        customer's score, and `value` the value it was scored from)."""
+        entry = {
             "index": self.index,
             "path": list(self.path),
             "field": self.field,
@@ -153,9 +158,16 @@ class _LeafWords:
             "passed": passed,
             "text": values.condition((self.index, False)),
         }
+        if self.score is not None:
+            scored = values.actuals[self.index]
+            entry["score"] = dict(self.score)
+            entry["value"] = jsonable(scored.value) if isinstance(scored, Scored) else None
+        return entry
 
 
 def _leaf_words(leaf: PreparedLeaf, definition: FieldDef | None, locale: Locale) -> _LeafWords:
+    if leaf.scoring is not None and definition is not None:
+        return _score_words(leaf, leaf.scoring, definition, locale)
     field, op, threshold = leaf.leaf.field, leaf.leaf.op, leaf.threshold
     label = definition.label(locale) if definition else field
     say_value = value_formatter(definition, locale)
@@ -179,6 +191,77 @@ def _leaf_words(leaf: PreparedLeaf, definition: FieldDef | None, locale: Locale)
         threshold=jsonable(threshold),
         format=say_value,
         conditions=(condition(op), condition(NEGATED_OPS[op])),
+    )
+
+
+_SCORE_WORDS: Final = {
+    "zh-CN": {
+        "standing": "{value},位于前 {percent}%",
+        "groups": "{number} 档",
+        "inside": "前 {percent}%",
+        "outside": "未进入前 {percent}%",
+        "needs": " 需 {symbol} {cut}",
+        "around": "({text})",
+    },
+    "en": {
+        "standing": "{value}, in the top {percent}%",
+        "groups": "{number} group(s)",
+        "inside": "top {percent}%",
+        "outside": "not in the top {percent}%",
+        "needs": " needs {symbol} {cut}",
+        "around": " ({text})",
+    },
+}
+
+
+def _score_words(
+    leaf: PreparedLeaf, scoring: Scoring, definition: FieldDef, locale: Locale
+) -> _LeafWords:
+    """A score leaf in words: the customer's value and where it stands in the population,
+    then what the condition asks ("近12个月交易金额 65.00万元,位于前 5%(前 20% 需 ≥
+    48.00万元)"); a one-sided condition is said as a top share and its cut point."""
+    score = leaf.leaf.score
+    assert score is not None
+    words = _SCORE_WORDS["en" if locale == "en" else "zh-CN"]
+    label = definition.label(locale)
+    say_value = value_formatter(definition, locale)
+    buckets = scoring.key.buckets
+    as_score = score_field(definition, score)
+    say_score = value_formatter(as_score, locale)
+
+    def say(value: object) -> str:
+        if isinstance(value, Scored):
+            percent = top_percent(value, buckets)
+            return words["standing"].format(value=say_value(value.value), percent=percent)
+        if isinstance(value, int) and not isinstance(value, bool):  # a gap, in groups
+            return words["groups"].format(number=value)
+        return say_value(value)
+
+    def condition(op: str) -> _Condition:
+        need = requirement(op, leaf.threshold, buckets, scoring.cuts, scoring.lower_better)
+        if need is None:
+            template = words_for(locale).conditions[op].replace(" {actual}", "")
+            fixed = {"label": as_score.label(locale), "threshold": say_score(leaf.threshold)}
+            if isinstance(leaf.threshold, tuple) and len(leaf.threshold) == 2:
+                fixed["low"], fixed["high"] = (say_score(t) for t in leaf.threshold)
+            text = template.format(**fixed)
+        else:
+            text = words["inside" if need.inside else "outside"].format(percent=need.percent)
+            if need.cut is not None:
+                text += words["needs"].format(symbol=need.symbol, cut=say_value(need.cut))
+        return _Condition(f"{label} ", words["around"].format(text=text))
+
+    op = leaf.leaf.op
+    return _LeafWords(
+        index=leaf.index,
+        path=leaf.path,
+        field=leaf.leaf.field,
+        label=label,
+        op=op,
+        threshold=jsonable(leaf.threshold),
+        format=say,
+        conditions=(condition(op), condition(NEGATED_OPS[op])),
+        score={"kind": score.kind, "k": buckets},
     )
 
 
@@ -271,13 +354,20 @@ class _RulesetWords:
             leaf=leaf_words,
             condition=(leaf, negated),
             op=op,
-            gap=gap_function(op, self.evaluator.leaves[leaf].threshold),
+            # A score's gap in groups says little; its words name the cut point instead.
+            gap=_no_gap
+            if leaf_words.score is not None
+            else gap_function(op, self.evaluator.leaves[leaf].threshold),
             no_data=no_data,
             not_met=self._of_rule(rule, words.not_met, "condition"),
             short_by=self._of_rule(rule, words.short_by, "condition", "gap"),
             over_by=self._of_rule(rule, words.over_by, "condition", "gap"),
             off_by_days=self._of_rule(rule, words.off_by_days, "condition", "gap"),
         )
+
+
+def _no_gap(actual: object, as_of: date) -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,8 @@ KEYWORDS: Final = frozenset(
         "any",
     }
 )
-_CHINESE_KEYWORDS: Final = {"且": "and", "并且": "and", "或": "or", "或者": "or"}
+# 前 as in `近12个月订单金额 前20%` (the top 20 percent, `quantiles.py`).
+_CHINESE_KEYWORDS: Final = {"且": "and", "并且": "and", "或": "or", "或者": "or", "前": "top"}
 _COMPARISONS: Final = {
     ">=": "gte",
     "<=": "lte",
@@ -53,7 +54,17 @@ _COMPARISONS: Final = {
     "＞": "gt",
     "＜": "lt",
 }
-_PUNCTUATION: Final = {"(": "(", ")": ")", ",": ",", "（": "(", "）": ")", "，": ",", "、": ","}
+_PUNCTUATION: Final = {
+    "(": "(",
+    ")": ")",
+    ",": ",",
+    "（": "(",
+    "）": ")",
+    "，": ",",
+    "、": ",",
+    "%": "%",
+    "％": "%",
+}
 _QUOTES: Final = {'"': '"', "'": "'", "“": "”", "「": "」"}
 _ESCAPES: Final = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "/": "/"}
 _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}(?![\d.])")

@@ -28,6 +28,7 @@ from app.rules.language.tree import (
     Origin,
     Rule,
     Ruleset,
+    Score,
     Value,
     iter_leaves,
 )
@@ -36,7 +37,7 @@ WhenStyle = Literal["source", "json", "text"]
 
 _RULESET_KEYS = frozenset({"hit_policy", "default_category", "borderline_margin", "rules"})
 _RULE_KEYS = frozenset({"key", "name", "category", "when", "tags", "next_action"})
-_LEAF_KEYS = frozenset({"field", "op", "value"})
+_LEAF_KEYS = frozenset({"field", "op", "value", "score", "k"})
 
 
 class _Reader:
@@ -131,10 +132,56 @@ class _Reader:
                 self.error((*loc, key), "string_type", "应为文本", "must be a string")
                 ok = False
         value = self.value(data.get("value"), (*loc, "value"))
-        if not ok or value is _BAD or not self.count_leaves(1, loc):
+        score = self.score(data, loc)
+        if not ok or value is _BAD or score is _BAD or not self.count_leaves(1, loc):
             return None
-        # `value` gave a Value: anything else was _BAD, turned away just above.
-        return Leaf(str(data["field"]), str(data["op"]), value, Origin(loc))  # type: ignore[arg-type]
+        # `value` gave a Value and `score` a Score or None: anything else was _BAD.
+        return Leaf(
+            str(data["field"]),
+            str(data["op"]),
+            value,  # type: ignore[arg-type]
+            Origin(loc),
+            score,  # type: ignore[arg-type]
+        )
+
+    def score(self, data: Mapping[str, object], loc: Loc) -> Score | object | None:
+        """A leaf's `score` ("ntile" with `k`, or "rank_pct"), None without one."""
+        kind = data.get("score")
+        if kind is None:
+            if "k" in data:
+                self.error(
+                    (*loc, "k"),
+                    "k_without_score",
+                    'k 只能与 "score": "ntile" 一起使用',
+                    'k goes only with "score": "ntile"',
+                )
+                return _BAD
+            return None
+        if kind not in ("ntile", "rank_pct"):
+            self.error(
+                (*loc, "score"), "score_kind", "应为 ntile 或 rank_pct", "must be ntile or rank_pct"
+            )
+            return _BAD
+        if kind == "rank_pct":
+            if "k" in data:
+                self.error(
+                    (*loc, "k"),
+                    "k_not_allowed",
+                    "rank_pct 不需要 k(百分位固定为 100 组)",
+                    "rank_pct takes no k (percentiles are 100 groups)",
+                )
+                return _BAD
+            return Score("rank_pct")
+        if "k" not in data:
+            self.error(
+                (*loc, "k"),
+                "missing",
+                "ntile 需要分组数 k(如 5 为五分位)",
+                "ntile needs k, the number of groups (5 for quintiles)",
+            )
+            return _BAD
+        k = self.value(data["k"], (*loc, "k"))
+        return _BAD if k is _BAD else Score("ntile", k)  # type: ignore[arg-type]
 
     def value(self, data: object, loc: Loc) -> Value | object:
         if data is None or isinstance(data, bool | int | str | Decimal):
@@ -284,7 +331,12 @@ def value_to_json(value: object) -> object:
 def condition_to_json(node: Condition) -> dict[str, object]:
     """The JSON form of a condition."""
     if isinstance(node, Leaf):
-        out: dict[str, object] = {"field": node.field, "op": node.op}
+        out: dict[str, object] = {"field": node.field}
+        if node.score is not None:
+            out["score"] = node.score.kind
+            if node.score.kind == "ntile":
+                out["k"] = value_to_json(node.score.k)
+        out["op"] = node.op
         # is_null and is_not_null take no value; anything else keeps its (maybe null) value.
         if node.value is not None or node.op not in ("is_null", "is_not_null"):
             out["value"] = value_to_json(node.value)

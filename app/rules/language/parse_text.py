@@ -8,8 +8,13 @@
     comparison := field ( cmp value | "between" value "and" value
                         | ["not"] "in" "(" [value ("," value)*] ")"
                         | ["not"] "within" "last" value ["days"]
-                        | "is" ["not"] "null" | "contains" value )
+                        | "is" ["not"] "null" | "contains" value
+                        | "前" number "%" )
+                | score ( cmp value | "between" value "and" value
+                        | ["not"] "in" "(" [value ("," value)*] ")" | "is" ["not"] "null" )
+    score      := "ntile" "(" field "," number ")" | "rank_pct" "(" field ")"
 
+`field 前 p%` (the top p percent) is `rank_pct(field) > 100 - p` (see `quantiles.py`).
 A chain `a and b and c` is one `All`; parentheses keep their own node, so
 `(a and b) and c` is `All(All(a, b), c)` and printing then parsing is the identity.
 Numbers take 万/亿 and unit suffixes (元, 次, 个, 天, 个月, 人, 年 for months × 12),
@@ -26,7 +31,20 @@ from app.core.i18n import Text
 from app.rules.language.errors import RuleSyntaxError
 from app.rules.language.lexer import Lexer, Token
 from app.rules.language.limits import MAX_DEPTH
-from app.rules.language.tree import All, Any, Condition, Leaf, Loc, Not, Origin, Value, children
+from app.rules.language.quantiles import SCORE_FUNCTIONS
+from app.rules.language.tree import (
+    All,
+    Any,
+    Condition,
+    Leaf,
+    Loc,
+    Not,
+    Origin,
+    Score,
+    ScoreKind,
+    Value,
+    children,
+)
 
 _UNIT_ZH: Final = {
     "CNY": "元",
@@ -180,6 +198,17 @@ class _Parser:
             )
 
     def comparison(self) -> Leaf:
+        token = self.field_token()
+        if str(token.value).lower() in SCORE_FUNCTIONS and self.at("punct", "("):
+            return self.scored(token)
+        definition = self.catalog.resolve(str(token.value))
+        key = definition.key if definition else str(token.value)
+        if self.at("keyword", "top"):
+            return Leaf(key, "gt", self.top_percent(), self.origin(token), Score("rank_pct"))
+        op, value = self.operation(token, definition)
+        return Leaf(key, op, value, self.origin(token))
+
+    def field_token(self) -> Token:
         token = self.advance()
         if token.kind != "ident":
             found = token.describe()
@@ -187,10 +216,40 @@ class _Parser:
                 Text(f"期望字段名,却遇到 {found.zh}", f"expected a field name, found {found.en}"),
                 token,
             )
+        return token
+
+    def scored(self, function: Token) -> Leaf:
+        """`ntile(field, k) …` or `rank_pct(field) …`: a comparison of a score."""
+        kind: ScoreKind = "ntile" if str(function.value).lower() == "ntile" else "rank_pct"
+        self.expect("punct", "(", "(")
+        token = self.field_token()
         definition = self.catalog.resolve(str(token.value))
         key = definition.key if definition else str(token.value)
-        op, value = self.operation(token, definition)
-        return Leaf(key, op, value, self.origin(token))
+        k: Value = None
+        if kind == "ntile":
+            self.expect("punct", ",", ",")
+            k = self.value(None)
+        self.expect("punct", ")", ")")
+        # The score is a whole number without unit: values are read without the field's.
+        op, value = self.operation(function, None)
+        return Leaf(key, op, value, self.origin(function), Score(kind, k))
+
+    def top_percent(self) -> int:
+        """`前 p%` after a field: p from 1 to 100, as the rank_pct it must exceed."""
+        self.advance()
+        token = self.advance()
+        p = token.value if token.kind == "number" else None
+        if not isinstance(p, int) or not 1 <= p <= 100 or token.unit is not None:
+            raise self.error(
+                Text(
+                    "“前 N%” 中的 N 应为 1 到 100 之间的整数(如 前20%)",
+                    "in '前 N%' (top N percent), N must be a whole number from 1 to 100",
+                ),
+                token,
+                "top_percent",
+            )
+        self.expect("punct", "%", "%")
+        return 100 - p
 
     def operation(self, field: Token, definition: FieldDef | None) -> tuple[str, Value]:
         token = self.advance()

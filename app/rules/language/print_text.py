@@ -68,6 +68,9 @@ class _Printer:
 
     def leaf(self, leaf: Leaf) -> str:
         name, op, value = self.field(leaf.field), leaf.op, leaf.value
+        if leaf.score is not None:
+            k = f", {_literal(leaf.score.k)}" if leaf.score.kind == "ntile" else ""
+            name = f"{leaf.score.kind}({name}{k})"
         if op in _SYMBOLS:
             return f"{name} {_SYMBOLS[op]} {_literal(value)}"
         if op in ("is_null", "is_not_null"):

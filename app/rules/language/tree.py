@@ -19,6 +19,7 @@ Scalar: TypeAlias = int | Decimal | str | bool
 Value: TypeAlias = Scalar | tuple["Value", ...] | None
 Loc: TypeAlias = tuple[str | int, ...]
 HitPolicy: TypeAlias = Literal["first", "collect"]
+ScoreKind: TypeAlias = Literal["ntile", "rank_pct"]
 
 DEFAULT_BORDERLINE_MARGIN: Final = Decimal("0.05")
 
@@ -37,13 +38,26 @@ class Origin:
 
 
 @dataclass(frozen=True, slots=True)
+class Score:
+    """A population-relative score of a field (`quantiles.py`): `ntile(field, k)`, the
+    customer's group 1..k (k best), or `rank_pct(field)`, its percentile 1..100.
+
+    `k` is kept as written (validation checks it); None for rank_pct, whose k is 100.
+    """
+
+    kind: ScoreKind
+    k: Value = None
+
+
+@dataclass(frozen=True, slots=True)
 class Leaf:
-    """One comparison: `field op value`."""
+    """One comparison: `field op value`, or `score(field) op value` with a score."""
 
     field: str
     op: str
     value: Value = None
     origin: Origin | None = dataclass_field(default=None, compare=False, repr=False)
+    score: Score | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,18 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Final
 
-from app.catalog import BUILTIN_CATALOG, OPERATORS, FieldCatalog, operators_for
+from app.catalog import BUILTIN_CATALOG, OPERATORS, FieldCatalog, FieldDef, operators_for
 from app.core.i18n import Text
 from app.rules.language.errors import RuleError, RulesetInvalid, error_at
 from app.rules.language.limits import MAX_CONDITIONS, MAX_DEPTH
 from app.rules.language.parse_json import condition_from_json, read_ruleset
+from app.rules.language.quantiles import (
+    MAX_BUCKETS,
+    MIN_BUCKETS,
+    buckets_of,
+    score_field,
+    scoreable,
+)
 from app.rules.language.tree import All, Condition, Leaf, Loc, Not, Ruleset
 from app.rules.language.values import ValueProblem, operand
 
@@ -32,8 +39,11 @@ _TYPE_ZH: Final = {
 def validate_condition(
     node: Condition, catalog: FieldCatalog = BUILTIN_CATALOG, loc: Loc = ()
 ) -> list[RuleError]:
-    """Every problem of one condition tree whose JSON path is `loc`."""
-    checker = _ConditionChecker(catalog)
+    """Every problem of one condition tree whose JSON path is `loc`.
+
+    A standalone condition (a run's scope, a customer filter) has no population to rank
+    customers in, so scores (ntile, rank_pct) are refused there."""
+    checker = _ConditionChecker(catalog, allow_scores=False)
     checker.check(node, loc, 1)
     if checker.leaves > MAX_CONDITIONS:
         checker.errors.append(_too_many(loc))
@@ -66,7 +76,7 @@ def validate_ruleset(
         )
     if categories is not None and ruleset.default_category not in categories:
         errors.append(_unknown_category(("default_category",), ruleset.default_category))
-    checker = _ConditionChecker(catalog)
+    checker = _ConditionChecker(catalog, allow_scores=True)
     seen: set[str] = set()
     for index, rule in enumerate(ruleset.rules):
         rule_loc: Loc = rule.origin.loc if rule.origin else ("rules", index)
@@ -140,8 +150,9 @@ def _too_many(loc: Loc) -> RuleError:
 
 
 class _ConditionChecker:
-    def __init__(self, catalog: FieldCatalog) -> None:
+    def __init__(self, catalog: FieldCatalog, allow_scores: bool) -> None:
         self.catalog = catalog
+        self.allow_scores = allow_scores
         self.errors: list[RuleError] = []
         self.leaves = 0
 
@@ -204,6 +215,9 @@ class _ConditionChecker:
                 Text(f"未知字段 “{leaf.field}”", f"unknown field '{leaf.field}'"),
             )
             return
+        if leaf.score is not None:
+            self.scored(leaf, definition, loc)
+            return
         if leaf.op not in operators_for(definition.type):
             self.report(
                 leaf,
@@ -222,3 +236,83 @@ class _ConditionChecker:
             operand(definition, leaf.op, leaf.value)
         except ValueProblem as problem:
             self.report(leaf, loc, ("value", *problem.sub_loc), problem.type, problem.text)
+
+    def scored(self, leaf: Leaf, definition: FieldDef, loc: Loc) -> None:
+        """A score leaf: where scores are allowed, on a numeric field, with k in range,
+        an operator of whole numbers and values from 0 to k."""
+        score = leaf.score
+        assert score is not None
+        if not self.allow_scores:
+            self.report(
+                leaf,
+                loc,
+                ("score",),
+                "score_not_allowed",
+                Text(
+                    "分位数(ntile、rank_pct、前 N%)只能用于规则集的规则中",
+                    "scores (ntile, rank_pct, top N%) are allowed only in a ruleset's rules",
+                ),
+            )
+            return
+        if not scoreable(definition):
+            self.report(
+                leaf,
+                loc,
+                ("field",),
+                "score_field",
+                Text(
+                    f"{score.kind} 只适用于数值字段(金额、次数、天数),"
+                    f"“{definition.label_zh}” 是{_TYPE_ZH[definition.type]}字段",
+                    f"{score.kind} applies only to numeric fields (amounts, counts, days); "
+                    f"'{definition.key}' is a {definition.type} field",
+                ),
+            )
+            return
+        k = score.k
+        if score.kind == "ntile" and (
+            not isinstance(k, int) or isinstance(k, bool) or not MIN_BUCKETS <= k <= MAX_BUCKETS
+        ):
+            self.report(
+                leaf,
+                loc,
+                ("k",),
+                "ntile_k",
+                Text(
+                    f"ntile 的分组数 k 应为 {MIN_BUCKETS} 到 {MAX_BUCKETS} 之间的整数"
+                    "(如 5 为五分位)",
+                    f"ntile's k must be a whole number from {MIN_BUCKETS} to {MAX_BUCKETS} "
+                    "(5 for quintiles)",
+                ),
+            )
+            return
+        scored_as = score_field(definition, score)
+        if leaf.op not in operators_for("integer"):
+            self.report(
+                leaf,
+                loc,
+                ("op",),
+                "operator_not_allowed",
+                Text(
+                    f"分位数 “{scored_as.label_zh}” 不支持运算符 {leaf.op}",
+                    f"operator '{leaf.op}' is not allowed for the score '{scored_as.key}'",
+                ),
+            )
+            return
+        try:
+            threshold = operand(scored_as, leaf.op, leaf.value)
+        except ValueProblem as problem:
+            self.report(leaf, loc, ("value", *problem.sub_loc), problem.type, problem.text)
+            return
+        buckets = buckets_of(score)
+        items = threshold if isinstance(threshold, tuple) else (threshold,)
+        if any(isinstance(v, int) and not 0 <= v <= buckets for v in items):
+            self.report(
+                leaf,
+                loc,
+                ("value",),
+                "score_range",
+                Text(
+                    f"{scored_as.label_zh} 的取值应在 0 到 {buckets} 之间",
+                    f"values of {scored_as.key} must lie from 0 to {buckets}",
+                ),
+            )

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from app.catalog import FieldCatalog, FieldDef, operators_for
-from app.rules.language.tree import All, Condition, Leaf, Not, Rule, Ruleset
+from app.rules.language.tree import All, Condition, Leaf, Not, Rule, Ruleset, Score
 from app.rules.language.tree import Any as AnyOf
 
 CUSTOM_FIELDS = (
@@ -27,6 +27,7 @@ FIELDS: dict[str, str] = {
     "attr_score": "numeric",
     "interactions_6m": "integer",
     "complaints_6m": "integer",
+    "days_since_last_order": "integer",
     "last_order_date": "date",
     "last_contact_date": "date",
     "size": "text",
@@ -151,3 +152,48 @@ def customer_rows(draw: st.DrawFn) -> dict[str, Any]:
         # Null about one time in four: often enough for every operator to meet it.
         row[key] = draw(st.one_of(st.none(), values, values, values))
     return row
+
+
+SCOREABLE = tuple(k for k, sql_type in FIELDS.items() if sql_type in ("numeric", "integer"))
+
+
+@st.composite
+def scored_leaves(draw: st.DrawFn) -> Leaf:
+    """A valid score leaf: ntile(field, k) or rank_pct(field) against values 0..k."""
+    field = draw(st.sampled_from(SCOREABLE))
+    if draw(st.booleans()):
+        score, buckets = Score("rank_pct"), 100
+    else:
+        buckets = draw(st.sampled_from([2, 3, 4, 5, 10, 100]))
+        score = Score("ntile", buckets)
+    op = draw(st.sampled_from(operators_for("integer")))
+    values = st.integers(min_value=0, max_value=buckets)
+    if op in ("is_null", "is_not_null"):
+        return Leaf(field, op, None, score=score)
+    if op == "between":
+        low, high = sorted([draw(values), draw(values)])
+        return Leaf(field, op, (low, high), score=score)
+    if op in ("in", "not_in"):
+        return Leaf(field, op, tuple(draw(st.lists(values, min_size=1, max_size=3))), score=score)
+    return Leaf(field, op, draw(values), score=score)
+
+
+@st.composite
+def scored_rulesets(draw: st.DrawFn) -> Ruleset:
+    """Valid rulesets whose conditions mix score leaves with plain ones."""
+    inner = st.one_of(scored_leaves(), scored_leaves(), leaves())
+    when = st.recursive(
+        inner,
+        lambda kids: st.one_of(
+            st.lists(kids, min_size=1, max_size=3).map(lambda xs: All(tuple(xs))),
+            st.lists(kids, min_size=1, max_size=3).map(lambda xs: AnyOf(tuple(xs))),
+            kids.map(Not),
+        ),
+        max_leaves=6,
+    )
+    count = draw(st.integers(min_value=1, max_value=4))
+    rules = tuple(
+        Rule(key=f"r{i}", category=draw(st.sampled_from(CATEGORIES[:3])), when=draw(when))
+        for i in range(count)
+    )
+    return Ruleset(rules, "DEFAULT", draw(st.sampled_from(["first", "collect"])))

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Text,
     column,
     insert,
+    null,
     select,
     table,
     text,
@@ -33,12 +35,32 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.rules.language.compile_sql import MissingColumn, compile_condition, compile_ruleset
+from app.rules.language.compile_sql import (
+    MissingColumn,
+    compile_condition,
+    compile_ruleset,
+    worst_value_per_score,
+)
 from app.rules.language.evaluate import Evaluator
 from app.rules.language.parse_text import parse_text
-from app.rules.language.tree import Rule, Ruleset
+from app.rules.language.quantiles import (
+    CutPoints,
+    ScoreKey,
+    cut_points_from,
+    lower_is_better,
+    population_cut_points,
+    score_keys,
+)
+from app.rules.language.tree import Condition, Rule, Ruleset, iter_leaves
 from tests.conftest import PostgresServer
-from tests.rules.language.generators import AS_OF, CATALOG, FIELDS, customer_rows, rulesets
+from tests.rules.language.generators import (
+    AS_OF,
+    CATALOG,
+    FIELDS,
+    customer_rows,
+    rulesets,
+    scored_rulesets,
+)
 
 _SQL_TYPES = {"numeric": Numeric(), "integer": Integer(), "date": Date(), "text": Text(),
               "text[]": ARRAY(Text()), "boolean": Boolean()}  # fmt: skip
@@ -59,19 +81,55 @@ class RulesDatabase:
     conn: AsyncConnection
 
     def rows(self, customers: list[dict[str, Any]], ruleset: Ruleset, as_of: date) -> list[Any]:
+        return self.runner.run(self._rows(customers, ruleset, as_of))[0]
+
+    def scored_rows(
+        self, customers: list[dict[str, Any]], ruleset: Ruleset, as_of: date
+    ) -> tuple[list[Any], dict[ScoreKey, tuple[Decimal, ...]]]:
+        """The rows, scored over the customers as the population, and the cut points the
+        window functions found."""
         return self.runner.run(self._rows(customers, ruleset, as_of))
+
+    async def _sql_cut_points(self, ruleset: Ruleset) -> dict[ScoreKey, tuple[Decimal, ...]]:
+        found = {}
+        for key in score_keys([ruleset]):
+            definition = CATALOG.get(key.field)
+            assert definition is not None
+            lower = lower_is_better(definition)
+            query = worst_value_per_score(COLUMNS[key.field], CUSTOMERS, [], key.buckets, lower)
+            worst = {score: value for score, value in await self.conn.execute(query)}
+            found[key] = cut_points_from(worst, key.buckets, lower)
+        return found
 
     async def _rows(
         self, customers: list[dict[str, Any]], ruleset: Ruleset, as_of: date
+    ) -> tuple[list[Any], dict[ScoreKey, tuple[Decimal, ...]]]:
+        await self.conn.execute(
+            insert(CUSTOMERS), [{"id": i, **row} for i, row in enumerate(customers)]
+        )
+        try:
+            cut_points = await self._sql_cut_points(ruleset)
+            return await self._query(ruleset, as_of, cut_points), cut_points
+        finally:
+            # The rows live only in this example's transaction.
+            await self.conn.rollback()
+
+    async def _query(
+        self, ruleset: Ruleset, as_of: date, cut_points: dict[ScoreKey, tuple[Decimal, ...]]
     ) -> list[Any]:
-        compiled = compile_ruleset(ruleset, COLUMNS, as_of, CATALOG)
+        compiled = compile_ruleset(ruleset, COLUMNS, as_of, CATALOG, cut_points=cut_points)
         first_rule = ruleset.rules[0].when if ruleset.rules else parse_text("region is null")
         inner = select(
             CUSTOMERS.c.id,
             *compiled.columns(),
             *compiled.near_columns(),
             compiled.borderline().label("borderline"),
-            compile_condition(first_rule, COLUMNS, as_of, CATALOG).label("first_rule"),
+            # (A standalone condition has no scores: left out when the first rule has some.)
+            (
+                null()
+                if _has_scores(first_rule)
+                else compile_condition(first_rule, COLUMNS, as_of, CATALOG)
+            ).label("first_rule"),
         ).subquery()
         # The decision again, computed over the selected leaf columns instead.
         over = [inner.c[f"leaf_{i}"] for i in range(len(compiled.leaves))]
@@ -82,14 +140,7 @@ class RulesDatabase:
             compiled.category(over).label("category_over"),
             compiled.borderline(over, near_over).label("borderline_over"),
         ).order_by(inner.c.id)
-        try:
-            await self.conn.execute(
-                insert(CUSTOMERS), [{"id": i, **row} for i, row in enumerate(customers)]
-            )
-            return list((await self.conn.execute(query)).mappings())
-        finally:
-            # The rows live only in this example's transaction.
-            await self.conn.rollback()
+        return list((await self.conn.execute(query)).mappings())
 
 
 @pytest.fixture(scope="session")
@@ -115,8 +166,13 @@ def rules_db(postgres: PostgresServer) -> Iterator[RulesDatabase]:
         runner.close()
 
 
-def _assert_same(ruleset: Ruleset, customers: list[dict[str, Any]], rows: list[Any]) -> None:
-    evaluator = Evaluator(ruleset, CATALOG)
+def _assert_same(
+    ruleset: Ruleset,
+    customers: list[dict[str, Any]],
+    rows: list[Any],
+    cut_points: CutPoints | None = None,
+) -> None:
+    evaluator = Evaluator(ruleset, CATALOG, cut_points=cut_points)
     assert len(rows) == len(customers)
     for customer, row in zip(customers, rows, strict=True):
         expected = evaluator.evaluate(customer, AS_OF)
@@ -135,8 +191,9 @@ def _assert_same(ruleset: Ruleset, customers: list[dict[str, Any]], rows: list[A
         )
         assert row["borderline"] is expected.borderline, context
         assert row["borderline_over"] is expected.borderline, context
-        first_matches = expected.rule_matches[0] if ruleset.rules else customer["region"] is None
-        assert row["first_rule"] is first_matches, context
+        if row["first_rule"] is not None:
+            first = expected.rule_matches[0] if ruleset.rules else customer["region"] is None
+            assert row["first_rule"] is first, context
 
 
 @settings(
@@ -149,6 +206,25 @@ def test_sql_and_python_agree_on_every_row(
     rules_db: RulesDatabase, ruleset: Ruleset, customers: list[dict[str, Any]]
 ) -> None:
     _assert_same(ruleset, customers, rules_db.rows(customers, ruleset, AS_OF))
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(scored_rulesets(), st.lists(customer_rows(), min_size=1, max_size=30))
+def test_sql_and_python_agree_on_scores_given_the_same_cut_points(
+    rules_db: RulesDatabase, ruleset: Ruleset, customers: list[dict[str, Any]]
+) -> None:
+    rows, cut_points = rules_db.scored_rows(customers, ruleset, AS_OF)
+    # The window functions' cut points are the Python definition's over the same values.
+    for key, cuts in cut_points.items():
+        definition = CATALOG.get(key.field)
+        assert definition is not None
+        values = [c[key.field] for c in customers]
+        assert cuts == population_cut_points(values, key.buckets, lower_is_better(definition))
+    _assert_same(ruleset, customers, rows, cut_points)
 
 
 def test_sql_and_python_agree_on_hand_picked_edges(rules_db: RulesDatabase) -> None:
@@ -181,3 +257,7 @@ def test_rule_values_are_bound_parameters_never_sql_text() -> None:
     assert hostile not in str(sql)
     assert "A'; --" not in str(sql)
     assert hostile in sql.params.values()
+
+
+def _has_scores(node: Condition) -> bool:
+    return any(leaf.score is not None for leaf in iter_leaves(node))
