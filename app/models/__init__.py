@@ -22,7 +22,15 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.jobs import Import, ImportChunk, ImportRowError, Job
 from app.models.reports import ReportExport, ReportExportChunk
 from app.models.rules import Ruleset, RulesetVersion
-from app.models.runs import OutboxEvent, Run, RunCategory, RunChunk, RunResult, RunTree
+from app.models.runs import (
+    OutboxEvent,
+    Run,
+    RunCategory,
+    RunChunk,
+    RunCutPoint,
+    RunResult,
+    RunTree,
+)
 from app.models.schedules import Schedule, ScheduleFire
 from app.models.tenants import ApiKey, Role, Tenant
 from app.models.webhooks import InboundSecret, WebhookEvent, WebhookEventCustomer
@@ -59,6 +67,7 @@ __all__ = [
     "Run",
     "RunCategory",
     "RunChunk",
+    "RunCutPoint",
     "RunResult",
     "RunTree",
     "Schedule",

@@ -222,6 +222,32 @@ class RunResult(Base):
     )
 
 
+class RunCutPoint(Base):
+    """The cut points of a run's scores (ntile, rank_pct) for one tree, field and number
+    of groups, computed over the run's population (its customers in scope with a value)
+    before any chunk runs (app/rules/language/quantiles.py says what they mean). Chunks
+    score by them; one customer reclassified later scores by the latest succeeded run's.
+    """
+
+    __tablename__ = "run_cut_points"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    tree_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
+    buckets: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    # c_2..c_k (k − 1 values), empty when no customer had a value
+    cuts: Mapped[list[Decimal]] = mapped_column(ARRAY(Numeric()))
+    population: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "run_id"], ["runs.tenant_id", "runs.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint("buckets BETWEEN 2 AND 100", name="buckets_range"),
+    )
+
+
 class OutboxEvent(Base):
     """An event to tell the outside world about, written in the transaction that made it
     true (`run.completed`, `run.failed`, `customer.classification_changed`,

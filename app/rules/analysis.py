@@ -60,7 +60,8 @@ class Interval:
 
 def _leaf_interval(leaf: Leaf, catalog: FieldCatalog) -> Interval | None:
     field = catalog.get(leaf.field)
-    if field is None or field.type not in ("number", "integer"):
+    # A score's thresholds are groups, not the field's values: not compared with them.
+    if field is None or field.type not in ("number", "integer") or leaf.score is not None:
         return None
     value = operand(field, leaf.op, leaf.value)
     match leaf.op, value:

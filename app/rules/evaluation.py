@@ -1,5 +1,6 @@
 """Evaluating a ruleset body for values typed in by hand (rule editors)."""
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -12,9 +13,10 @@ from app.core.auth import Principal
 from app.core.errors import InvalidInput
 from app.core.i18n import Text, current_locale
 from app.facts.conditions import read_ruleset
+from app.facts.cut_points import evaluator_for
 from app.facts.fields import tenant_catalog
 from app.facts.today import tenant_today
-from app.rules.language.evaluate import Evaluation, Evaluator
+from app.rules.language.evaluate import Evaluation
 from app.rules.language.explain import Rationale, explain
 from app.rules.language.values import Operand, ValueProblem, scalar
 
@@ -63,12 +65,15 @@ async def evaluate_body(
     ruleset_body: dict[str, Any],
     values: dict[str, Any],
     as_of: date | None,
+    tree_id: uuid.UUID | None = None,
 ) -> Explained:
-    """Evaluate a ruleset body for inline values, with the full rationale."""
+    """Evaluate a ruleset body for inline values, with the full rationale. Scores (ntile,
+    rank_pct) are placed among the cut points of `tree_id`'s latest succeeded run, or
+    the tenant's current values' (app/facts/cut_points.py)."""
     catalog = await tenant_catalog(session, principal.tenant_id)
     # No tree here: a `collect` ruleset is evaluated as a multi-assign tree would.
     ruleset = read_ruleset(ruleset_body, catalog, multi_assign=True, loc=("body", "ruleset"))
-    evaluation = Evaluator(ruleset, catalog).evaluate(
-        typed_values(values, catalog), as_of or tenant_today(principal)
-    )
+    day = as_of or tenant_today(principal)
+    evaluator = await evaluator_for(session, principal.tenant_id, tree_id, ruleset, day, catalog)
+    evaluation = evaluator.evaluate(typed_values(values, catalog), day)
     return Explained(evaluation, explain(evaluation, catalog, current_locale.get()))

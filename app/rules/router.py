@@ -39,9 +39,11 @@ async def evaluate_rules(
     """For rule editors: evaluate a ruleset body (unsaved is fine) against field values
     typed in by hand — no stored customer needed. Answers the category, the matched rule,
     the rationale sentence, every condition with its threshold and actual value, and for
-    the rules before the match the first condition that failed (why not)."""
+    the rules before the match the first condition that failed (why not). Scores
+    (`ntile`, `rank_pct`, `前N%`) place the values among the cut points of `tree_id`'s
+    latest succeeded run; without one, among the tenant's customers as of `as_of`."""
     explained = await evaluation.evaluate_body(
-        session, principal, body.ruleset, body.values, body.as_of
+        session, principal, body.ruleset, body.values, body.as_of, body.tree_id
     )
     result, rationale = explained.evaluation, explained.rationale
     rule = result.rule

@@ -22,6 +22,12 @@ class EvaluateRequest(RequestBody):
     as_of: IsoDate | None = Field(
         default=None, description="Day for date windows (default: today, tenant time)"
     )
+    tree_id: uuid.UUID | None = Field(
+        default=None,
+        description="For scores (ntile, rank_pct): the tree whose latest succeeded run's "
+        "cut points place the values (default, or when it has none: the tenant's "
+        "customers as of `as_of`)",
+    )
 
 
 class RuleRef(BaseModel):

@@ -263,6 +263,79 @@ GRADING: Final[Template] = {
     },
 }
 
+# RFM (seed 003 客户价值评估 / 分级): R = 距上次下单天数, F = 近12个月订单频次, M = 近12个月订单
+# 金额, each scored 1–5 by quintile among the customers a run covers (ntile, see
+# app/rules/language/quantiles.py; for R the most recent score 5). A dimension is high when
+# its score is ≥ 3 (the top 60 %, ties kept together), low otherwise — a customer without
+# orders has no R score and counts as low. The eight segments are the R/F/M high-low
+# combinations of Chinese CRM practice; 一般挽留客户 (all low) is the default.
+_RFM_HIGH: Final = {
+    "R": "ntile(距上次下单天数, 5) >= 3",
+    "F": "ntile(近12个月订单频次, 5) >= 3",
+    "M": "ntile(近12个月订单金额, 5) >= 3",
+}
+
+
+def _rfm_when(r: bool, f: bool, m: bool) -> str:
+    parts = [
+        _RFM_HIGH[name] if high else f"not {_RFM_HIGH[name]}"
+        for name, high in (("R", r), ("F", f), ("M", m))
+    ]
+    return " and ".join(parts)
+
+
+# code, name, English name, R, F, M high?, playbook (next action), owner, SLA days
+_RFM_SEGMENTS: Final = (
+    ("IMPORTANT_VALUE", "重要价值客户", "Champions", True, True, True,
+     "专属客户经理一对一维护,优先供货与VIP权益,每季度高层拜访", "客户成功经理", 7),
+    ("IMPORTANT_DEVELOP", "重要发展客户", "High-value newcomers", True, False, True,
+     "近期有大额采购但频次低:推送增购与年度框架协议,提升复购频次", "销售", 14),
+    ("IMPORTANT_KEEP", "重要保持客户", "At-risk loyal", False, True, True,
+     "购买频繁、金额高但近期未下单:主动回访了解原因,专人跟进防止流失", "销售主管", 7),
+    ("IMPORTANT_RETAIN", "重要挽留客户", "Big spenders slipping away", False, False, True,
+     "金额高但近期未购、频次低:制定挽回方案,专属优惠召回", "销售主管", 7),
+    ("GENERAL_VALUE", "一般价值客户", "Frequent small buyers", True, True, False,
+     "活跃频繁但金额低:推荐高价值产品与组合套餐,提升客单价", "市场部", 30),
+    ("GENERAL_DEVELOP", "一般发展客户", "New customers", True, False, False,
+     "新近客户:首购后关怀与使用指导,培养复购习惯", "市场部", 30),
+    ("GENERAL_KEEP", "一般保持客户", "Lapsing regulars", False, True, False,
+     "频次高、金额低且近期沉默:定期关怀与促销唤醒", "客服", 60),
+    ("GENERAL_RETAIN", "一般挽留客户", "Lost", False, False, False,
+     "低价值且已沉默:低成本自动化营销触达,评估维护投入", "市场部", 90),
+)  # fmt: skip
+
+RFM: Final[Template] = {
+    "key": "rfm",
+    "seed": "003",
+    "name": "客户价值评估(RFM)",
+    "name_en": "RFM value assessment",
+    "description": "种子文档 003 的客户价值评估与分级:按最近下单(R)、下单频次(F)、订单金额(M)"
+    "在全部客户中的五分位得分(1–5,≥3 为高)划分八类客户,每类配有运营打法",
+    "multi_assign": False,
+    "categories": [
+        _category(code, name, name_en, action, owner, sla, order)
+        for order, (code, name, name_en, _, _, _, action, owner, sla) in enumerate(
+            _RFM_SEGMENTS, start=1
+        )
+    ],
+    "ruleset": {
+        "hit_policy": "first",
+        "default_category": "GENERAL_RETAIN",
+        "borderline_margin": 0.05,
+        "rules": [
+            {
+                "key": code.lower(),
+                "name": name,
+                "category": code,
+                "when": _rfm_when(r, f, m),
+                "tags": ["RFM", name],
+                "next_action": action,
+            }
+            for code, name, _, r, f, m, action, _, _ in _RFM_SEGMENTS[:-1]
+        ],
+    },
+}
+
 TEMPLATES: Final[dict[str, Template]] = {
-    t["key"]: t for t in (VALUE, ACTIVITY, RISK, RELATIONSHIP, GRADING)
+    t["key"]: t for t in (VALUE, ACTIVITY, RISK, RELATIONSHIP, GRADING, RFM)
 }

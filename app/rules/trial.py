@@ -17,6 +17,7 @@ from app.core.errors import InvalidInput
 from app.core.i18n import Text, current_locale
 from app.customers.repository import ids_by_code
 from app.facts.conditions import read_condition
+from app.facts.cut_points import current_cut_points, population_cut_points
 from app.facts.metrics import FieldColumns
 from app.facts.snapshots import latest_snapshot, newest_change, snapshot_values
 from app.facts.values import customer_values, materialise_values
@@ -24,6 +25,7 @@ from app.models import Assignment, Category
 from app.rules.language.compile_sql import compile_condition, compile_ruleset
 from app.rules.language.evaluate import Evaluator
 from app.rules.language.explain import Rationale, explain
+from app.rules.language.quantiles import score_keys
 from app.rules.language.tree import Condition, Ruleset, iter_leaves
 
 
@@ -81,7 +83,9 @@ async def backtest(
             errors=[{"loc": ["body", "samples"], "msg": "no known customer", "type": "unknown"}],
         )
     values = await customer_values(session, tenant_id, list(set(ids.values())), as_of, catalog)
-    evaluator = Evaluator(ruleset, catalog)
+    # Scores rank the samples among all the tenant's customers as of the day.
+    cut_points = await current_cut_points(session, tenant_id, as_of, catalog, score_keys([ruleset]))
+    evaluator = Evaluator(ruleset, catalog, cut_points=cut_points)
     confusion: dict[str, Counter[str]] = defaultdict(Counter)
     mismatches = []
     for code, expected in known:
@@ -233,14 +237,25 @@ async def preview(
     if scope is not None and not isinstance(scope, list):
         fields |= {leaf.field for leaf in iter_leaves(scope)}
     values = await _values(session, tenant_id, as_of, catalog, sorted(fields), scope, fresh)
-    compiled = compile_ruleset(ruleset, values.columns, as_of, catalog)
+    where = [values.where]
+    if scope is not None and not isinstance(scope, list):
+        where.append(compile_condition(scope, values.columns, as_of, catalog))
+    # Scores rank the previewed population: the scope's customers as of the day.
+    found = await population_cut_points(
+        await session.connection(),
+        values.from_clause,
+        values.columns,
+        where,
+        score_keys([ruleset]),
+        catalog,
+    )
+    cut_points = {key: cuts.cuts for key, cuts in found.items()}
+    compiled = compile_ruleset(ruleset, values.columns, as_of, catalog, cut_points=cut_points)
     statement = (
         select(values.customer_id.label("customer_id"), compiled.category().label("category"))
         .select_from(values.from_clause)
-        .where(values.where)
+        .where(*where)
     )
-    if scope is not None and not isinstance(scope, list):
-        statement = statement.where(compile_condition(scope, values.columns, as_of, catalog))
     decided = statement.subquery("decided")
     if ruleset.hit_policy == "collect":
         codes = func.unnest(decided.c.category).table_valued("code").render_derived("codes")

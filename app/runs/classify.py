@@ -49,7 +49,8 @@ async def classify_chunk(
     )
     columns = {key: values.c[key] for key in plan.layout.keys}
     compiled = [
-        compile_ruleset(tree.rules, columns, run.as_of, plan.catalog) for tree in plan.trees
+        compile_ruleset(tree.rules, columns, run.as_of, plan.catalog, cut_points=tree.cut_points)
+        for tree in plan.trees
     ]
     selected: list[Any] = [values.c.customer_id, *columns.values()]
     joined: Any = values

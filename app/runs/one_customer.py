@@ -21,6 +21,7 @@ from app.catalog import FieldCatalog
 from app.core.auth import Principal
 from app.core.i18n import Text, current_locale
 from app.customers.service import get_customer
+from app.facts.cut_points import evaluator_for
 from app.facts.fields import tenant_catalog
 from app.facts.today import tenant_today
 from app.facts.values import customer_values
@@ -33,7 +34,7 @@ from app.models import (
     Run,
     RunResult,
 )
-from app.rules.language.evaluate import Evaluation, Evaluator
+from app.rules.language.evaluate import Evaluation
 from app.rules.language.explain import Rationale, explain
 from app.rules.language.tree import Rule, iter_leaves
 from app.runs.plan import CategoryView, RunPlan, load_plan
@@ -71,7 +72,10 @@ async def reclassify_customer(
     ]
     done = []
     for item in trees:
-        evaluation = Evaluator(item.rules, catalog).evaluate(values, day)
+        evaluator = await evaluator_for(
+            session, principal.tenant_id, item.tree.id, item.rules, day, catalog
+        )
+        evaluation = evaluator.evaluate(values, day)
         by_code = {c.code: c for c in item.categories}
         by_id = {c.id: c for c in item.categories}
         targets = [by_code[code] for code in evaluation.categories]
@@ -385,7 +389,10 @@ async def customer_classifications(
                     session, principal.tenant_id, [customer.id], today, catalog
                 )
                 values = found_values[customer.id]
-            evaluation = Evaluator(item.rules, catalog).evaluate(values, today)
+            evaluator = await evaluator_for(
+                session, principal.tenant_id, item.tree.id, item.rules, today, catalog
+            )
+            evaluation = evaluator.evaluate(values, today)
             by_code = {c.code: c for c in item.categories}
             targets = [by_code[code] for code in evaluation.categories]
             change = _change(item, held, targets)

@@ -2,7 +2,9 @@
 numbered by slot, the snapshot's layout, the scope."""
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from functools import cached_property
 
 from cachetools import LRUCache
@@ -13,11 +15,12 @@ from app.catalog import FieldCatalog
 from app.core.errors import Conflict
 from app.core.i18n import Text
 from app.facts.snapshot_layout import SnapshotLayout
-from app.models import CategoryTree, Run, RunCategory, RunTree
+from app.models import CategoryTree, Run, RunCategory, RunCutPoint, RunTree
 from app.models.rules import Ruleset as StoredRuleset
 from app.models.rules import RulesetVersion
 from app.rules.language.errors import RulesetInvalid
 from app.rules.language.evaluate import Evaluator
+from app.rules.language.quantiles import CutPoints, ScoreKey
 from app.rules.language.tree import Condition, Rule, Ruleset, iter_leaves
 from app.rules.language.validate import check_condition, check_ruleset
 
@@ -52,6 +55,8 @@ class TreePlan:
     rules: Ruleset
     categories: dict[int, RunCategory]  # by slot
     applied: bool
+    # The scores' cut points the run stored for this tree (none before it has started).
+    cut_points: CutPoints = field(default_factory=dict)
 
     @cached_property
     def views(self) -> dict[int, CategoryView]:
@@ -121,7 +126,9 @@ class RunPlan:
         made = self.made_evaluators.get(position)
         if made is None:
             tree = next(t for t in self.trees if t.position == position)
-            made = self.made_evaluators[position] = Evaluator(tree.rules, self.catalog)
+            made = self.made_evaluators[position] = Evaluator(
+                tree.rules, self.catalog, cut_points=tree.cut_points
+            )
         return made
 
 
@@ -188,6 +195,7 @@ async def _read_plan(session: AsyncSession, run: Run) -> RunPlan:
             .order_by(RunCategory.slot)
         )
     ).all()
+    cut_points = await _cut_points(session, run)
     trees = []
     for row in trees_rows:
         found = versions.get(row.version_id)
@@ -218,9 +226,25 @@ async def _read_plan(session: AsyncSession, run: Run) -> RunPlan:
                 rules,
                 own,
                 row.applied_at is not None,
+                cut_points.get(row.tree_id, {}),
             )
         )
     scope = None
     if run.scope.get("type") == "filter":
         scope = check_condition(run.scope["when"], catalog)
     return RunPlan(run, layout, catalog, tuple(trees), scope)
+
+
+async def _cut_points(
+    session: AsyncSession, run: Run
+) -> dict[uuid.UUID, dict[ScoreKey, tuple[Decimal, ...]]]:
+    """The run's stored cut points (app/runs/cut_points.py) by tree."""
+    rows = await session.execute(
+        select(RunCutPoint.tree_id, RunCutPoint.field, RunCutPoint.buckets, RunCutPoint.cuts).where(
+            RunCutPoint.tenant_id == run.tenant_id, RunCutPoint.run_id == run.id
+        )
+    )
+    found: dict[uuid.UUID, dict[ScoreKey, tuple[Decimal, ...]]] = defaultdict(dict)
+    for tree_id, key, buckets, cuts in rows:
+        found[tree_id][ScoreKey(key, buckets)] = tuple(Decimal(c) for c in cuts)
+    return found

@@ -28,6 +28,7 @@ from app.runs.apply import apply_tree
 from app.runs.apply_multi import apply_multi_tree
 from app.runs.classify import classify_chunk
 from app.runs.counting import count_results
+from app.runs.cut_points import store_cut_points
 from app.runs.drift import detect_drift
 from app.runs.plan import load_plan
 from app.runs.service import START_JOB, finish_cancelled, release_trees
@@ -60,6 +61,8 @@ async def start_run(context: JobContext) -> dict[str, Any] | None:
                     delay=WAIT,
                 )
                 return {"waiting_for": str(holder)}
+        # Scores (ntile, rank_pct) rank the whole population: cut before any chunk runs.
+        await store_cut_points(session, await load_plan(session, run))
         chunks, total = await _chunks(session, run, get_settings().run_chunk_size)
         run.status, run.waiting_for = "running", None
         run.started_at = datetime.now(UTC)

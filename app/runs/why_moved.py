@@ -12,6 +12,7 @@ from app.core.auth import Principal
 from app.core.i18n import current_locale
 from app.core.pagination import PageParams
 from app.models import Run, RunResult, RunTree
+from app.rules.language.evaluate import Evaluator
 from app.rules.language.moves import Flip, Move, describe, flipped
 from app.runs.plan import RunPlan, TreePlan, load_plan
 from app.runs.results import RenderedResult, ResultsPage, results_page, snapshot_arrays
@@ -40,6 +41,9 @@ class _Previous:
     plan: RunPlan
     tree: TreePlan
     rows: dict[uuid.UUID, RunResult]
+    # This run's rules over the earlier values: scores (ntile, rank_pct) placed among the
+    # earlier run's cut points, where the customer stood then.
+    evaluator: Evaluator
 
 
 async def why_moved(
@@ -94,7 +98,10 @@ async def _previous(
             RunResult.customer_id.in_(customers),
         )
     )
-    return _Previous(earlier_plan, earlier_tree, {r.customer_id: r for r in rows})
+    then = Evaluator(
+        tree.rules, plan.catalog, cut_points={**tree.cut_points, **earlier_tree.cut_points}
+    )
+    return _Previous(earlier_plan, earlier_tree, {r.customer_id: r for r in rows}, then)
 
 
 def _move(plan: RunPlan, tree: TreePlan, previous: _Previous, item: RenderedResult) -> Move | None:
@@ -111,7 +118,7 @@ def _move(plan: RunPlan, tree: TreePlan, previous: _Previous, item: RenderedResu
         evaluator = plan.evaluator(tree.position)
         before_values = previous.plan.layout.values(snapshot_arrays(row), tree.fields)
         after_values = {key: item.metrics.get(key) for key in tree.fields}
-        before = evaluator.evaluate(before_values, previous.plan.run.as_of)
+        before = previous.evaluator.evaluate(before_values, previous.plan.run.as_of)
         after = evaluator.evaluate(after_values, plan.run.as_of)
         flips = flipped(before, after)
     return describe(flips, old_name, new_name, plan.catalog, locale, versions)

@@ -168,6 +168,21 @@ async def test_lint_finds_shadowed_rules_and_unreachable_categories(
                for f in findings)  # fmt: skip
 
 
+async def test_lint_does_not_compare_a_score_with_its_field_s_values(
+    api: httpx.AsyncClient,
+) -> None:
+    _, ruleset_id = await make_ruleset(api)
+    # A customer with 10 yuan, not in the top 20 %, matches b: b is not shadowed by a.
+    body = {"default_category": "LOW", "rules": [
+        {"key": "a", "category": "CORE", "when": "ntile(order_amount_12m, 5) >= 5"},
+        {"key": "b", "category": "POTENTIAL", "when": "order_amount_12m >= 5"},
+    ]}  # fmt: skip
+    created = await api.post(f"/api/v1/rulesets/{ruleset_id}/versions", json=body)
+    assert created.status_code == 201, created.text
+    findings = (await api.post(f"/api/v1/rulesets/{ruleset_id}/versions/1/lint")).json()["findings"]
+    assert not [f for f in findings if f["type"] == "shadowed_rule"], findings
+
+
 async def _seed_002_customers(api: httpx.AsyncClient) -> None:
     customers = [{"code": c, "name": f"客户{c}"} for c in ("A", "B", "C", "C004")]
     await api.post("/api/v1/customers/bulk", json={"items": customers})

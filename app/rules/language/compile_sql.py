@@ -338,8 +338,8 @@ def worst_value_per_score(
     where: Sequence[ColumnElement[bool]],
     buckets: int,
     lower_better: bool,
-) -> Select[tuple[int, Decimal]]:
-    """(score, worst value) for each score in the population — the rows of `population`
+) -> Select[tuple[int, Decimal, int]]:
+    """(score, worst value, customers) for each score in the population — the rows of `population`
     passing `where` that have a `value` — scored with window functions as `quantiles.py`
     defines: ceil(k · not-better / n). The worst value is the least (the greatest when
     lower is better); `quantiles.cut_points_from` turns these into cut points."""
@@ -355,7 +355,7 @@ def worst_value_per_score(
         .subquery("ranked")
     )
     worst = func.max if lower_better else func.min
-    return select(ranked.c.score, worst(ranked.c.value)).group_by(ranked.c.score)
+    return select(ranked.c.score, worst(ranked.c.value), func.count()).group_by(ranked.c.score)
 
 
 def _near(

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from app.catalog import FieldCatalog, FieldDef
 from app.core.i18n import Locale
 from app.rules.language.evaluate import Evaluation
+from app.rules.language.quantiles import Scored, score_field
+from app.rules.language.tree import Score
 from app.rules.language.words import Words, format_value, words_for
 
 # How a value stands against a threshold, by operator and whether the condition holds.
@@ -41,6 +43,7 @@ class Flip:
     after: object
     held_before: bool
     held_after: bool
+    score: Score | None = None  # a score leaf's (then before and after are Scored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +57,8 @@ class Move:
 
 def flipped(before: Evaluation, after: Evaluation) -> tuple[Flip, ...]:
     """The conditions of the deciding rules whose result differs between the two
-    evaluations (which must come from the same evaluator)."""
-    if before.evaluator is not after.evaluator:
+    evaluations (of the same rules; scores may be placed among different cut points)."""
+    if before.ruleset is not after.ruleset:
         raise ValueError("compare evaluations of the same rules")
     rules = _deciding_rules(before, after)
     found = []
@@ -73,6 +76,7 @@ def flipped(before: Evaluation, after: Evaluation) -> tuple[Flip, ...]:
                 after.actuals[i],
                 before.results[i],
                 after.results[i],
+                leaf.leaf.score,
             )
         )
     return tuple(found)
@@ -116,6 +120,8 @@ def label_of(flip: Flip, catalog: FieldCatalog, locale: Locale) -> str:
 def _said(flip: Flip, catalog: FieldCatalog, words: Words, locale: Locale) -> str:
     definition = catalog.get(flip.field)
     label = label_of(flip, catalog, locale)
+    if flip.score is not None and definition is not None:
+        return _said_scored(flip, flip.score, definition, label, words, locale)
     before = format_value(definition, flip.before, locale)
     after = format_value(definition, flip.after, locale)
     standing = _STANDING.get((flip.op, flip.held_after))
@@ -129,6 +135,28 @@ def _said(flip: Flip, catalog: FieldCatalog, words: Words, locale: Locale) -> st
             condition=described
         )
     return words.moved_value.format(label=label, before=before, after=after, state=state)
+
+
+def _said_scored(
+    flip: Flip, score: Score, definition: FieldDef, label: str, words: Words, locale: Locale
+) -> str:
+    """A score that flipped: the values, then the scores ("近12个月交易金额 200.00万元 →
+    200.00万元,近12个月交易金额5分位 3 → 2": the value may stay while others move)."""
+
+    def value(scored: object) -> str:
+        return format_value(
+            definition, scored.value if isinstance(scored, Scored) else None, locale
+        )
+
+    def group(scored: object) -> str:
+        return str(int(scored)) if isinstance(scored, Scored) else words.no_data
+
+    state = (
+        f"{score_field(definition, score).label(locale)} {group(flip.before)} → {group(flip.after)}"
+    )
+    return words.moved_value.format(
+        label=label, before=value(flip.before), after=value(flip.after), state=state
+    )
 
 
 def _fill(

@@ -97,7 +97,7 @@ class RulesDatabase:
             assert definition is not None
             lower = lower_is_better(definition)
             query = worst_value_per_score(COLUMNS[key.field], CUSTOMERS, [], key.buckets, lower)
-            worst = {score: value for score, value in await self.conn.execute(query)}
+            worst = {score: value for score, value, _ in await self.conn.execute(query)}
             found[key] = cut_points_from(worst, key.buckets, lower)
         return found
 
