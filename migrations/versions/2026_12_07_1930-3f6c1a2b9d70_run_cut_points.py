@@ -4,7 +4,7 @@ The cut points of a run's population-relative scores (ntile, rank_pct) per tree,
 and number of groups.
 
 Revision ID: 3f6c1a2b9d70
-Revises: 5b7e2c9d41f3
+Revises: 3c1f0e9a7b21
 Create Date: 2026-12-07 19:00:00+00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "3f6c1a2b9d70"
-down_revision: str | None = "5b7e2c9d41f3"
+down_revision: str | None = "3c1f0e9a7b21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
