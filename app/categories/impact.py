@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.categories import repository
 from app.categories.deletion import reassign_target
 from app.categories.rule_references import rules_referencing_category
-from app.categories.schemas import CategoryImpact, RuleReference
+from app.categories.schemas import CategoryImpact, RuleInVersion
 from app.categories.service import category_ref, get_category
 from app.core.auth import Principal
 
@@ -34,7 +34,7 @@ async def category_impact(
         reassign_to=category_ref(target) if target is not None else None,
         would_move=holdings.customers_direct if deletable else 0,
         rules=[
-            RuleReference.model_validate(r, from_attributes=True)
+            RuleInVersion.model_validate(r, from_attributes=True)
             for r in await rules_referencing_category(session, category)
         ],
     )

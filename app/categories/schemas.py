@@ -208,7 +208,7 @@ class CategoryRef(BaseModel):
     name: str
 
 
-class RuleReference(BaseModel):
+class RuleInVersion(BaseModel):
     """A rule that names the category (filled by the rules code)."""
 
     ruleset_id: uuid.UUID
@@ -234,7 +234,7 @@ class CategoryImpact(BaseModel):
         "default category); null for the default category itself"
     )
     would_move: int = Field(description="Customers a delete would move now")
-    rules: list[RuleReference] = Field(description="Rules that reference the category")
+    rules: list[RuleInVersion] = Field(description="Rules that reference the category")
 
 
 class CategoryDeleted(BaseModel):

@@ -7,14 +7,14 @@ openapi-examples`) and a test keeps both equal and valid against the schema.
 """
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel, TypeAdapter, WithJsonSchema
 
 from app.core.bulk import ITEM_MODELS
 from app.core.errors import PROBLEM_MEDIA_TYPE, Problem
@@ -37,9 +37,12 @@ _ERROR_DESCRIPTIONS = {
 # them back exactly as written.
 _EXAMPLES: dict[str, dict[str, Any]] = {}
 # Models of bodies that routes read themselves (to check a signature over the bytes
-# first), and security schemes other than the API key; both put into the spec here.
+# first) or of JSON a service reads and writes itself (the Rules JSON), and security
+# schemes other than the API key; all put into the spec here.
 _RAW_BODY_MODELS: list[type[BaseModel]] = []
+_COMPONENT_TYPES: list[Any] = []
 _SECURITY_SCHEMES: dict[str, dict[str, Any]] = {}
+_COMPONENT_MARKER = "x-crmc-component"
 
 
 def documented(
@@ -96,6 +99,19 @@ def raw_json_body(model: type[BaseModel], example: Any) -> dict[str, Any]:
     }
 
 
+def component_schema(documented: Any, name: str | None = None) -> WithJsonSchema:
+    """The schema of a field whose JSON the service reads (or writes) itself, e.g. the
+    Rules JSON, which the rule language checks with every problem at its path: a
+    reference to the component of `documented` (a model or a named type alias), or to
+    `name`, one of the schemas it refers to; the spec gets them. The field is validated
+    as its own type says."""
+    if documented not in _COMPONENT_TYPES:
+        _COMPONENT_TYPES.append(documented)
+    # A marker replaced by the reference once the spec is built: pydantic looks up every
+    # `$ref` it meets among the schemas it generated itself, which these are not.
+    return WithJsonSchema({_COMPONENT_MARKER: name or documented.__name__})
+
+
 def security_scheme(name: str, scheme: dict[str, Any]) -> list[dict[str, list[str]]]:
     """Declare a security scheme besides the API key; the `security` of an operation
     that uses it."""
@@ -117,6 +133,8 @@ def install_openapi(app: FastAPI) -> None:
             tags=app.openapi_tags,
         )
         _add_component_schemas(spec)
+        _put_component_references(spec)
+        _name_pages(spec)
         schemes = spec.setdefault("components", {}).setdefault("securitySchemes", {})
         schemes.update(_SECURITY_SCHEMES)
         for path_item in spec.get("paths", {}).values():
@@ -135,15 +153,67 @@ def install_openapi(app: FastAPI) -> None:
 
 
 def _add_component_schemas(spec: dict[str, Any]) -> None:
-    # Bulk bodies reference their item model by name, and bodies read by their route their
-    # model; nothing else would put them in the spec.
-    _, top = models_json_schema(
-        [(model, "validation") for model in [*ITEM_MODELS, *_RAW_BODY_MODELS]],
+    # Bulk bodies reference their item model by name, bodies read by their route their
+    # model, and fields documented by `component_schema` theirs; nothing else would put
+    # them in the spec.
+    documented = [*ITEM_MODELS, *_RAW_BODY_MODELS, *_COMPONENT_TYPES]
+    _, top = TypeAdapter.json_schemas(
+        [(kind, "validation", TypeAdapter(kind)) for kind in documented],
         ref_template="#/components/schemas/{model}",
     )
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in top.get("$defs", {}).items():
         schemas.setdefault(name, schema)
+
+
+_PAGE_NAME = re.compile(r"Page_(\w+?)(?:Out)?_")
+
+
+def _name_pages(spec: dict[str, Any]) -> None:
+    """Name pages as clients read them: `CustomerPage`, not pydantic's `Page_CustomerOut_`
+    (generic models get their name from their type arguments)."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    names = {}
+    for name in list(schemas):
+        match = _PAGE_NAME.fullmatch(name)
+        if match:
+            names[name] = f"{match[1]}Page"
+    if not names:
+        return
+    spec["components"]["schemas"] = {
+        names.get(name, name): {**schema, "title": names[name]} if name in names else schema
+        for name, schema in schemas.items()
+    }
+    refs = {
+        f"#/components/schemas/{old}": f"#/components/schemas/{new}" for old, new in names.items()
+    }
+    _replace_refs(spec, refs)
+
+
+def _replace_refs(node: Any, refs: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref in refs:
+            node["$ref"] = refs[ref]
+        for value in node.values():
+            _replace_refs(value, refs)
+    elif isinstance(node, list):
+        for value in node:
+            _replace_refs(value, refs)
+
+
+def _put_component_references(node: Any) -> None:
+    """Replace the markers left by `component_schema` by references (in place)."""
+    if isinstance(node, dict):
+        name = node.pop(_COMPONENT_MARKER, None)
+        if name is not None:
+            node.pop("title", None)  # the component has its own
+            node["$ref"] = f"#/components/schemas/{name}"
+        for value in node.values():
+            _put_component_references(value)
+    elif isinstance(node, list):
+        for value in node:
+            _put_component_references(value)
 
 
 def _restore_examples(operation: dict[str, Any]) -> None:

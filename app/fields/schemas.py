@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.core.schemas import RequestBody
+from app.rules.language.schema import Operator
 
 FieldType = Literal["number", "integer", "date", "string", "enum", "boolean", "string_list"]
 Unit = Literal["CNY", "count", "days", "months", "employees"]
@@ -26,7 +27,7 @@ class FieldOut(BaseModel):
     description: str
     enum_values: list[str] | None
     aliases_zh: list[str] = Field(description="Other Chinese names accepted in text rules")
-    operators: list[str] = Field(description="Operators a condition on this field may use")
+    operators: list[Operator] = Field(description="Operators a condition on this field may use")
 
 
 class FieldList(BaseModel):

@@ -7,15 +7,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
+from app.core.openapi import component_schema
 from app.core.schemas import IsoDate, RequestBody
+from app.rules.language.schema import ExpressionJson, FieldValue, Rationale, RuleRef, RulesJson
 from app.rules.trial import Preview, Transition
 
 
 class EvaluateRequest(RequestBody):
     """A ruleset body (exactly the Rules JSON; `when` may be text) and field values."""
 
-    ruleset: dict[str, Any] = Field(description="The Rules JSON of a ruleset version")
-    values: dict[str, Any] = Field(
+    ruleset: RulesJson = Field(description="The Rules JSON of a ruleset version")
+    values: dict[str, Annotated[Any, component_schema(FieldValue)]] = Field(
         description="Field values by key (numbers, `YYYY-MM-DD` dates, strings, lists); "
         "missing fields are null"
     )
@@ -28,19 +30,6 @@ class EvaluateRequest(RequestBody):
         "cut points place the values (default, or when it has none: the tenant's "
         "customers as of `as_of`)",
     )
-
-
-class RuleRef(BaseModel):
-    key: str
-    name: str | None
-
-
-class Rationale(BaseModel):
-    """Why: the sentence, each condition of the matched rule, and why earlier rules missed."""
-
-    text: str
-    conditions: list[dict[str, Any]]
-    why_not: list[dict[str, Any]]
 
 
 class EvaluateResult(BaseModel):
@@ -71,7 +60,7 @@ EVALUATE_REQUEST_EXAMPLE = {
             }
         ],
     },
-    "values": {"order_amount_12m": 650000, "interactions_6m": 12},
+    "values": {"order_amount_12m": "650000", "interactions_6m": 12},
     "as_of": "2026-11-25",
 }
 EVALUATE_RESULT_EXAMPLE = {
@@ -82,20 +71,26 @@ EVALUATE_RESULT_EXAMPLE = {
         "text": "近12个月交易金额 65.00万元 ≥ 50.00万元;近6个月互动 12 次 ≥ 10 次",
         "conditions": [
             {
+                "index": 0,
+                "path": ["all", 0],
                 "field": "order_amount_12m",
                 "label": "近12个月交易金额",
                 "op": "gte",
-                "threshold": 500000,
-                "actual": 650000,
+                "threshold": "500000",
+                "actual": "650000",
                 "passed": True,
+                "text": "近12个月交易金额 65.00万元 ≥ 50.00万元",
             },
             {
+                "index": 1,
+                "path": ["all", 1],
                 "field": "interactions_6m",
                 "label": "近6个月互动",
                 "op": "gte",
                 "threshold": 10,
                 "actual": 12,
                 "passed": True,
+                "text": "近6个月互动 12 次 ≥ 10 次",
             },
         ],
         "why_not": [],
@@ -135,7 +130,7 @@ class VersionOut(BaseModel):
     ruleset_id: uuid.UUID
     version: int = Field(validation_alias="number")
     status: Literal["draft", "published", "retired"]
-    body: dict[str, Any]
+    body: RulesJson
     note: str | None
     created_by: str
     created_at: datetime
@@ -252,7 +247,7 @@ class Scope(RequestBody):
 
     type: Literal["all", "customers", "filter"] = "all"
     customer_ids: Annotated[list[uuid.UUID], Field(max_length=100_000)] | None = None
-    when: dict[str, Any] | str | None = Field(default=None, description="Condition (JSON or text)")
+    when: ExpressionJson | None = Field(default=None, description="Condition (JSON or text)")
 
 
 class PreviewRequest(RequestBody):

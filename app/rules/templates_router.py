@@ -12,6 +12,7 @@ from app.core.i18n import Text, current_locale
 from app.core.openapi import documented
 from app.core.routing import ApiRoute
 from app.rules import service
+from app.rules.language.schema import RulesJson
 from app.rules.templates import TEMPLATES
 
 router = APIRouter(prefix="/api/v1/templates", tags=["rules"], route_class=ApiRoute)
@@ -24,7 +25,7 @@ class TemplateOut(BaseModel):
     description: str
     multi_assign: bool
     categories: list[dict[str, Any]]
-    ruleset: dict[str, Any] = Field(description="The Rules JSON it publishes as version 1")
+    ruleset: RulesJson = Field(description="The Rules JSON it publishes as version 1")
 
 
 class TemplateList(BaseModel):

@@ -3,7 +3,7 @@
 import asyncio
 import uuid
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
@@ -17,6 +17,7 @@ from app.facts.today import tenant_today
 from app.models.rules import Ruleset
 from app.rules import service, trial
 from app.rules.analysis import diff, lint
+from app.rules.language.schema import RulesJson
 from app.rules.samples import samples_from_file
 from app.rules.schemas import (
     EVALUATE_REQUEST_EXAMPLE,
@@ -137,7 +138,7 @@ async def create_version(
     session: Session,
     ruleset_id: uuid.UUID,
     response: Response,
-    body: Annotated[dict[str, Any], Body(description="Exactly the Rules JSON")],
+    body: Annotated[RulesJson, Body(description="Exactly the Rules JSON")],
     note: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> VersionOut:
     """Save a new draft (version n+1). The body is exactly the Rules JSON; every problem
@@ -182,7 +183,7 @@ async def update_version(
     ruleset_id: uuid.UUID,
     number: Number,
     response: Response,
-    body: Annotated[dict[str, Any], Body(description="Exactly the Rules JSON")],
+    body: Annotated[RulesJson, Body(description="Exactly the Rules JSON")],
     if_match: IfMatch = None,
 ) -> VersionOut:
     """Replace a draft's rules (If-Match guards concurrent editors); published and

@@ -29,19 +29,19 @@ from app.runs.plan import CategoryView
 from app.runs.results import RenderedResult
 from app.runs.schemas import (
     CategoryCount,
-    CategoryOut,
+    CategoryInRun,
     ChangeReason,
     ClassificationItem,
     ClassificationList,
     DriftOut,
     FlippedCondition,
     Progress,
+    Rationale,
     ReclassifyRequest,
     ReclassifyResult,
     ResultFilter,
     ResultItem,
     ResultPage,
-    ResultRationale,
     RuleRef,
     RunCounts,
     RunCreate,
@@ -268,8 +268,8 @@ async def get_customer_classifications(
     return ClassificationList(items=items)
 
 
-def category_out(category: CategoryView) -> CategoryOut:
-    return CategoryOut.model_construct(
+def category_out(category: CategoryView) -> CategoryInRun:
+    return CategoryInRun.model_construct(
         id=category.id, code=category.code, name=category.name, path=category.path
     )
 
@@ -296,7 +296,8 @@ def result_item(result: RenderedResult) -> ResultItem:
         previous_categories=previous,
         changed=result.changed,
         rule=RuleRef.model_construct(key=rule.key, name=rule.name) if rule is not None else None,
-        rationale=ResultRationale.model_construct(
+        # Validated: its conditions and why_not become the typed models the schema names.
+        rationale=Rationale(
             text=rationale.text, conditions=rationale.conditions, why_not=rationale.why_not
         ),
         metrics=result.metrics,

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StrictBool, model_validator
 
 from app.core.schemas import IsoDate, RequestBody
+from app.rules.language.schema import ExpressionJson, Rationale, RuleRef
 
 RunStatus = Literal["queued", "waiting", "running", "succeeded", "failed", "cancelled"]
 RunMode = Literal["apply", "dry_run"]
@@ -20,7 +21,7 @@ class RunScope(RequestBody):
     customer_ids: (
         Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_SCOPE_CUSTOMERS)] | None
     ) = None
-    when: dict[str, Any] | str | None = Field(
+    when: ExpressionJson | None = Field(
         default=None,
         description='Condition (JSON or text), e.g. `region = "华东"`',
     )
@@ -48,7 +49,7 @@ class RunCreate(RequestBody):
     )
 
 
-class CategoryOut(BaseModel):
+class CategoryInRun(BaseModel):
     """A category as a run saw it: `path` holds the codes from the root down."""
 
     id: uuid.UUID
@@ -67,7 +68,7 @@ class RunTreeOut(BaseModel):
 
 
 class CategoryCount(BaseModel):
-    category: CategoryOut
+    category: CategoryInRun
     count: int
 
 
@@ -105,7 +106,7 @@ class DriftOut(BaseModel):
     `drift_threshold_pp` since the tree's previous apply run over the same scope."""
 
     tree_id: uuid.UUID
-    category: CategoryOut
+    category: CategoryInRun
     before: float = Field(description="Share in the previous apply run, in percent")
     after: float = Field(description="Share in this run, in percent")
     pp: float = Field(description="after − before, in percentage points")
@@ -141,19 +142,6 @@ class RunOut(BaseModel):
     finished_at: datetime | None
 
 
-class RuleRef(BaseModel):
-    key: str
-    name: str | None
-
-
-class ResultRationale(BaseModel):
-    """Why: the sentence, each condition of the matched rule, why earlier rules missed."""
-
-    text: str
-    conditions: list[dict[str, Any]]
-    why_not: list[dict[str, Any]]
-
-
 class FlippedCondition(BaseModel):
     """A condition that came out differently before and after the move."""
 
@@ -182,13 +170,13 @@ class ResultItem(BaseModel):
     customer_code: str
     customer_name: str
     tree_id: uuid.UUID
-    category: CategoryOut = Field(description="The category (the first, in a multi-assign tree)")
-    categories: list[CategoryOut] = Field(description="Every category (several: multi-assign)")
-    previous_category: CategoryOut | None
-    previous_categories: list[CategoryOut]
+    category: CategoryInRun = Field(description="The category (the first, in a multi-assign tree)")
+    categories: list[CategoryInRun] = Field(description="Every category (several: multi-assign)")
+    previous_category: CategoryInRun | None
+    previous_categories: list[CategoryInRun]
     changed: bool
     rule: RuleRef | None = Field(description="The matched rule, null for the default")
-    rationale: ResultRationale
+    rationale: Rationale
     metrics: dict[str, Any] = Field(description="The values the tree's rules read")
     next_action: str | None
     borderline: bool

@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 import httpx
+import jsonschema
 
 from tests.core.test_errors import assert_problem
 
@@ -111,3 +112,31 @@ async def test_a_body_nested_thousands_deep_is_refused_before_parsing(
     too_deep = {**RULESET, "rules": [{**RULESET["rules"][0], "when": nested_33}]}
     response = await api.post("/api/v1/rules/evaluate", json={"ruleset": too_deep, "values": {}})
     assert_problem(response, 422)
+
+
+async def test_the_documented_example_is_what_the_service_answers(
+    api: httpx.AsyncClient, app: Any
+) -> None:
+    # The spec once showed `"threshold": 500000` while the service answered "500000"
+    # (decimals are strings) with `index`, `path` and `text`: the example is the answer.
+    operation = app.openapi()["paths"]["/api/v1/rules/evaluate"]["post"]
+    request = operation["requestBody"]["content"]["application/json"]["example"]
+    answer = operation["responses"]["200"]["content"]["application/json"]["example"]
+    response = await api.post("/api/v1/rules/evaluate", json=request)
+    assert response.status_code == 200, response.text
+    assert response.json() == answer
+
+
+async def test_answers_validate_against_the_typed_rationale_schema(
+    api: httpx.AsyncClient, app: Any
+) -> None:
+    spec = app.openapi()
+    values = {"order_amount_12m": "200000.5", "interactions_6m": 3, "region": "华东"}
+    response = await _evaluate(api, values)
+    assert response.status_code == 200, response.text
+    schema = {"$ref": "#/components/schemas/EvaluateResult", "components": spec["components"]}
+    jsonschema.validate(response.json(), schema)
+    why_not = response.json()["rationale"]["why_not"]
+    assert why_not[0]["threshold"] == "500000"
+    assert why_not[0]["actual"] == "200000.5"
+    assert why_not[0]["gap"] == "299999.5"

@@ -2,13 +2,14 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StringConstraints, model_validator
 
 from app.categories.schemas import CategoryRef
 from app.core.bulk import ItemError
 from app.core.schemas import IsoDate, RequestBody
+from app.rules.language.schema import ExpressionJson
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Source = Literal["manual", "rule", "import", "reassign", "run", "manual_reclassify", "webhook"]
@@ -34,7 +35,7 @@ class BulkAssign(RequestBody):
     customer_ids: list[uuid.UUID] | None = Field(
         default=None, min_length=1, max_length=MAX_CUSTOMERS
     )
-    filter: dict[str, Any] | str | None = Field(
+    filter: ExpressionJson | None = Field(
         default=None,
         description="A condition (JSON or text), e.g. `近12个月交易金额 >= 50万`",
         examples=['order_amount_12m >= 500000 and region = "上海"'],
