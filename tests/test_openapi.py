@@ -150,3 +150,49 @@ async def test_the_served_openapi_document_is_byte_for_byte_the_checked_in_snaps
     assert json.dumps(served.json(), ensure_ascii=False, indent=2) + "\n" == snapshot
     compact = json.dumps(json.loads(snapshot), ensure_ascii=False, separators=(",", ":"))
     assert served.content == compact.encode()
+
+
+# Objects not typed yet, each free-form for a reason; the list only shrinks. Audit
+# snapshots and change-request payloads hold any entity's JSON; custom-field attributes
+# are typed by the tenant's fields (GET /fields), not by the spec; a bulk item's errors
+# are pydantic's and the services' own.
+NOT_TYPED_YET = {
+    "#/components/schemas/AuditEventOut/properties/before/anyOf/0",
+    "#/components/schemas/AuditEventOut/properties/after/anyOf/0",
+    "#/components/schemas/ChangeRequestOut/properties/payload",
+    "#/components/schemas/ChangeRequestOut/properties/diff",
+    "#/components/schemas/ChangeRequestOut/properties/result/anyOf/0",
+    "#/components/schemas/CustomerCreate/properties/attributes/anyOf/0",
+    "#/components/schemas/CustomerOut/properties/attributes",
+    "#/components/schemas/CustomerUpdate/properties/attributes/anyOf/0",
+    "#/components/schemas/ItemError/properties/errors/items",
+    "#/components/schemas/MergedCustomer/properties/attributes",
+}
+
+
+def _untyped_objects(node: Any, path: str) -> list[str]:
+    """JSON pointers of object schemas that say nothing of their members: no
+    `properties`, and `additionalProperties` absent, true or `{}` (a map whose values
+    have a schema is typed)."""
+    found = []
+    if isinstance(node, dict):
+        is_object = node.get("type") == "object" or (
+            "additionalProperties" in node and "properties" not in node
+        )
+        values = node.get("additionalProperties")
+        if is_object and not node.get("properties") and values in (None, True, {}):
+            found.append(path)
+        for key, value in node.items():
+            found += _untyped_objects(value, f"{path}/{key.replace('/', '~1')}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _untyped_objects(value, f"{path}/{index}")
+    return found
+
+
+def test_every_object_in_the_spec_is_typed(spec: dict[str, Any]) -> None:
+    """Component schemas, request bodies and responses: every object has its members
+    typed, or is a map with typed values (so generated clients get no `unknown`)."""
+    untyped = set(_untyped_objects(spec, "#"))
+    assert untyped - NOT_TYPED_YET == set(), "untyped objects in the spec"
+    assert NOT_TYPED_YET - untyped == set(), "typed now: take them off NOT_TYPED_YET"

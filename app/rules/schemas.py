@@ -9,7 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.core.openapi import component_schema
 from app.core.schemas import IsoDate, RequestBody
-from app.rules.language.schema import ExpressionJson, FieldValue, Rationale, RuleRef, RulesJson
+from app.rules.language.schema import (
+    ConditionValue,
+    ExpressionJson,
+    FieldValue,
+    Operator,
+    Rationale,
+    RuleContent,
+    RuleRef,
+    RulesetBody,
+    RulesJson,
+    SampleRationale,
+)
 from app.rules.trial import Preview, Transition
 
 
@@ -151,19 +162,59 @@ class PublishResult(BaseModel):
     change_request_id: uuid.UUID | None = None
 
 
+RuleJson = Annotated[dict[str, Any], component_schema(RulesetBody, "Rule")]
+RuleContentJson = Annotated[dict[str, Any], component_schema(RuleContent)]
+ConditionValueJson = Annotated[Any, component_schema(ConditionValue)]
+
+
+class ThresholdChange(BaseModel):
+    """A condition that kept its field and operator but not its value."""
+
+    field: str
+    op: Operator
+    from_: ConditionValueJson = Field(alias="from")
+    to: ConditionValueJson
+
+
+class RuleChange(BaseModel):
+    """A rule kept by key whose JSON changed: which members, and the thresholds."""
+
+    key: str
+    fields: list[str] = Field(description="The members that changed (`when`, `category` …)")
+    thresholds: list[ThresholdChange]
+    before: RuleContentJson = Field(description="The rule in `against` (Rules JSON, no key)")
+    after: RuleContentJson = Field(description="The rule in `version`")
+
+
+class SettingChange(BaseModel):
+    setting: Literal["hit_policy", "default_category", "borderline_margin"]
+    from_: str = Field(alias="from")
+    to: str
+
+
 class DiffOut(BaseModel):
     """What changed from version `against` to `version`."""
 
     version: int
     against: int
-    added: list[dict[str, Any]]
-    removed: list[dict[str, Any]]
-    changed: list[dict[str, Any]]
-    settings: list[dict[str, Any]] = Field(description="hit_policy, default_category, margin")
+    added: list[RuleJson] = Field(description="Rules only in `version` (Rules JSON)")
+    removed: list[RuleJson] = Field(description="Rules only in `against`")
+    changed: list[RuleChange]
+    settings: list[SettingChange] = Field(description="hit_policy, default_category, margin")
 
 
 FindingType = Literal["shadowed_rule", "never_true", "overlap", "gap", "unreachable_category"]
 Severity = Literal["warning", "info"]
+
+
+class LintDetail(BaseModel):
+    """What a finding is about; which members are present depends on its `type`."""
+
+    rule: str | None = Field(default=None, description="The rule's key")
+    shadowed_by: str | None = Field(default=None, description="The earlier rule's key")
+    category: str | None = Field(default=None, description="A category code")
+    field: str | None = Field(default=None, description="A field key")
+    rules: list[str] | None = Field(default=None, description="The rules' keys")
 
 
 class LintFinding(BaseModel):
@@ -171,7 +222,7 @@ class LintFinding(BaseModel):
     severity: Severity
     loc: list[str | int]
     message: str
-    detail: dict[str, Any] = Field(default_factory=dict)
+    detail: Annotated[dict[str, Any], component_schema(LintDetail)] = Field(default_factory=dict)
 
 
 class LintResult(BaseModel):
@@ -230,6 +281,24 @@ class BacktestRequest(RequestBody):
         return self
 
 
+class ClassFigures(BaseModel):
+    """How well one category was found."""
+
+    precision: float | None = Field(description="Of those predicted in it, the share expected")
+    recall: float | None = Field(description="Of those expected in it, the share found")
+    support: int = Field(description="Samples expected in it")
+
+
+class Mismatch(BaseModel):
+    """A sample the version classifies otherwise than expected."""
+
+    customer_code: str
+    expected: str
+    actual: str
+    rule: RuleRef | None
+    rationale: SampleRationale
+
+
 class BacktestResult(BaseModel):
     samples: int
     correct: int
@@ -237,8 +306,8 @@ class BacktestResult(BaseModel):
     min_accuracy: float
     passed: bool
     confusion_matrix: dict[str, dict[str, int]] = Field(description="expected → predicted → n")
-    per_class: dict[str, dict[str, Any]]
-    mismatches: list[dict[str, Any]]
+    per_class: dict[str, ClassFigures] = Field(description="By category code")
+    mismatches: list[Mismatch]
     unknown_codes: list[str]
 
 
@@ -265,7 +334,7 @@ class RulesPreviewRequest(PreviewRequest):
     threshold."""
 
     tree_id: uuid.UUID
-    ruleset: dict[str, Any] = Field(description="The Rules JSON of a ruleset version")
+    ruleset: RulesJson = Field(description="The Rules JSON of a ruleset version")
 
 
 class PreviewSource(BaseModel):
@@ -291,10 +360,23 @@ class PreviewSource(BaseModel):
     )
 
 
+class PreviewShare(BaseModel):
+    category: str
+    count: int
+    share: float
+
+
+class PreviewTransition(BaseModel):
+    from_: str | None = Field(alias="from", description="Current category (null: none yet)")
+    to: str
+    count: int
+    changed: bool
+
+
 class PreviewResult(BaseModel):
     total: int
-    distribution: list[dict[str, Any]]
-    transitions: list[dict[str, Any]] = Field(description="current → new category counts")
+    distribution: list[PreviewShare]
+    transitions: list[PreviewTransition] = Field(description="current → new category counts")
     changed: int
     source: PreviewSource
 

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
+from app.categories.schemas import Playbook
 from app.core.auth import EditorKey, ViewerKey
 from app.core.deps import Session
 from app.core.errors import NotFound
@@ -18,13 +19,23 @@ from app.rules.templates import TEMPLATES
 router = APIRouter(prefix="/api/v1/templates", tags=["rules"], route_class=ApiRoute)
 
 
+class TemplateCategory(BaseModel):
+    """A category a template installs, with its playbook."""
+
+    code: str
+    name: str
+    name_en: str
+    sort_order: int
+    playbook: Playbook
+
+
 class TemplateOut(BaseModel):
     key: str
     name: str
     seed: str = Field(description="The practice guide it comes from (shared/seeds)")
     description: str
     multi_assign: bool
-    categories: list[dict[str, Any]]
+    categories: list[TemplateCategory]
     ruleset: RulesJson = Field(description="The Rules JSON it publishes as version 1")
 
 

@@ -247,6 +247,20 @@ async def publish_version(
                     "thresholds": [
                         {"field": "order_amount_12m", "op": "gte", "from": 500000, "to": 450000}
                     ],
+                    "before": {
+                        "name": "核心客户",
+                        "category": "CORE",
+                        "when": {"field": "order_amount_12m", "op": "gte", "value": 500000},
+                        "tags": ["重点维护"],
+                        "next_action": "客户成功经理一对一月度跟进",
+                    },
+                    "after": {
+                        "name": "核心客户",
+                        "category": "CORE",
+                        "when": {"field": "order_amount_12m", "op": "gte", "value": 450000},
+                        "tags": ["重点维护"],
+                        "next_action": "客户成功经理一对一月度跟进",
+                    },
                 }
             ],
             "settings": [],

@@ -6,8 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool, model_validator
 
+from app.core.openapi import component_schema
 from app.core.schemas import IsoDate, RequestBody
-from app.rules.language.schema import ExpressionJson, Rationale, RuleRef
+from app.rules.language.schema import ExpressionJson, Rationale, RuleRef, RuleValue
 
 RunStatus = Literal["queued", "waiting", "running", "succeeded", "failed", "cancelled"]
 RunMode = Literal["apply", "dry_run"]
@@ -122,7 +123,7 @@ class RunOut(BaseModel):
     status: RunStatus
     mode: RunMode
     as_of: date
-    scope: dict[str, Any]
+    scope: Annotated[dict[str, Any], component_schema(RunScope)]
     trees: list[RunTreeOut]
     progress: Progress
     counts: RunCounts | None = Field(description="Known when the run has succeeded")
@@ -177,7 +178,9 @@ class ResultItem(BaseModel):
     changed: bool
     rule: RuleRef | None = Field(description="The matched rule, null for the default")
     rationale: Rationale
-    metrics: dict[str, Any] = Field(description="The values the tree's rules read")
+    metrics: dict[str, Annotated[Any, component_schema(RuleValue)]] = Field(
+        description="The values the tree's rules read, by field key (a map)"
+    )
     next_action: str | None
     borderline: bool
     locked_conflict: bool

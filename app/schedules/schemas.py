@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictBool, StringConstraints
 
+from app.core.openapi import component_schema
 from app.core.schemas import RequestBody
 from app.runs.schemas import RunError, RunMode, RunScope
 
@@ -66,7 +67,7 @@ class ScheduleOut(BaseModel):
     cron: str
     time_zone: str = Field(description="The tenant's time zone, which `cron` is read in")
     tree_ids: list[uuid.UUID] | None
-    scope: dict[str, Any]
+    scope: Annotated[dict[str, Any], component_schema(RunScope)]
     mode: RunMode
     enabled: bool
     next_fire_at: datetime | None

@@ -163,15 +163,20 @@ Expression = TypeAliasType(
 )
 
 
-class Rule(_Node):
-    """A named condition that puts a customer into `category`."""
+class RuleContent(_Node):
+    """A rule but for its key (how a diff shows a rule before and after)."""
 
-    key: Annotated[str, Field(min_length=1, description="Unique within the ruleset")]
     name: str | None = None
     category: Annotated[str, Field(min_length=1, description="A category code of the tree")]
     when: Expression
     tags: list[str] = Field(default_factory=list)
     next_action: str | None = Field(default=None, description="Suggested next step")
+
+
+class Rule(RuleContent):
+    """A named condition that puts a customer into `category`."""
+
+    key: Annotated[str, Field(min_length=1, description="Unique within the ruleset")]
 
 
 class RulesetBody(_Node):
@@ -208,6 +213,15 @@ RuleValue = TypeAliasType(
             "days) as integers, dates as `YYYY-MM-DD`, a list for `in`/`between` and list "
             "fields, null for no value"
         ),
+    ],
+)
+
+
+ConditionValue = TypeAliasType(
+    "ConditionValue",
+    Annotated[
+        RuleScalar | list[RuleScalar] | None,
+        Field(description="The `value` of a leaf as written in the Rules JSON"),
     ],
 )
 
@@ -286,3 +300,10 @@ class Rationale(BaseModel):
     text: str
     conditions: list[Annotated[dict[str, Any], component_schema(ConditionOutcome)]]
     why_not: list[Annotated[dict[str, Any], component_schema(WhyNot)]]
+
+
+class SampleRationale(Rationale):
+    """A rationale with the matched rule and whether the customer is borderline."""
+
+    rule: RuleRef | None
+    borderline: bool
