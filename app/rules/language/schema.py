@@ -61,7 +61,21 @@ class _Node(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ComparisonCondition(_Node):
+class _Scorable(_Node):
+    """A leaf that may compare the customer's population-relative score (`score`, `k`)
+    instead of the value itself."""
+
+    score: Literal["ntile", "rank_pct"] | None = Field(
+        default=None,
+        description="Compare the customer's score instead of the value: `ntile` (1..k, k = "
+        "best) or `rank_pct` (1..100) among the customers in the run's scope",
+    )
+    k: Annotated[int, Field(ge=2, le=100)] | None = Field(
+        default=None, description="Buckets of `ntile` (only with it)"
+    )
+
+
+class ComparisonCondition(_Scorable):
     """`field op value`: equal, not equal, greater or less (than or equal), or contains
     (text contains the value; a list field holds it)."""
 
@@ -70,7 +84,7 @@ class ComparisonCondition(_Node):
     value: RuleScalar
 
 
-class BetweenCondition(_Node):
+class BetweenCondition(_Scorable):
     """The field's value lies in `[low, high]`, both included."""
 
     field: str = Field(description="A field key from `GET /api/v1/fields`")
