@@ -36,6 +36,15 @@ def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
+def _parameters(spec: dict[str, Any], operation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The operation's parameters, shared ones (`$ref`) resolved."""
+    shared = spec["components"].get("parameters", {})
+    return [
+        shared[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p
+        for p in operation.get("parameters", [])
+    ]
+
+
 def test_every_operation_has_a_hand_written_id_summary_description_and_example(
     spec: dict[str, Any],
 ) -> None:
@@ -71,7 +80,7 @@ def test_api_operations_use_the_bearer_security_scheme(spec: dict[str, Any]) -> 
             assert operation.get("security") == [{"StandardWebhooks": []}], path
         elif path.startswith("/api/v1/"):
             assert operation.get("security") == [{"ApiKey": []}], path
-            names = {p["name"].lower() for p in operation.get("parameters", [])}
+            names = {p["name"].lower() for p in _parameters(spec, operation)}
             assert "authorization" not in names, f"{path}: auth declared as a header parameter"
 
 

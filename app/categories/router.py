@@ -95,6 +95,7 @@ async def list_category_trees(
         example=TREE_EXAMPLE,
         request_example=TREE_CREATE_EXAMPLE,
         errors=[409],
+        etag=True,
     ),
 )
 async def create_category_tree(
@@ -110,7 +111,9 @@ async def create_category_tree(
 @router.get(
     "/category-trees/{tree_id}",
     response_model=TreeOut,
-    **documented("getCategoryTree", "Get a category tree", example=TREE_EXAMPLE, errors=[404]),
+    **documented(
+        "getCategoryTree", "Get a category tree", example=TREE_EXAMPLE, errors=[404], etag=True
+    ),
 )
 async def get_category_tree(tree: TreeFromPath, response: Response) -> TreeOut:
     """One tree with its `ETag`."""
@@ -127,6 +130,7 @@ async def get_category_tree(tree: TreeFromPath, response: Response) -> TreeOut:
         example=TREE_EXAMPLE,
         request_example={"name": "客户价值", "max_depth": 4, "requires_approval": True},
         errors=[404, 409, 412],
+        etag=True,
     ),
 )
 async def update_category_tree(
@@ -208,6 +212,7 @@ async def list_categories(
         request_example=CATEGORY_CREATE_EXAMPLE,
         errors=[404, 409],
         responses=accepted("category.create"),
+        etag=True,
     ),
 )
 async def create_category(
@@ -233,7 +238,9 @@ async def create_category(
 @router.get(
     "/categories/{category_id}",
     response_model=CategoryOut,
-    **documented("getCategory", "Get a category", example=CATEGORY_EXAMPLE, errors=[404]),
+    **documented(
+        "getCategory", "Get a category", example=CATEGORY_EXAMPLE, errors=[404], etag=True
+    ),
 )
 async def get_category(
     session: Session, category: CategoryFromPath, response: Response
@@ -253,6 +260,7 @@ async def get_category(
         request_example={"name": "战略客户-高端制造", "playbook": {"sla_days": 5}},
         errors=[404, 409, 412],
         responses=accepted("category.update"),
+        etag=True,
     ),
 )
 async def update_category(
@@ -287,6 +295,7 @@ async def update_category(
         request_example={"parent_id": "1f2e3d4c-5b6a-4978-8a1b-2c3d4e5f6a7b"},
         errors=[404, 409, 412],
         responses=accepted("category.move"),
+        etag=True,
     ),
 )
 async def move_category(

@@ -108,6 +108,9 @@ async def authenticate(
         Header(
             alias="X-Actor",
             max_length=200,
+            # Printable ASCII (a name beyond ASCII comes percent-encoded), no blank at
+            # either end (HTTP strips those anyway).
+            pattern=r"^[!-~](?:[ -~]*[!-~])?$",
             description="End user acting through a delegating key (recorded in audit, "
             "compared in four-eyes approval); UTF-8, percent-encoded when not ASCII "
             "(`%E5%BC%A0%E4%BC%9F` for 张伟). Refused for other keys.",

@@ -16,8 +16,10 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, TypeAdapter, WithJsonSchema
 
+from app.core import problem_types
 from app.core.bulk import ITEM_MODELS
 from app.core.errors import PROBLEM_MEDIA_TYPE, Problem
+from app.core.openapi_links import add_links
 
 _ERROR_DESCRIPTIONS = {
     400: "Bad request",
@@ -30,6 +32,36 @@ _ERROR_DESCRIPTIONS = {
     415: "Unsupported media type",
     422: "Invalid input; `errors` lists each problem",
 }
+
+# Response headers, documented once in `components/headers` and referenced by the
+# responses that carry them.
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {
+        "description": 'The resource\'s current version (a strong ETag such as `"3"`). '
+        "Send it back as `If-Match` on the next change to get 412 instead of overwriting "
+        "someone else's edit.",
+        "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+    },
+    "Location": {
+        "description": "Where to poll the work that was started.",
+        "schema": {"type": "string", "format": "uri-reference"},
+    },
+    "Idempotent-Replayed": {
+        "description": "`true` when this answer is the stored response of an earlier "
+        "request with the same `Idempotency-Key` (nothing was done again).",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Content-Disposition": {
+        "description": "`attachment` with the file name (RFC 6266: an ASCII fallback and "
+        "the UTF-8 name in `filename*`).",
+        "schema": {"type": "string"},
+    },
+}
+
+
+def header_refs(*names: str) -> dict[str, dict[str, str]]:
+    """The `headers` of a response that carries these documented response headers."""
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
 
 
 # Examples as written, by operation id. FastAPI drops `null` members when it renders the
@@ -55,11 +87,19 @@ def documented(
     errors: Iterable[int] = (),
     authenticated: bool = True,
     responses: dict[int | str, dict[str, Any]] | None = None,
+    etag: bool = False,
+    headers: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Keyword arguments for a route decorator: ids, summary, examples, problem responses."""
+    """Keyword arguments for a route decorator: ids, summary, examples, problem responses.
+
+    `etag`: the `status_code` answer carries the resource's `ETag` header; `headers`:
+    other documented response headers it carries (`RESPONSE_HEADERS`)."""
     responses = dict(responses or {})
     if example is not None:
         responses[status_code] = {"content": {"application/json": {"example": example}}}
+    carried = [*(["ETag"] if etag else []), *headers]
+    if carried:
+        responses.setdefault(status_code, {})["headers"] = header_refs(*carried)
     statuses = set(errors) | {422}
     if authenticated:
         statuses |= {401, 403}
@@ -69,7 +109,11 @@ def documented(
         responses[status] = {"model": Problem, "description": _ERROR_DESCRIPTIONS[status]}
     _EXAMPLES[operation_id] = {
         "request": request_example,
-        "responses": {str(status_code): example} if example is not None else {},
+        "responses": {
+            str(status): media["example"]
+            for status, response in responses.items()
+            if "example" in (media := response.get("content", {}).get("application/json", {}))
+        },
     }
     kwargs: dict[str, Any] = {
         "operation_id": operation_id,
@@ -135,21 +179,88 @@ def install_openapi(app: FastAPI) -> None:
         _add_component_schemas(spec)
         _put_component_references(spec)
         _name_pages(spec)
-        schemes = spec.setdefault("components", {}).setdefault("securitySchemes", {})
-        schemes.update(_SECURITY_SCHEMES)
+        components = spec.setdefault("components", {})
+        components.setdefault("securitySchemes", {}).update(_SECURITY_SCHEMES)
+        components["headers"] = RESPONSE_HEADERS
+        components["examples"] = problem_types.components_examples()
+        spec["info"]["description"] += (
+            "\n\n## Problem types · 错误类型\n\nEvery error is `application/problem+json` "
+            "with one of these `type` URIs; each documented error response has an example "
+            "(`components/examples`).\n\n" + problem_types.description_table() + "\n"
+        )
         for path_item in spec.get("paths", {}).values():
             for operation in path_item.values():
                 _restore_examples(operation)
+                _document_statuses(operation)
+                _share_actor_parameter(operation, components)
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
                     schema = content.get("application/json", {}).get("schema", {})
                     if status[:1] in "45" and schema.get("$ref", "").endswith("/Problem"):
                         content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                        content[PROBLEM_MEDIA_TYPE]["examples"] = _problem_example(
+                            operation, int(status)
+                        )
+        add_links(spec)
         app.openapi_schema = spec
         return spec
 
     # FastAPI's way to customise the spec is replacing the app's `openapi` method.
     app.openapi = build  # type: ignore[method-assign]
+
+
+def _document_statuses(operation: dict[str, Any]) -> None:
+    """404 wherever a path parameter names something (or, holding a `/`, no route);
+    no 422 where there is no input to be invalid."""
+    responses = operation["responses"]
+    parameters = operation.get("parameters", [])
+    if any(p.get("in") == "path" for p in parameters) and "404" not in responses:
+        responses["404"] = {
+            "description": _ERROR_DESCRIPTIONS[404],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    if not parameters and "requestBody" not in operation:
+        responses.pop("422", None)
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+_ACTOR = "X-Actor"
+
+
+def _share_actor_parameter(operation: dict[str, Any], components: dict[str, Any]) -> None:
+    """`X-Actor`, which every authenticated operation takes, as one reusable parameter."""
+    parameters = operation.get("parameters", [])
+    for index, parameter in enumerate(parameters):
+        if parameter.get("in") == "header" and parameter.get("name") == _ACTOR:
+            shared = components.setdefault("parameters", {})
+            shared.setdefault(
+                "XActor",
+                {
+                    "name": _ACTOR,
+                    "in": "header",
+                    "required": False,
+                    "description": parameter["description"],
+                    "schema": _not_null(parameter["schema"]),
+                },
+            )
+            parameters[index] = {"$ref": "#/components/parameters/XActor"}
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional header's schema without FastAPI's `null` branch (a header is absent, never
+    null), and without the title and description the parameter carries."""
+    branches = [b for b in schema.get("anyOf", [schema]) if b.get("type") != "null"]
+    (branch,) = branches
+    return {k: v for k, v in branch.items() if k not in ("title", "description")}
+
+
+def _problem_example(operation: dict[str, Any], status: int) -> dict[str, Any]:
+    """The example of a problem response: the type this operation answers `status` with."""
+    problem = problem_types.BY_STATUS[status]
+    if status == 401 and {"StandardWebhooks": []} in operation.get("security", []):
+        problem = problem_types.BY_SLUG["invalid-signature"]
+    name = problem_types.example_name(problem)
+    return {name: {"$ref": f"#/components/examples/{name}"}}
 
 
 def _add_component_schemas(spec: dict[str, Any]) -> None:

@@ -37,11 +37,19 @@ class PageParams:
     cursor: str | None
 
 
+# What `_encode` writes: URL-safe base64 without padding.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+
 def page_params(
     limit: Annotated[int, Query(ge=1, le=500, description="Items per page (1–500)")] = 50,
     cursor: Annotated[
         str | None,
-        Query(max_length=512, description="`next_cursor` of the previous page"),
+        Query(
+            max_length=512,
+            pattern=CURSOR_PATTERN,
+            description="`next_cursor` of the previous page (opaque, URL-safe base64)",
+        ),
     ] = None,
 ) -> PageParams:
     return PageParams(limit=limit, cursor=cursor)
@@ -59,7 +67,8 @@ def _encode(values: list[Any]) -> str:
 def _decode(cursor: str, columns: list[InstrumentedAttribute[Any]]) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        # validate: a character outside the alphabet is an error, not skipped.
+        values = json.loads(base64.b64decode(padded.encode(), altchars=b"-_", validate=True))
         if not isinstance(values, list) or len(values) != len(columns):
             raise ValueError("wrong length")
         return [_parse(value, column) for value, column in zip(values, columns, strict=True)]

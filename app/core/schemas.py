@@ -11,11 +11,22 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     ValidationInfo,
+    WithJsonSchema,
     model_validator,
 )
 
 from app.core.errors import InvalidInput
 from app.core.i18n import Text
+
+
+def exactly_one_of(*names: str) -> dict[str, Any]:
+    """JSON Schema for a body that must give exactly one of `names` (not null): a model
+    puts it in its `json_schema_extra` beside the validator that checks the same."""
+    return {
+        "oneOf": [
+            {"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in names
+        ]
+    }
 
 
 class RequestBody(BaseModel):
@@ -147,7 +158,18 @@ def _service_day(value: date) -> date:
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text), AfterValidator(_service_day)]
+# The same days as a pattern, so that clients and generators know the range (JSON Schema
+# has no bounds for dates): years 1900–2200 with real months and days.
+SERVICE_DAY_PATTERN = (
+    r"^(?:19[0-9]{2}|2[01][0-9]{2}|2200)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
+)
+
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_iso_date_text),
+    AfterValidator(_service_day),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": SERVICE_DAY_PATTERN}),
+]
 """A day as `YYYY-MM-DD` from 1900-01-01 to 2200-12-31: every `as_of` and every stored
 day of a customer (`cooperation_since`) is one, so date arithmetic never leaves the
 calendar."""
@@ -169,6 +191,19 @@ def _plausible_year(value: date) -> date:
     return value
 
 
+# Years 1900–2999, as `_plausible_year` holds them.
+_PLAUSIBLE_YEAR_PATTERN = r"^(?:19|2[0-9])[0-9]{2}-"
+
 DateOrDateTime = Annotated[
-    date | datetime, BeforeValidator(_iso_string_only), AfterValidator(_plausible_year)
+    date | datetime,
+    BeforeValidator(_iso_string_only),
+    AfterValidator(_plausible_year),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date", "pattern": _PLAUSIBLE_YEAR_PATTERN},
+                {"type": "string", "format": "date-time", "pattern": _PLAUSIBLE_YEAR_PATTERN},
+            ]
+        }
+    ),
 ]

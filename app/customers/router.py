@@ -96,6 +96,7 @@ async def list_customers(
         example=CUSTOMER_EXAMPLE,
         request_example=CUSTOMER_CREATE_EXAMPLE,
         errors=[409],
+        etag=True,
     ),
 )
 async def create_customer(
@@ -133,7 +134,11 @@ async def upsert_customers(
     "/by-code/{code}",
     response_model=CustomerOut,
     **documented(
-        "getCustomerByCode", "Get a customer by code", example=CUSTOMER_EXAMPLE, errors=[404]
+        "getCustomerByCode",
+        "Get a customer by code",
+        example=CUSTOMER_EXAMPLE,
+        errors=[404],
+        etag=True,
     ),
 )
 async def get_customer_by_code(
@@ -148,7 +153,9 @@ async def get_customer_by_code(
 @router.get(
     "/{customer_id}",
     response_model=CustomerOut,
-    **documented("getCustomer", "Get a customer", example=CUSTOMER_EXAMPLE, errors=[404]),
+    **documented(
+        "getCustomer", "Get a customer", example=CUSTOMER_EXAMPLE, errors=[404], etag=True
+    ),
 )
 async def get_customer(
     principal: ViewerKey, session: Session, customer_id: uuid.UUID, response: Response
@@ -168,6 +175,7 @@ async def get_customer(
         example=CUSTOMER_EXAMPLE,
         request_example={"region": "江苏", "tags": ["老客户"]},
         errors=[404, 409, 412],
+        etag=True,
     ),
 )
 async def update_customer(

@@ -59,6 +59,7 @@ async def list_endpoints(
             "event_types": ENDPOINT_EXAMPLE["event_types"],
             "description": ENDPOINT_EXAMPLE["description"],
         },
+        etag=True,
     ),
 )
 async def create_endpoint(
@@ -88,6 +89,7 @@ async def create_endpoint(
         "Get an outbound webhook endpoint",
         example=ENDPOINT_EXAMPLE,
         errors=[404],
+        etag=True,
     ),
 )
 async def get_endpoint(
@@ -108,6 +110,7 @@ async def get_endpoint(
         example=ENDPOINT_EXAMPLE,
         request_example={"enabled": True},
         errors=[404, 412],
+        etag=True,
     ),
 )
 async def update_endpoint(

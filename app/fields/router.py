@@ -81,6 +81,7 @@ async def list_custom_fields(principal: ViewerKey, session: Session) -> CustomFi
             for k in ("key", "type", "label_zh", "label_en", "description", "enum_values")
         },
         errors=[409],
+        etag=True,
     ),
 )
 async def create_custom_field(
@@ -102,6 +103,7 @@ async def create_custom_field(
         example=CUSTOM_FIELD_EXAMPLE,
         request_example={"label_en": "Credit grade"},
         errors=[404, 412],
+        etag=True,
     ),
 )
 async def update_custom_field(

@@ -47,6 +47,15 @@ class CustomFieldCreate(RequestBody):
     unit: Unit | None = None
     enum_values: Annotated[list[EnumValue], Field(min_length=1, max_length=200)] | None = None
 
+    # The validator below, as JSON Schema: enum_values exactly when the type is enum.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"type": {"const": "enum"}}, "required": ["type"]},
+            "then": {"required": ["enum_values"], "properties": {"enum_values": {"type": "array"}}},
+            "else": {"properties": {"enum_values": {"type": "null"}}},
+        }
+    )
+
     @model_validator(mode="after")
     def _enum_values_only_for_enums(self) -> "CustomFieldCreate":
         if self.type == "enum" and not self.enum_values:

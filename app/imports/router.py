@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from app.core.auth import EditorKey, ViewerKey
 from app.core.deps import Session
 from app.core.idempotency import IdempotencyDep
-from app.core.openapi import documented
+from app.core.openapi import documented, header_refs
 from app.core.pagination import Page, PageQuery
 from app.core.routing import ApiRoute
 from app.core.tempfiles import stream_and_delete
@@ -62,6 +62,7 @@ def _create_docs() -> dict[str, Any]:
         example=QUEUED_EXAMPLE,
         request_example=UPLOAD_EXAMPLE,
         errors=[400],
+        headers=["Idempotent-Replayed"],
     )
     kwargs["openapi_extra"]["requestBody"] = {
         "required": True,
@@ -86,6 +87,7 @@ def _create_docs() -> dict[str, Any]:
             200: {
                 "description": "An XLSX workbook",
                 "content": {XLSX_MEDIA_TYPE: {**_BINARY, "example": "(XLSX workbook)"}},
+                "headers": header_refs("Content-Disposition"),
             }
         },
     ),
@@ -145,6 +147,8 @@ def _get_docs() -> dict[str, Any]:
         "getImport", "Get an import and its report", example=IMPORT_EXAMPLE, errors=[404]
     )
     kwargs["responses"][200]["content"][XLSX_MEDIA_TYPE] = _BINARY
+    # Only the workbook is an attachment; JSON answers carry no Content-Disposition.
+    kwargs["responses"][200]["headers"] = header_refs("Content-Disposition")
     return kwargs
 
 

@@ -99,6 +99,7 @@ async def list_duplicate_customers(
         example=MERGE_EXAMPLE,
         request_example=MERGE_REQUEST_EXAMPLE,
         errors=[404, 412],
+        etag=True,
     ),
 )
 async def merge_customers(

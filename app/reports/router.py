@@ -13,7 +13,7 @@ from app.core.auth import ViewerKey
 from app.core.db import Database
 from app.core.deps import Session, get_database
 from app.core.i18n import current_locale
-from app.core.openapi import documented
+from app.core.openapi import documented, header_refs
 from app.core.routing import ApiRoute
 from app.core.tempfiles import stream_and_delete
 from app.reports import export_jobs, service, state
@@ -51,10 +51,13 @@ def _run_report_docs() -> dict[str, Any]:
     content = kwargs["responses"][200]["content"]
     for fmt in ("csv", "xlsx", "pdf"):
         content[MEDIA_TYPES[fmt].split(";")[0]] = _BINARY
+    # The files are attachments (the JSON report is not).
+    kwargs["responses"][200]["headers"] = header_refs("Content-Disposition")
     kwargs["responses"][202] = {
         "model": ExportJob,
         "description": "A long CSV or XLSX export, rendered in the background",
         "content": {"application/json": {"example": EXPORT_JOB_EXAMPLE}},
+        "headers": header_refs("Location"),
     }
     return kwargs
 
@@ -151,6 +154,7 @@ def _download_docs() -> dict[str, Any]:
                     MEDIA_TYPES["xlsx"]: {**_BINARY, "example": "(XLSX workbook)"},
                     MEDIA_TYPES["csv"].split(";")[0]: _BINARY,
                 },
+                "headers": header_refs("Content-Disposition"),
             }
         },
     )

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from app.core.openapi import component_schema
-from app.core.schemas import IsoDate, RequestBody
+from app.core.schemas import IsoDate, RequestBody, exactly_one_of
 from app.rules.language.schema import (
     ConditionValue,
     ExpressionJson,
@@ -268,6 +268,8 @@ class SamplesFile(RequestBody):
 
 class BacktestRequest(RequestBody):
     """Labelled samples (seed 000: 50 customers, pass at 85 %), listed or as a file."""
+
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("samples", "samples_file"))
 
     samples: Annotated[list[Sample], Field(min_length=1, max_length=10_000)] | None = None
     samples_file: SamplesFile | None = None

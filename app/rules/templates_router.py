@@ -96,7 +96,13 @@ async def list_templates(principal: ViewerKey) -> TemplateList:
     ),
 )
 async def install_template(
-    principal: EditorKey, session: Session, key: Annotated[str, Path(max_length=64)]
+    principal: EditorKey,
+    session: Session,
+    key: Annotated[
+        str,
+        # Documented as the list it is; another key is a 404 like any unknown resource.
+        Path(max_length=64, json_schema_extra={"enum": list(TEMPLATES)}),
+    ],
 ) -> Installed:
     """Create the template's tree, its categories with playbooks and a published ruleset,
     in one transaction (409 if a tree with the same key exists)."""

@@ -131,6 +131,7 @@ async def list_versions(
         example=VERSION_EXAMPLE,
         request_example=RULES_BODY,
         errors=[404],
+        etag=True,
     ),
 )
 async def create_version(
@@ -151,7 +152,9 @@ async def create_version(
 @router.get(
     "/{ruleset_id}/versions/{number}",
     response_model=VersionOut,
-    **documented("getRulesetVersion", "Get a version", example=VERSION_EXAMPLE, errors=[404]),
+    **documented(
+        "getRulesetVersion", "Get a version", example=VERSION_EXAMPLE, errors=[404], etag=True
+    ),
 )
 async def get_version(
     principal: ViewerKey,
@@ -175,6 +178,7 @@ async def get_version(
         example=VERSION_EXAMPLE,
         request_example=RULES_BODY,
         errors=[404, 409, 412],
+        etag=True,
     ),
 )
 async def update_version(
@@ -201,11 +205,31 @@ async def update_version(
         "Publish a version",
         example={
             "status": "published",
-            "version": {**VERSION_EXAMPLE, "status": "published"},
+            "version": {
+                **VERSION_EXAMPLE,
+                "status": "published",
+                "published_at": "2026-11-26T09:30:00+08:00",
+                "published_by": "user:李娜",
+            },
             "change_request_id": None,
         },
         errors=[404, 409],
-        responses={202: {"model": PublishResult, "description": "Waiting for approval"}},
+        responses={
+            202: {
+                "model": PublishResult,
+                "description": "The tree requires approval: a change request was filed, the "
+                "version stays a draft until it is approved",
+                "content": {
+                    "application/json": {
+                        "example": {
+                            "status": "pending_approval",
+                            "version": VERSION_EXAMPLE,
+                            "change_request_id": "0d9c8b7a-6f5e-4d3c-8b2a-1f0e9d8c7b6a",
+                        }
+                    }
+                },
+            }
+        },
     ),
 )
 async def publish_version(

@@ -67,6 +67,7 @@ customer_router = APIRouter(prefix="/api/v1/customers", tags=["runs"], route_cla
         status_code=202,
         example=RUN_QUEUED_EXAMPLE,
         request_example=RUN_CREATE_EXAMPLE,
+        headers=["Idempotent-Replayed"],
     ),
 )
 async def create_run(

@@ -79,6 +79,7 @@ async def list_schedules(
         status_code=201,
         example={**SCHEDULE_EXAMPLE, "last_fire": None},
         request_example=SCHEDULE_CREATE_EXAMPLE,
+        etag=True,
     ),
 )
 async def create_schedule(
@@ -101,7 +102,9 @@ async def create_schedule(
 @router.get(
     "/{schedule_id}",
     response_model=ScheduleOut,
-    **documented("getSchedule", "Get a schedule", example=SCHEDULE_EXAMPLE, errors=[404]),
+    **documented(
+        "getSchedule", "Get a schedule", example=SCHEDULE_EXAMPLE, errors=[404], etag=True
+    ),
 )
 async def get_schedule(
     principal: ViewerKey, session: Session, schedule_id: uuid.UUID, response: Response
@@ -122,6 +125,7 @@ async def get_schedule(
         example=SCHEDULE_EXAMPLE,
         request_example={"enabled": False},
         errors=[404, 412],
+        etag=True,
     ),
 )
 async def update_schedule(

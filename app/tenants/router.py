@@ -29,7 +29,7 @@ router = APIRouter(prefix="/api/v1", route_class=ApiRoute)
     "/tenant",
     tags=["tenant"],
     response_model=TenantOut,
-    **documented("getTenant", "Get the tenant's settings", example=TENANT_EXAMPLE),
+    **documented("getTenant", "Get the tenant's settings", example=TENANT_EXAMPLE, etag=True),
 )
 async def get_tenant(principal: ViewerKey, session: Session, response: Response) -> TenantOut:
     """The tenant the calling key belongs to, with its time zone (used for `as_of`
@@ -49,6 +49,7 @@ async def get_tenant(principal: ViewerKey, session: Session, response: Response)
         example=TENANT_EXAMPLE,
         request_example={"name": "华信科技集团", "time_zone": "Asia/Shanghai"},
         errors=[412],
+        etag=True,
     ),
 )
 async def update_tenant(

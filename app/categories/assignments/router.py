@@ -50,6 +50,7 @@ async def _answer(
         "Get a customer's category in a tree",
         example=TREE_ASSIGNMENTS_EXAMPLE,
         errors=[404],
+        etag=True,
     ),
 )
 async def get_assignment(
@@ -74,6 +75,7 @@ async def get_assignment(
         example=TREE_ASSIGNMENTS_EXAMPLE,
         request_example=ASSIGNMENT_SET_EXAMPLE,
         errors=[404, 409, 412],
+        etag=True,
     ),
 )
 async def set_assignment(
@@ -115,6 +117,7 @@ async def set_assignment(
             ],
         },
         errors=[404, 412],
+        etag=True,
     ),
 )
 async def remove_assignment(

@@ -4,11 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from app.categories.schemas import CategoryRef
 from app.core.bulk import ItemError
-from app.core.schemas import IsoDate, RequestBody
+from app.core.schemas import IsoDate, RequestBody, exactly_one_of
 from app.rules.language.schema import ExpressionJson
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
@@ -30,6 +30,8 @@ class AssignmentSet(RequestBody):
 class BulkAssign(RequestBody):
     """Put up to 10,000 customers in one category (source `manual`): listed by id, or
     every customer matching a rule condition (`filter`, metrics as of `as_of`)."""
+
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("customer_ids", "filter"))
 
     category_id: uuid.UUID
     customer_ids: list[uuid.UUID] | None = Field(
