@@ -252,14 +252,14 @@ async def planned_for_many_customers(conn: AsyncConnection) -> AsyncIterator[Non
     customers, in the current transaction; the settings before are restored after."""
     names = list(BULK_PLANNER_SETTINGS)
     before = (await conn.execute(select(*(func.current_setting(n) for n in names)))).one()
-    await _set_local(conn, BULK_PLANNER_SETTINGS)
+    await set_local_settings(conn, BULK_PLANNER_SETTINGS)
     yield
     # (After an error the transaction is lost, and its local settings with it.)
-    await _set_local(conn, dict(zip(names, before, strict=True)))
+    await set_local_settings(conn, dict(zip(names, before, strict=True)))
 
 
-async def _set_local(conn: AsyncConnection, settings: dict[str, str]) -> None:
-    """Transaction-local settings, in one round trip."""
+async def set_local_settings(conn: AsyncConnection, settings: dict[str, str]) -> None:
+    """Transaction-local settings (planner switches), in one round trip."""
     await conn.execute(select(*(func.set_config(n, v, True) for n, v in settings.items())))
 
 

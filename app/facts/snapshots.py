@@ -30,6 +30,15 @@ from app.models import FactChange, Run, RunResult, table_of
 _CANDIDATES = 10
 
 
+# Over a snapshot, a preview walks the run's results and the tree's assignments in
+# customer order (both primary keys end in customer_id) and counts the few (current,
+# new) pairs in a hash. Left alone, at 1M the planner hashed the wide snapshot rows
+# (32 batches to disk) and sorted 1M rows to group them (external merge), expecting
+# 700k groups where there are at most categories²: 2.4 s of CPU per call against 1.0 s
+# (bench/whatif.plans.txt).
+SNAPSHOT_PLANNER_SETTINGS = {"enable_hashjoin": "off", "enable_sort": "off"}
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The values a run stored, and when it began reading them."""

@@ -18,8 +18,13 @@ from app.core.i18n import Text, current_locale
 from app.customers.repository import ids_by_code
 from app.facts.conditions import read_condition
 from app.facts.cut_points import current_cut_points, population_cut_points
-from app.facts.metrics import FieldColumns
-from app.facts.snapshots import latest_snapshot, newest_change, snapshot_values
+from app.facts.metrics import FieldColumns, set_local_settings
+from app.facts.snapshots import (
+    SNAPSHOT_PLANNER_SETTINGS,
+    latest_snapshot,
+    newest_change,
+    snapshot_values,
+)
 from app.facts.values import customer_values, materialise_values
 from app.models import Assignment, Category
 from app.rules.language.compile_sql import compile_condition, compile_ruleset
@@ -314,6 +319,8 @@ async def _values(
     if not fresh:
         snapshot = await latest_snapshot(session, tenant_id, as_of, fields, catalog)
     if snapshot is not None:
+        # Transaction-local, and a preview's transaction reads nothing else after it.
+        await set_local_settings(await session.connection(), SNAPSHOT_PLANNER_SETTINGS)
         stored = snapshot_values(snapshot, tenant_id, fields)
         source = ValuesSource(
             kind="snapshot",
