@@ -31,6 +31,7 @@ from app.quality.router import router as quality_router
 from app.reports.router import router as reports_router
 from app.reports.router import run_report_router
 from app.rules.router import router as rules_router
+from app.rules.suggestions.router import router as suggestions_router
 from app.rules.templates_router import router as templates_router
 from app.rules.versions_router import router as rulesets_router
 from app.runs.router import customer_router as run_customer_router
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         imports_router,
         quality_router,
         rulesets_router,
+        suggestions_router,
         templates_router,
         runs_router,
         run_customer_router,

@@ -237,6 +237,30 @@ class RulesetDiff:
     settings: list[SettingChange]
 
 
+def diff_json(changes: RulesetDiff) -> dict[str, list[dict[str, Any]]]:
+    """A diff's members as the API shows them (`from`/`to` for every change)."""
+    return {
+        "added": changes.added,
+        "removed": changes.removed,
+        "changed": [
+            {
+                "key": change.key,
+                "fields": change.fields,
+                "thresholds": [
+                    {"field": t.field, "op": t.op, "from": t.before, "to": t.after}
+                    for t in change.thresholds
+                ],
+                "before": change.before,
+                "after": change.after,
+            }
+            for change in changes.changed
+        ],
+        "settings": [
+            {"setting": s.setting, "from": s.before, "to": s.after} for s in changes.settings
+        ],
+    }
+
+
 def _rule_json(rule: Rule) -> dict[str, Any]:
     return {
         "name": rule.name,

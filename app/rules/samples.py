@@ -1,6 +1,7 @@
 """Backtest samples from an uploaded CSV or XLSX (客户编号, 期望分类), read with the
 import readers (encoding detection, GB18030, the bounded XLSX reader)."""
 
+import asyncio
 import base64
 import binascii
 import tempfile
@@ -11,6 +12,7 @@ from app.core.errors import InvalidInput
 from app.core.i18n import Text
 from app.imports.limits import ImportLimits
 from app.imports.reader import FileProblem, LocalCopy, Row, csv_encoding, open_rows
+from app.rules.schemas import LabelledSamples
 
 CODE_HEADERS = {"客户编号", "客户代码", "customer_code", "code"}
 EXPECTED_HEADERS = {"期望分类", "预期分类", "期望类别", "分类", "expected", "category"}
@@ -21,6 +23,14 @@ def _invalid(zh: str, en: str) -> InvalidInput:
     return InvalidInput(
         Text(zh, en), errors=[{"loc": ["body", "samples_file"], "msg": en, "type": "samples_file"}]
     )
+
+
+async def read_samples(given: LabelledSamples) -> list[tuple[str, str]]:
+    """(customer_code, expected) pairs as listed, or read from the uploaded file (CPU
+    work: off the event loop)."""
+    if given.samples_file is not None:
+        return await asyncio.to_thread(samples_from_file, given.samples_file.content_base64)
+    return [(s.customer_code, s.expected) for s in given.samples or []]
 
 
 def samples_from_file(content_base64: str) -> list[tuple[str, str]]:

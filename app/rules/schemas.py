@@ -3,7 +3,7 @@
 import uuid
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
@@ -266,18 +266,17 @@ class SamplesFile(RequestBody):
     content_base64: Annotated[str, StringConstraints(min_length=4, max_length=14_000_000)]
 
 
-class BacktestRequest(RequestBody):
-    """Labelled samples (seed 000: 50 customers, pass at 85 %), listed or as a file."""
+class LabelledSamples(RequestBody):
+    """Customers with the category they should have, listed or as a file (backtest and
+    threshold suggestions read the same)."""
 
     model_config = ConfigDict(json_schema_extra=exactly_one_of("samples", "samples_file"))
 
     samples: Annotated[list[Sample], Field(min_length=1, max_length=10_000)] | None = None
     samples_file: SamplesFile | None = None
-    as_of: IsoDate | None = None
-    min_accuracy: Annotated[float, Field(ge=0, le=1)] = 0.85
 
     @model_validator(mode="after")
-    def _samples_or_file(self) -> "BacktestRequest":
+    def _samples_or_file(self) -> Self:
         if (self.samples is None) == (self.samples_file is None):
             raise ValueError("give either samples or samples_file")
         return self
@@ -299,6 +298,13 @@ class Mismatch(BaseModel):
     actual: str
     rule: RuleRef | None
     rationale: SampleRationale
+
+
+class BacktestRequest(LabelledSamples):
+    """Labelled samples (seed 000: 50 customers, pass at 85 %), listed or as a file."""
+
+    as_of: IsoDate | None = None
+    min_accuracy: Annotated[float, Field(ge=0, le=1)] = 0.85
 
 
 class BacktestResult(BaseModel):

@@ -1,6 +1,5 @@
 """Rulesets and their versions: create, edit drafts, publish, diff, lint, backtest, preview."""
 
-import asyncio
 import uuid
 from dataclasses import asdict
 from typing import Annotated
@@ -16,9 +15,9 @@ from app.core.routing import ApiRoute
 from app.facts.today import tenant_today
 from app.models.rules import Ruleset
 from app.rules import service, trial
-from app.rules.analysis import diff, lint
+from app.rules.analysis import diff, diff_json, lint
 from app.rules.language.schema import RulesJson
-from app.rules.samples import samples_from_file
+from app.rules.samples import read_samples
 from app.rules.schemas import (
     EVALUATE_REQUEST_EXAMPLE,
     PREVIEW_EXAMPLE,
@@ -305,28 +304,7 @@ async def diff_versions(
     new = await service.rules_of_version(session, principal, ruleset_id, number)
     old = await service.rules_of_version(session, principal, ruleset_id, against)
     changes = diff(new.rules, old.rules)
-    return DiffOut(
-        version=number,
-        against=against,
-        added=changes.added,
-        removed=changes.removed,
-        changed=[
-            {
-                "key": change.key,
-                "fields": change.fields,
-                "thresholds": [
-                    {"field": t.field, "op": t.op, "from": t.before, "to": t.after}
-                    for t in change.thresholds
-                ],
-                "before": change.before,
-                "after": change.after,
-            }
-            for change in changes.changed
-        ],
-        settings=[
-            {"setting": s.setting, "from": s.before, "to": s.after} for s in changes.settings
-        ],
-    )
+    return DiffOut(version=number, against=against, **diff_json(changes))
 
 
 @router.post(
@@ -396,7 +374,7 @@ async def backtest_version(
     mismatch with its rationale. Samples are listed, or uploaded as a CSV/XLSX file
     (`samples_file`, base64) with the columns 客户编号 and 期望分类."""
     read = await service.rules_of_version(session, principal, ruleset_id, number)
-    samples = await _samples(body)
+    samples = await read_samples(body)
     result = await trial.backtest(
         session,
         principal.tenant_id,
@@ -426,13 +404,6 @@ async def backtest_version(
         ],
         unknown_codes=result.unknown_codes,
     )
-
-
-async def _samples(body: BacktestRequest) -> list[tuple[str, str]]:
-    if body.samples_file is not None:
-        # Reading a spreadsheet is CPU work: off the event loop.
-        return await asyncio.to_thread(samples_from_file, body.samples_file.content_base64)
-    return [(s.customer_code, s.expected) for s in body.samples or []]
 
 
 @router.post(
