@@ -38,6 +38,8 @@ async def test_as_of_outside_the_calendar_is_a_422_on_every_endpoint(
             (f"{version}/preview", {"as_of": day}),
             (f"{version}/backtest",
              {"as_of": day, "samples": [{"customer_code": "A", "expected": "LOW"}]}),
+            (f"{version}/suggest",
+             {"as_of": day, "samples": [{"customer_code": "A", "expected": "LOW"}]}),
             ("/api/v1/rules/evaluate", {"ruleset": body, "values": {}, "as_of": day}),
             (f"/api/v1/category-trees/{tree_id}/assignments/bulk",
              {"category_id": default["id"], "filter": "order_amount_12m >= 1", "as_of": day}),
