@@ -95,6 +95,10 @@ def exhaustive(problem: Problem, objective: Objective) -> tuple[Ints, float, boo
     third value says whether they were). Ties go to the roundest set, then the one
     nearest the start."""
     grids, thinned = _grids(problem)
+    if not grids:  # no threshold: the one empty set
+        empty = problem.start.copy()
+        score = problem.score(empty[None, :], (), objective == "macro_f1").of(objective)
+        return empty, float(score[0]), False
     mesh = np.meshgrid(*grids, indexing="ij")
     rows = np.stack([axis.ravel() for axis in mesh], axis=1).astype(np.int64)
     scores = problem.score(rows, range(len(grids)), objective == "macro_f1").of(objective)
