@@ -5,7 +5,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StrictBool, StringConstraints
 
 from app.core.schemas import IsoDate
-from app.rules.schemas import LabelledSamples, VersionOut
+from app.rules.language.schema import RulesJson
+from app.rules.schemas import (
+    LabelledSamples,
+    PreviewShare,
+    RuleChange,
+    RuleJson,
+    SettingChange,
+    VersionOut,
+)
 
 FieldKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
@@ -80,10 +88,10 @@ class ClassChange(BaseModel):
 class RulesetChanges(BaseModel):
     """The proposal against version n, as `GET …/diff` shows two versions."""
 
-    added: list[dict[str, Any]]
-    removed: list[dict[str, Any]]
-    changed: list[dict[str, Any]]
-    settings: list[dict[str, Any]]
+    added: list[RuleJson] = Field(description="Rules only in the proposal (Rules JSON)")
+    removed: list[RuleJson] = Field(description="Rules only in version n")
+    changed: list[RuleChange]
+    settings: list[SettingChange]
 
 
 class TenantImpact(BaseModel):
@@ -92,7 +100,7 @@ class TenantImpact(BaseModel):
 
     total: int
     changed: int | None = Field(description="Null under hit policy collect")
-    distribution: list[dict[str, Any]]
+    distribution: list[PreviewShare]
 
 
 class SearchFigures(BaseModel):
@@ -110,7 +118,7 @@ class SuggestResult(BaseModel):
     training: Training
     cross_validated: CrossValidated
     thresholds: list[ThresholdMove]
-    body: dict[str, Any] = Field(description="The proposed Rules JSON (version n's structure)")
+    body: RulesJson = Field(description="The proposed Rules JSON (version n's structure)")
     diff: RulesetChanges
     per_class: dict[str, ClassChange]
     tenant: TenantImpact
