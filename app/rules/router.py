@@ -6,8 +6,7 @@ from app.core.auth import EditorKey, ViewerKey
 from app.core.deps import Session
 from app.core.openapi import documented
 from app.core.routing import ApiRoute
-from app.facts.today import tenant_today
-from app.rules import evaluation, service, trial
+from app.rules import evaluation, service
 from app.rules.schemas import (
     EVALUATE_REQUEST_EXAMPLE,
     EVALUATE_RESULT_EXAMPLE,
@@ -84,17 +83,8 @@ async def preview_rules(
     The body is validated like a draft (422, each problem under `body.ruleset`); the
     values come from the newest run's snapshot as of the same day unless `fresh`."""
     read = await service.rules_of_body(session, principal, body.tree_id, body.ruleset)
-    scope = trial.read_scope(
-        body.scope.type, body.scope.customer_ids, body.scope.when, read.catalog
-    )
-    result = await trial.preview(
-        session,
-        principal.tenant_id,
-        read.tree.id,
-        read.rules,
-        read.catalog,
-        body.as_of or tenant_today(principal),
-        scope,
-        fresh=body.fresh,
+    scope = (body.scope.type, body.scope.customer_ids, body.scope.when)
+    result = await service.preview_rules(
+        session, principal, read, scope, body.as_of, fresh=body.fresh
     )
     return PreviewResult.of(result)

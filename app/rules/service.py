@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -25,9 +25,10 @@ from app.core.i18n import Text
 from app.core.pagination import PageParams
 from app.facts.conditions import read_ruleset
 from app.facts.fields import tenant_catalog
+from app.facts.today import tenant_today
 from app.models import CategoryTree, ChangeRequest
 from app.models.rules import Ruleset, RulesetVersion
-from app.rules import repository
+from app.rules import repository, trial
 from app.rules.language.tree import Ruleset as RuleTree
 
 RULESET_AUDIT = Audited("ruleset", ("tree_id", "name", "description"))
@@ -157,6 +158,31 @@ async def rules_of_version(
     version = await get_version(session, principal, ruleset.id, number)
     tree = await get_tree(session, principal, ruleset.tree_id)
     return await read_for_tree(session, principal, tree, version.body)
+
+
+async def preview_rules(
+    session: AsyncSession,
+    principal: Principal,
+    read: TreeRules,
+    scope: tuple[str, list[uuid.UUID] | None, object],
+    as_of: date | None,
+    *,
+    fresh: bool,
+) -> trial.Preview:
+    """A preview of rules read against their tree (a stored version's or an unsaved
+    body's) over the scope (kind, customer ids, `when`), as of the day (default: the
+    tenant's today)."""
+    kind, customer_ids, when = scope
+    return await trial.preview(
+        session,
+        principal.tenant_id,
+        read.tree.id,
+        read.rules,
+        read.catalog,
+        as_of or tenant_today(principal),
+        trial.read_scope(kind, customer_ids, when, read.catalog),
+        fresh=fresh,
+    )
 
 
 async def create_ruleset(

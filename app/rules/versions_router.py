@@ -432,17 +432,8 @@ async def preview_version(
     it read them, how old they are and whether activity or profiles changed since
     (`stale`). `fresh: true` computes them from the activity instead."""
     read = await service.rules_of_version(session, principal, ruleset_id, number)
-    scope = trial.read_scope(
-        body.scope.type, body.scope.customer_ids, body.scope.when, read.catalog
-    )
-    result = await trial.preview(
-        session,
-        principal.tenant_id,
-        read.tree.id,
-        read.rules,
-        read.catalog,
-        body.as_of or tenant_today(principal),
-        scope,
-        fresh=body.fresh,
+    scope = (body.scope.type, body.scope.customer_ids, body.scope.when)
+    result = await service.preview_rules(
+        session, principal, read, scope, body.as_of, fresh=body.fresh
     )
     return PreviewResult.of(result)

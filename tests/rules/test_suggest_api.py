@@ -289,3 +289,26 @@ async def test_suggesting_is_for_editors_of_the_tenant(
     assert_problem(await client.post(url, json=body, headers=other.headers(Role.EDITOR)), 404)
     missing = await api.post(f"/api/v1/rulesets/{ruleset_id}/versions/9/suggest", json=body)
     assert_problem(missing, 404)
+
+
+async def test_a_version_with_a_score_leaf_is_suggested_and_its_score_is_left_alone(
+    api: httpx.AsyncClient,
+) -> None:
+    # Before, the search built its evaluator without cut points, and a ruleset with a
+    # score (ntile, rank_pct, 前N%: the RFM template's every rule) failed with a 500.
+    body = {
+        **BODY,
+        "rules": [
+            BODY["rules"][0],
+            {**BODY["rules"][1], "when": "年营收 >= 2000000 and ntile(员工人数, 5) >= 2"},
+        ],
+    }
+    _, ruleset_id = await make_ruleset(api, body)
+    _, samples = await make_customers(api, 60, seed=5)
+    response = await api.post(
+        f"/api/v1/rulesets/{ruleset_id}/versions/1/suggest",
+        json={"samples": samples, "as_of": AS_OF},
+    )
+    assert response.status_code == 200, response.text
+    moved = {(m["rule"], m["field"]) for m in response.json()["thresholds"]}
+    assert ("medium", "employees") not in moved, "a score's bucket is not a head count"

@@ -165,9 +165,18 @@ def test_array_scores_agree_with_the_evaluator_on_the_ruleset_with_those_thresho
     body: dict[str, Any], seed: int, picks: list[int]
 ) -> None:
     ruleset = check_ruleset(body, BUILTIN_CATALOG, multi_assign=body.get("hit_policy") == "collect")
-    thresholds = tunable_thresholds(ruleset, BUILTIN_CATALOG)
+    evaluator = Evaluator(ruleset, BUILTIN_CATALOG)
+    thresholds = tunable_thresholds(evaluator, BUILTIN_CATALOG)
     rows, labels = _customers(seed, 40)
-    table = sample_table(ruleset, BUILTIN_CATALOG, thresholds, rows, labels, CATEGORIES, AS_OF)
+    table = sample_table(
+        Evaluator(ruleset, BUILTIN_CATALOG),
+        BUILTIN_CATALOG,
+        thresholds,
+        rows,
+        labels,
+        CATEGORIES,
+        AS_OF,
+    )
     problem = Problem(table, np.arange(len(rows)))
     chosen = np.array(
         [
@@ -204,9 +213,18 @@ def test_searching_never_ends_below_the_start(
     body: dict[str, Any], seed: int, objective: Any
 ) -> None:
     ruleset = check_ruleset(body, BUILTIN_CATALOG, multi_assign=body.get("hit_policy") == "collect")
-    thresholds = tunable_thresholds(ruleset, BUILTIN_CATALOG)
+    evaluator = Evaluator(ruleset, BUILTIN_CATALOG)
+    thresholds = tunable_thresholds(evaluator, BUILTIN_CATALOG)
     rows, labels = _customers(seed, 30)
-    table = sample_table(ruleset, BUILTIN_CATALOG, thresholds, rows, labels, CATEGORIES, AS_OF)
+    table = sample_table(
+        Evaluator(ruleset, BUILTIN_CATALOG),
+        BUILTIN_CATALOG,
+        thresholds,
+        rows,
+        labels,
+        CATEGORIES,
+        AS_OF,
+    )
     problem = Problem(table, np.arange(len(rows)))
     start = float(problem.score(problem.start[None, :], ()).of(objective)[0])
     row, score = descend(problem, problem.start, objective, max_sweeps=3)
@@ -236,7 +254,8 @@ def test_replacing_thresholds_keeps_the_structure() -> None:
         ],
     }
     ruleset = check_ruleset(body, BUILTIN_CATALOG, multi_assign=body.get("hit_policy") == "collect")
-    thresholds = tunable_thresholds(ruleset, BUILTIN_CATALOG)
+    evaluator = Evaluator(ruleset, BUILTIN_CATALOG)
+    thresholds = tunable_thresholds(evaluator, BUILTIN_CATALOG)
     assert [(t.field, t.bound) for t in thresholds] == [
         ("order_amount_6m", "low"),
         ("order_amount_6m", "high"),

@@ -25,11 +25,12 @@ from app.core.auth import Principal
 from app.core.errors import InvalidInput
 from app.core.i18n import Text
 from app.customers.repository import ids_by_code
+from app.facts.cut_points import evaluator_for
 from app.facts.values import customer_values
 from app.models.rules import RulesetVersion
 from app.rules import service, trial
 from app.rules.analysis import RulesetDiff, diff
-from app.rules.language.tree import Ruleset
+from app.rules.language.evaluate import Evaluator
 from app.rules.suggestions.search import (
     FOLDS,
     CrossValidation,
@@ -135,7 +136,11 @@ async def suggest(
     version = await service.get_version(session, principal, ruleset.id, number)
     tree = await get_tree(session, principal, ruleset.tree_id)
     read = await service.read_for_tree(session, principal, tree, version.body)
-    thresholds = _chosen(tunable_thresholds(read.rules, read.catalog), fields, read.catalog)
+    # With the cut points of its scores, if it has any (the tree's latest run's).
+    evaluator = await evaluator_for(
+        session, principal.tenant_id, tree.id, read.rules, as_of, read.catalog
+    )
+    thresholds = _chosen(tunable_thresholds(evaluator, read.catalog), fields, read.catalog)
     known, unknown, ids = await _known(session, principal, samples, read.codes, samples_loc)
     codes = [code for code, _ in known]
     values = await customer_values(
@@ -144,7 +149,7 @@ async def suggest(
     classes = sorted(read.codes | {read.rules.default_category})
     searched = await asyncio.to_thread(
         _search,
-        read.rules,
+        evaluator,
         read.catalog,
         thresholds,
         [values[ids[code]] for code in codes],
@@ -269,7 +274,7 @@ def _invalid(loc: list[str | int], kind: str, text: Text) -> InvalidInput:
 
 
 def _search(
-    ruleset: Ruleset,
+    evaluator: Evaluator,
     catalog: FieldCatalog,
     thresholds: Sequence[Threshold],
     values: Sequence[dict[str, Any]],
@@ -280,7 +285,7 @@ def _search(
 ) -> Searched:
     """The CPU part, run in a worker thread: the table, the search on every sample, its
     cross-validation, and the figures before and after."""
-    table = sample_table(ruleset, catalog, thresholds, values, expected, classes, as_of)
+    table = sample_table(evaluator, catalog, thresholds, values, expected, classes, as_of)
     problem = Problem(table, np.arange(table.size, dtype=np.int64))
     found = search(problem, objective)
     rows = np.stack([problem.start, found.row])

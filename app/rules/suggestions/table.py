@@ -26,7 +26,6 @@ import numpy.typing as npt
 from app.catalog import FieldCatalog
 from app.rules.language.deciding import Plan
 from app.rules.language.evaluate import Evaluator
-from app.rules.language.tree import Ruleset
 from app.rules.language.values import actual
 from app.rules.suggestions.thresholds import Number, Threshold, cut_points, roundness
 
@@ -69,7 +68,7 @@ class SampleTable:
 
 
 def sample_table(
-    ruleset: Ruleset,
+    evaluator: Evaluator,
     catalog: FieldCatalog,
     thresholds: Sequence[Threshold],
     values: Sequence[Mapping[str, object]],
@@ -78,8 +77,8 @@ def sample_table(
     as_of: date,
 ) -> SampleTable:
     """The table of some samples (each one's field values and expected category, one of
-    `classes`), evaluated once under `ruleset` as it stands."""
-    evaluator = Evaluator(ruleset, catalog)
+    `classes`), evaluated once under the evaluator's ruleset as it stands."""
+    ruleset = evaluator.ruleset
     results = np.array(
         [evaluator.evaluate(row, as_of).results for row in values], dtype=np.bool_
     ).reshape(len(values), len(evaluator.leaves))

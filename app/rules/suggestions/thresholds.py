@@ -71,13 +71,17 @@ def grid_step(field: FieldDef) -> Number:
     return FRACTION_STEP
 
 
-def tunable_thresholds(ruleset: Ruleset, catalog: FieldCatalog) -> list[Threshold]:
-    """Every threshold of a validated ruleset on a number or integer field, in leaf order."""
+def tunable_thresholds(evaluator: Evaluator, catalog: FieldCatalog) -> list[Threshold]:
+    """Every threshold of the evaluator's (validated) ruleset on a number or integer field,
+    in leaf order; a score's (ntile, rank_pct) is a bucket, not a value of the field."""
+    ruleset = evaluator.ruleset
     found: list[Threshold] = []
-    for prepared in Evaluator(ruleset, catalog).leaves:
+    for prepared in evaluator.leaves:
         leaf = prepared.leaf
         field = catalog.get(leaf.field)
         if field is None or field.type not in ("number", "integer") or leaf.op not in TUNABLE_OPS:
+            continue
+        if leaf.score is not None:
             continue
         bounds: list[tuple[Bound, object]] = (
             [("low", prepared.threshold[0]), ("high", prepared.threshold[1])]
