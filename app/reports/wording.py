@@ -17,7 +17,6 @@ MOVE: Final = Text("变化", "Move")
 NONE: Final = Text("(无)", "(none)")
 YES: Final = Text("是", "yes")
 NO: Final = Text("否", "no")
-TEN_THOUSAND_YUAN: Final = Text("万元", "10k CNY")
 FIRST_ONLY: Final = Text(
     "仅列出前 {shown} 位(共 {total} 位);完整名单见客户清单的筛选列",
     "The first {shown} of {total}; filter the customer lists for all",
@@ -90,10 +89,6 @@ DEFAULT_RULE: Final = Text("默认分类", "default")
 
 def headers(texts: tuple[Text, ...], locale: Locale) -> list[str]:
     return [t.get(locale) for t in texts]
-
-
-def yes_no(value: bool, locale: Locale) -> str:
-    return (YES if value else NO).get(locale)
 
 
 def sheet_name(name: str, taken: set[str]) -> str:

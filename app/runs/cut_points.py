@@ -10,7 +10,6 @@ from sqlalchemy import ColumnElement, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.facts.cut_points import population_cut_points
-from app.facts.metrics import selected
 from app.facts.values import materialise_values
 from app.models import RunCutPoint
 from app.rules.language.compile_sql import compile_condition
@@ -35,8 +34,7 @@ async def store_cut_points(session: AsyncSession, plan: RunPlan) -> int:
     values = await materialise_values(conn, run.tenant_id, run.as_of, plan.catalog, fields, ids)
     columns = {field: values.c[field] for field in fields}
     where: list[ColumnElement[Any]] = []
-    if ids is not None:
-        where.append(selected(values.c.customer_id, ids))
+    # The listed customers (`ids`) are all `values` holds: materialised for them alone.
     if plan.scope is not None:
         where.append(compile_condition(plan.scope, columns, run.as_of, plan.catalog))
     found = await population_cut_points(conn, values, columns, where, keys, plan.catalog)

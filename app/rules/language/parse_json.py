@@ -17,6 +17,7 @@ from app.rules.language.errors import RuleError, RulesetInvalid, RuleSyntaxError
 from app.rules.language.limits import MAX_CONDITIONS, MAX_DEPTH
 from app.rules.language.parse_text import parse_text
 from app.rules.language.print_text import print_text
+from app.rules.language.quantiles import SCORE_FUNCTIONS
 from app.rules.language.tree import (
     DEFAULT_BORDERLINE_MARGIN,
     All,
@@ -157,7 +158,7 @@ class _Reader:
                 )
                 return _BAD
             return None
-        if kind not in ("ntile", "rank_pct"):
+        if kind not in SCORE_FUNCTIONS:
             self.error(
                 (*loc, "score"), "score_kind", "应为 ntile 或 rank_pct", "must be ntile or rank_pct"
             )

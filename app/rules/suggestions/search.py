@@ -10,14 +10,12 @@ busy machine is slower but never answers differently.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
 import numpy as np
 
 from app.rules.suggestions.table import Ints, Problem, SampleTable, Scores
-from app.rules.suggestions.thresholds import Number
 
 Objective = Literal["accuracy", "macro_f1"]
 Method = Literal["exhaustive", "coordinate_descent"]
@@ -216,8 +214,3 @@ def cross_validate(table: SampleTable, objective: Objective) -> CrossValidation:
         macro_f1=float(total.macro_f1()[0]),
         fold_accuracy=[float(s.accuracy()[0]) for s in pooled],
     )
-
-
-def chosen_values(problem: Problem, row: Sequence[int]) -> list[Number]:
-    """The threshold values of a candidate set."""
-    return problem.values(np.asarray(row, dtype=np.int64))
