@@ -14,10 +14,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, FromClause, String, and_, case, cast, func, null, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    FromClause,
+    String,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import type_coerce
+from sqlalchemy.types import UserDefinedType
 
 from app.catalog import FieldCatalog
 from app.facts.metrics import FieldColumns
@@ -46,6 +61,8 @@ class Snapshot:
     run_id: uuid.UUID
     taken_at: datetime  # the run's start: no value in it is older than this
     layout: SnapshotLayout
+    # PostgreSQL's snapshot when the run started (None: a run from before they were kept).
+    started_snapshot: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +94,7 @@ async def latest_snapshot(
     snapshot holds every one of `fields` as `catalog` types it (None: no such run)."""
     keys = set(fields)
     rows = await session.execute(
-        select(Run.id, Run.started_at, Run.fields)
+        select(Run.id, Run.started_at, Run.fields, Run.started_snapshot)
         .where(
             Run.tenant_id == tenant_id,
             Run.status == "succeeded",
@@ -88,11 +105,40 @@ async def latest_snapshot(
         .order_by(Run.started_at.desc())
         .limit(_CANDIDATES)
     )
-    for run_id, started_at, stored in rows:
+    for run_id, started_at, stored, started_snapshot in rows:
         layout = SnapshotLayout.from_json(stored)
         if holds(layout, keys, catalog):
-            return Snapshot(run_id, started_at, layout)
+            return Snapshot(run_id, started_at, layout, started_snapshot)
     return None
+
+
+class _PostgresType(UserDefinedType[Any]):
+    """A PostgreSQL type SQLAlchemy does not name, for casts."""
+
+    cache_ok = True
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def get_col_spec(self, **_: Any) -> str:
+        return self.name
+
+
+async def changed_since(
+    session: AsyncSession, tenant_id: uuid.UUID, snapshot: Snapshot, changed_at: datetime | None
+) -> bool:
+    """Whether the tenant's activity or profiles changed after the run read them: a
+    stamping transaction, committed since, that its starting snapshot did not see (a
+    write stamped before the run started may commit after it read the values). A run
+    from before snapshots were kept: a stamp later than its start."""
+    if snapshot.started_snapshot is None:
+        return changed_at is not None and changed_at > snapshot.taken_at
+    seen_by_run = func.pg_visible_in_snapshot(
+        cast(cast(FactChange.txid, Text), _PostgresType("xid8")),
+        cast(literal(snapshot.started_snapshot), _PostgresType("pg_snapshot")),
+    )
+    unseen = exists().where(FactChange.tenant_id == tenant_id, ~seen_by_run)
+    return bool(await session.scalar(select(unseen)))
 
 
 def holds(layout: SnapshotLayout, keys: Iterable[str], catalog: FieldCatalog) -> bool:

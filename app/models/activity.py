@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
@@ -150,3 +151,7 @@ class FactChange(Base):
     )
     writer: Mapped[int] = mapped_column(Integer, primary_key=True)  # the backend's pid
     changed_at: Mapped[datetime]
+    # The writing transaction (`pg_current_xact_id()`): a write stamped before a run
+    # started may commit after the run read the values; the run's snapshot says whether
+    # it saw it. 0: written before transactions were recorded.
+    txid: Mapped[int] = mapped_column(BigInteger, server_default="0")

@@ -100,6 +100,10 @@ class Run(UUIDPrimaryKey, TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # The transactions whose writes the run's values may miss: PostgreSQL's snapshot
+    # (`pg_current_snapshot()` as text) when the run started. A preview from the run's
+    # snapshot is stale once a write to the facts not visible in it has committed.
+    started_snapshot: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),

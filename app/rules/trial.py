@@ -21,6 +21,7 @@ from app.facts.cut_points import current_cut_points, population_cut_points
 from app.facts.metrics import FieldColumns, set_local_settings
 from app.facts.snapshots import (
     SNAPSHOT_PLANNER_SETTINGS,
+    changed_since,
     latest_snapshot,
     newest_change,
     snapshot_values,
@@ -328,7 +329,7 @@ async def _values(
             run_id=snapshot.run_id,
             taken_at=snapshot.taken_at,
             age_seconds=round(max((now - snapshot.taken_at).total_seconds(), 0.0), 3),
-            stale=changed_at is not None and changed_at > snapshot.taken_at,
+            stale=await changed_since(session, tenant_id, snapshot, changed_at),
             changed_at=changed_at,
         )
         where = stored.where

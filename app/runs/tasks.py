@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Numeric, delete, func, literal, select, update
+from sqlalchemy import Numeric, Text, cast, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,6 +61,8 @@ async def start_run(context: JobContext) -> dict[str, Any] | None:
                     delay=WAIT,
                 )
                 return {"waiting_for": str(holder)}
+        # What the run's values may miss: every transaction not visible from here on.
+        run.started_snapshot = await session.scalar(select(cast(func.pg_current_snapshot(), Text)))
         # Scores (ntile, rank_pct) rank the whole population: cut before any chunk runs.
         await store_cut_points(session, await load_plan(session, run))
         chunks, total = await _chunks(session, run, get_settings().run_chunk_size)

@@ -3,15 +3,17 @@ the same day, say so and how old it is, recompute on `fresh`, and tell when acti
 profiles changed since; an unsaved ruleset body previews like a version."""
 
 import copy
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from app.core.db import Database
 from app.demo import load_demo
-from app.models import Role
+from app.models import Customer, Order, Role
 from app.rules.templates import RELATIONSHIP
 from tests.conftest import TenantKeys
 from tests.core.test_errors import assert_problem
@@ -129,6 +131,31 @@ async def test_a_new_order_after_the_snapshot_makes_it_stale(
     assert again["source"]["run_id"] == rerun
     assert again["source"]["stale"] is False
     assert _figures(again) == _figures(fresh)
+
+
+async def test_an_order_written_before_the_run_and_committed_after_it_makes_it_stale(
+    api: httpx.AsyncClient, database: Database, tenant: TenantKeys, ruleset_id: str
+) -> None:
+    # The writer's transaction stamps its change before the run starts and commits after
+    # the run read the values: the run never saw the order, whatever the clocks say.
+    async with database.sessionmaker() as writer:
+        customer_id = await writer.scalar(
+            select(Customer.id).where(Customer.tenant_id == tenant.id).limit(1)
+        )
+        writer.add(
+            Order(
+                tenant_id=tenant.id,
+                customer_id=customer_id,
+                external_id="WHATIF-LATE",
+                amount=Decimal(900_000),
+                ordered_at=datetime(2026, 11, 20, 2, tzinfo=UTC),
+                ordered_on=AS_OF.replace(day=20),
+            )
+        )
+        await writer.flush()
+        await _run(api, database, tenant, mode="dry_run")
+        await writer.commit()
+    assert (await _preview(api, ruleset_id))["source"]["stale"] is True
 
 
 async def test_a_profile_change_after_the_snapshot_makes_it_stale(
