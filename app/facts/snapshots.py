@@ -19,22 +19,20 @@ from sqlalchemy import (
     ColumnElement,
     FromClause,
     String,
-    Text,
     and_,
     case,
     cast,
     exists,
     func,
-    literal,
     null,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import type_coerce
-from sqlalchemy.types import UserDefinedType
 
 from app.catalog import FieldCatalog
+from app.core.sql import visible_in
 from app.facts.metrics import FieldColumns
 from app.facts.snapshot_layout import ELEMENT_TYPES, Slot, SnapshotLayout
 from app.models import FactChange, Run, RunResult, table_of
@@ -112,18 +110,6 @@ async def latest_snapshot(
     return None
 
 
-class _PostgresType(UserDefinedType[Any]):
-    """A PostgreSQL type SQLAlchemy does not name, for casts."""
-
-    cache_ok = True
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def get_col_spec(self, **_: Any) -> str:
-        return self.name
-
-
 async def changed_since(
     session: AsyncSession, tenant_id: uuid.UUID, snapshot: Snapshot, changed_at: datetime | None
 ) -> bool:
@@ -133,10 +119,7 @@ async def changed_since(
     from before snapshots were kept: a stamp later than its start."""
     if snapshot.started_snapshot is None:
         return changed_at is not None and changed_at > snapshot.taken_at
-    seen_by_run = func.pg_visible_in_snapshot(
-        cast(cast(FactChange.txid, Text), _PostgresType("xid8")),
-        cast(literal(snapshot.started_snapshot), _PostgresType("pg_snapshot")),
-    )
+    seen_by_run = visible_in(FactChange.txid, snapshot.started_snapshot)
     unseen = exists().where(FactChange.tenant_id == tenant_id, ~seen_by_run)
     return bool(await session.scalar(select(unseen)))
 

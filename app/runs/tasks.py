@@ -13,13 +13,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Numeric, Text, cast, delete, func, literal, select, update
+from sqlalchemy import Numeric, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Database
 from app.core.settings import get_settings
-from app.core.sql import rows_written
+from app.core.sql import current_snapshot, rows_written
 from app.facts.metrics import CustomerRange, CustomerSelection
 from app.jobs import queue
 from app.jobs.worker import JobContext, job_handler, on_job_failure
@@ -62,7 +62,7 @@ async def start_run(context: JobContext) -> dict[str, Any] | None:
                 )
                 return {"waiting_for": str(holder)}
         # What the run's values may miss: every transaction not visible from here on.
-        run.started_snapshot = await session.scalar(select(cast(func.pg_current_snapshot(), Text)))
+        run.started_snapshot = await session.scalar(select(current_snapshot()))
         # Scores (ntile, rank_pct) rank the whole population: cut before any chunk runs.
         await store_cut_points(session, await load_plan(session, run))
         chunks, total = await _chunks(session, run, get_settings().run_chunk_size)
