@@ -13,11 +13,13 @@ older than its start is still running.
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal, select, text, tuple_
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.sql import visible_in
 from app.deliveries import repository
 from app.models import OutboxEvent, WebhookDelivery, WebhookDispatchPosition, WebhookEndpoint
 
@@ -120,7 +122,7 @@ async def dispatch_batch(session: AsyncSession, tenant_id: uuid.UUID) -> Batch:
                     WebhookEndpoint.tenant_id == OutboxEvent.tenant_id,
                     WebhookEndpoint.enabled,
                     OutboxEvent.event_type == WebhookEndpoint.event_types.any_(),
-                    WebhookEndpoint.created_at <= OutboxEvent.created_at,
+                    _listening(OutboxEvent.txid, OutboxEvent.created_at),
                 ),
             )
             .where(within),
@@ -134,6 +136,17 @@ async def dispatch_batch(session: AsyncSession, tenant_id: uuid.UUID) -> Batch:
     position.updated_at = func.now()
     await session.flush()
     return Batch(len(events), endpoints, more=len(events) == BATCH)
+
+
+def _listening(txid: Any, created_at: Any) -> ColumnElement[bool]:
+    """Whether the endpoint was listening when the event's transaction committed: not
+    visible in the snapshot it began listening with (endpoints from before snapshots
+    were kept: created before the event)."""
+    snapshot = WebhookEndpoint.listening_snapshot
+    return or_(
+        and_(snapshot.is_not(None), ~visible_in(txid, snapshot)),
+        and_(snapshot.is_(None), WebhookEndpoint.created_at <= created_at),
+    )
 
 
 def _past(position: WebhookDispatchPosition) -> ColumnElement[bool]:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import sql
 from app.core.pagination import PageParams, keyset_page
 from app.jobs import queue
 from app.models import Job, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -107,6 +108,11 @@ async def queue_job(
     )
     if pulled is None:
         await queue.enqueue(session, tenant_id=tenant_id, kind=kind, payload=payload, delay=delay)
+
+
+async def current_snapshot(session: AsyncSession) -> str:
+    """PostgreSQL's snapshot now, to store: which transactions have committed."""
+    return str(await session.scalar(select(sql.current_snapshot())))
 
 
 async def outbox_horizon(session: AsyncSession) -> int:

@@ -110,6 +110,7 @@ async def create_endpoint(
         event_types=list(body.event_types),
         enabled=body.enabled,
         secret=new_secret(),
+        listening_snapshot=await repository.current_snapshot(session) if body.enabled else None,
     )
     await AUDITED.write(session, principal, endpoint, "create")
     return endpoint
@@ -152,6 +153,7 @@ async def update_endpoint(
     resumed = values.get("enabled") is True and not endpoint.enabled
     if resumed:
         values["disabled_reason"] = None
+        values["listening_snapshot"] = await repository.current_snapshot(session)
         await start_listening(session, principal.tenant_id)
     await AUDITED.update(session, principal, endpoint, values)
     if resumed:

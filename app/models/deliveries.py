@@ -50,6 +50,9 @@ class WebhookEndpoint(UUIDPrimaryKey, TenantScoped, Timestamps, Versioned, Base)
     # `whsec_` + base64: the Standard Webhooks signing secret. Kept, since every
     # delivery is signed with it; shown to the caller only when the endpoint is created.
     secret: Mapped[str] = mapped_column(String(100))
+    # PostgreSQL's snapshot when it was created enabled or last enabled: it receives the
+    # events of transactions not visible in it, so none committed while it was off.
+    listening_snapshot: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint("cardinality(event_types) >= 1", name="event_types_not_empty"),

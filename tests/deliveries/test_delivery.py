@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from standardwebhooks import Webhook
 
 from app.core.db import Database
@@ -290,6 +290,25 @@ async def test_many_events_are_all_delivered_once(
             if r.message["data"]["customer_id"] == customer
         ]
         assert codes == ["0", "1", "2"]
+
+
+async def test_a_re_enabled_endpoint_gets_no_event_committed_while_it_was_disabled(
+    hooks: httpx.AsyncClient, database: Database, tenant: TenantKeys, receiver: Receiver
+) -> None:
+    # Another session's transaction (another test, another tenant) runs throughout: the
+    # oldest running transaction, by which the dispatcher knows what has committed,
+    # stays behind the event written while the endpoint was off.
+    endpoint = await subscribe(hooks, receiver)
+    path = f"/api/v1/webhook-endpoints/{endpoint['id']}"
+    async with database.engine.connect() as elsewhere:
+        await elsewhere.execute(text("SELECT pg_current_xact_id()"))
+        assert (await hooks.patch(path, json={"enabled": False})).status_code == 200
+        await write_events(database, tenant.id, changed(str(uuid.uuid4()), "OFF"))
+        assert (await hooks.patch(path, json={"enabled": True})).status_code == 200
+        await elsewhere.rollback()
+    await write_events(database, tenant.id, changed(str(uuid.uuid4()), "ON"))
+    await deliver_due(database, tenant.id)
+    assert [r.message["data"]["to"]["code"] for r in receiver.received] == ["ON"]
 
 
 async def test_a_delivery_held_by_a_crashed_sender_is_sent_once_its_lease_runs_out(
