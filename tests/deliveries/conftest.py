@@ -72,7 +72,13 @@ def receiver() -> Iterator[Receiver]:
 DELIVERY_KINDS = ["deliveries.dispatch", "deliveries.send"]
 
 
-async def deliver_due(database: Database, tenant_id: uuid.UUID, *, settle: bool = True) -> int:
+async def deliver_due(
+    database: Database,
+    tenant_id: uuid.UUID,
+    *,
+    settle: bool = True,
+    kinds: list[str] = DELIVERY_KINDS,
+) -> int:
     """Run the tenant's delivery jobs that are due, until none is — and, with `settle`,
     until every outbox event of a tenant with an enabled endpoint has been dispatched.
 
@@ -80,11 +86,11 @@ async def deliver_due(database: Database, tenant_id: uuid.UUID, *, settle: bool 
     and PostgreSQL's snapshot spans the whole server: on the machine's server, another
     test's open transaction in another database holds it back, and it looks again a
     second later. Settling brings that look forward, a bounded number of times (polling,
-    no time asserted)."""
+    no time asserted). `kinds`: only these jobs (dispatch alone, say)."""
     load_handlers()
     ran = 0
     for _ in range(SETTLE_TRIES):
-        worker = Worker(database, tenant_id=tenant_id, kinds=DELIVERY_KINDS)
+        worker = Worker(database, tenant_id=tenant_id, kinds=kinds)
         ran += await worker.run_until_idle()
         if not settle or not await _undispatched(database, tenant_id):
             return ran
@@ -151,3 +157,27 @@ async def write_events(
     async with database.sessionmaker() as session, session.begin():
         for event_type, payload in events:
             session.add(OutboxEvent(tenant_id=tenant_id, event_type=event_type, payload=payload))
+
+
+async def delivery_state(database: Database, tenant_id: uuid.UUID) -> str:
+    """The tenant's deliveries and delivery jobs, for an assertion's message."""
+    async with database.sessionmaker() as session:
+        deliveries = (
+            await session.execute(
+                select(
+                    WebhookDelivery.status,
+                    WebhookDelivery.attempts,
+                    WebhookDelivery.next_attempt_at,
+                    WebhookDelivery.claimed_until,
+                    func.now(),
+                ).where(WebhookDelivery.tenant_id == tenant_id)
+            )
+        ).all()
+        jobs = (
+            await session.execute(
+                select(Job.kind, Job.status, Job.run_after, Job.attempts, Job.result, Job.error)
+                .where(Job.tenant_id == tenant_id, Job.kind.in_(DELIVERY_KINDS))
+                .order_by(Job.created_at)
+            )
+        ).all()
+    return f"deliveries {deliveries}; jobs {jobs}"

@@ -14,11 +14,9 @@ from standardwebhooks import Webhook
 
 from app.core.db import Database
 from app.deliveries import sender
-from app.jobs.handlers import load_handlers
-from app.jobs.worker import Worker
 from app.models import Job, WebhookDelivery
 from tests.conftest import TenantKeys
-from tests.deliveries.conftest import deliver_due, move_clock_on, write_events
+from tests.deliveries.conftest import deliver_due, delivery_state, move_clock_on, write_events
 from tests.deliveries.receiver import Receiver
 
 pytestmark = pytest.mark.usefixtures("worker_reaches_loopback")
@@ -316,8 +314,7 @@ async def test_a_delivery_held_by_a_crashed_sender_is_sent_once_its_lease_runs_o
 ) -> None:
     endpoint = await subscribe(hooks, receiver)
     await write_events(database, tenant.id, changed(str(uuid.uuid4()), "A"))
-    load_handlers()
-    await Worker(database, tenant_id=tenant.id, kinds=["deliveries.dispatch"]).run_until_idle()
+    await deliver_due(database, tenant.id, kinds=["deliveries.dispatch"])
     async with database.sessionmaker() as session, session.begin():
         held = await sender.claim_due(session, tenant.id, uuid.UUID(endpoint["id"]), 10)
     assert len(held) == 1  # ... and the sender that holds it dies here
@@ -333,7 +330,8 @@ async def test_a_delivery_held_by_a_crashed_sender_is_sent_once_its_lease_runs_o
         )
     await move_clock_on(database, tenant.id)
     await deliver_due(database, tenant.id)
-    assert len(receiver.received) == 1
+    # Failed once in CI on the shared server with nothing received: say what was left.
+    assert len(receiver.received) == 1, await delivery_state(database, tenant.id)
     [delivery] = (await deliveries(hooks, endpoint))["items"]
     assert delivery["status"] == "succeeded"
 
