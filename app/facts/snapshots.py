@@ -48,8 +48,15 @@ _CANDIDATES = 10
 # new) pairs in a hash. Left alone, at 1M the planner hashed the wide snapshot rows
 # (32 batches to disk) and sorted 1M rows to group them (external merge), expecting
 # 700k groups where there are at most categories²: 2.4 s of CPU per call against 1.0 s
-# (bench/whatif.plans.txt).
-SNAPSHOT_PLANNER_SETTINGS = {"enable_hashjoin": "off", "enable_sort": "off"}
+# (bench/whatif.plans.txt). The walk is shared by parallel workers (each takes a part of
+# the snapshot's index and merges it with the assignments): PostgreSQL's default cost of
+# passing rows up kept it in one process, 20 % slower at 1M on a loaded machine.
+SNAPSHOT_PLANNER_SETTINGS = {
+    "enable_hashjoin": "off",
+    "enable_sort": "off",
+    "parallel_setup_cost": "0",
+    "parallel_tuple_cost": "0",
+}
 
 
 @dataclass(frozen=True)
