@@ -20,6 +20,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from app.core.collector import settle_after_start
 from app.core.db import Database
 from app.core.logging import configure_logging
 from app.core.openapi import write_examples
@@ -271,6 +272,7 @@ def worker(
             )
         lease = timedelta(seconds=settings.job_lease_seconds)
         worker = Worker(database, lease=lease, duty_seconds=settings.schedule_check_seconds)
+        settle_after_start()
         await worker.run_until_stopped(stop, settings.worker_stop_seconds)
 
     asyncio.run(_with_database(settings, work, migrate=False))

@@ -12,6 +12,7 @@ from app.audit.router import router as audit_router
 from app.categories.assignments.router import router as assignments_router
 from app.categories.change_requests.router import router as change_requests_router
 from app.categories.router import router as categories_router
+from app.core.collector import settle_after_start
 from app.core.cors import install_cors
 from app.core.db import Database, EmbeddedPostgres, migration_state, upgrade_to_head
 from app.core.errors import install_error_handlers
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             metrics.watch_pool(db.engine)
             url = db.engine.url.render_as_string(hide_password=False)
             async with supervised_worker(settings, url, enabled=settings.worker_in_process):
+                settle_after_start()
                 yield
         finally:
             await db.dispose()
