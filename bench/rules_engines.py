@@ -53,7 +53,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.catalog import BUILTIN_CATALOG
-from app.facts.columns import customer_columns, materialise_values
+from app.facts.columns import customer_columns
+from app.facts.values import materialise_values
 from app.models import Customer
 from app.rules.language.compile_sql import CompiledRuleset, compile_ruleset
 from app.rules.language.evaluate import Evaluator

@@ -27,6 +27,17 @@ error_log = logging.getLogger("crm_classifier.error")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
+def _said_in(headers: list[tuple[bytes, bytes]], language: bytes) -> list[tuple[bytes, bytes]]:
+    """`headers` with `Content-Language` and `Accept-Language` among the `Vary` names (a
+    cache must not hand one language's answer to a client asking for another)."""
+    vary = [value for name, value in headers if name.lower() == b"vary"]
+    names = {n.strip().lower() for value in vary for n in value.split(b",")}
+    kept = [(name, value) for name, value in headers if name.lower() != b"vary"]
+    if b"accept-language" not in names:
+        vary.append(b"Accept-Language")
+    return [*kept, (b"vary", b", ".join(vary)), (b"content-language", language)]
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -75,6 +86,9 @@ class RequestContextMiddleware:
         upload = scope["method"] == "POST" and scope["path"] in self.UPLOAD_PATHS
         limit = self.max_import_bytes if upload else self.max_body_bytes
         response_started = False
+        # The API's answers and every problem are worded in the negotiated language.
+        localised = scope["path"].startswith("/api/")
+        language = (negotiated or "zh-CN").encode()
 
         async def send_with_request_id(message: Message) -> None:
             nonlocal status, response_started
@@ -86,6 +100,8 @@ class RequestContextMiddleware:
                     *message["headers"],
                     (b"x-request-id", request_id.encode()),
                 ]
+                if localised or status >= 400:
+                    message["headers"] = _said_in(message["headers"], language)
             await send(message)
 
         try:
