@@ -43,10 +43,21 @@ hypothesis.settings.load_profile("crm-classifier")
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """Name the random test order (pytest-randomly) under -q too, so that a failing order
-    can be run again."""
+    can be run again; and the files tests kept for a person to look at (a test records
+    one as `request.node.user_properties.append(("artifact", path))`, which reaches here
+    from xdist workers too)."""
     seed = config.getoption("randomly_seed", None)
     if isinstance(seed, int):
         terminalreporter.write_line(f"test order: --randomly-seed={seed}")
+    artifacts = {
+        str(value): None
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        for name, value in getattr(report, "user_properties", ())
+        if name == "artifact"
+    }
+    for path in artifacts:
+        terminalreporter.write_line(f"artifact: {path}")
 
 
 @dataclass
