@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from app.core.auth import EditorKey, ViewerKey
 from app.core.deps import Session
@@ -19,6 +20,7 @@ from app.imports import service
 from app.imports.columns import SPECS, Entity
 from app.imports.report import write_error_report
 from app.imports.schemas import (
+    CSV_MEDIA_TYPE,
     IMPORT_EXAMPLE,
     LIST_EXAMPLE,
     QUEUED_EXAMPLE,
@@ -27,7 +29,7 @@ from app.imports.schemas import (
     ImportOut,
     ImportSummary,
 )
-from app.imports.templates import template_filename, template_workbook
+from app.imports.templates import template_csv, template_filename, template_workbook
 from app.imports.upload import ImportUpload, receive_upload
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"], route_class=ApiRoute)
@@ -85,21 +87,38 @@ def _create_docs() -> dict[str, Any]:
         "Download an import template",
         responses={
             200: {
-                "description": "An XLSX workbook",
-                "content": {XLSX_MEDIA_TYPE: {**_BINARY, "example": "(XLSX workbook)"}},
+                "description": "An XLSX workbook, or with `format=csv` a CSV file",
+                "content": {
+                    XLSX_MEDIA_TYPE: {**_BINARY, "example": "(XLSX workbook)"},
+                    CSV_MEDIA_TYPE.split(";")[0]: _BINARY,
+                },
                 "headers": header_refs("Content-Disposition"),
             }
         },
     ),
 )
-async def get_import_template(principal: ViewerKey, entity: Entity) -> Response:
+async def get_import_template(
+    principal: ViewerKey,
+    entity: Entity,
+    format: Annotated[
+        Literal["xlsx", "csv"],
+        Query(description="xlsx (default), or csv: UTF-8 with a byte-order mark"),
+    ] = "xlsx",
+) -> Response:
     """An XLSX template for `entity` with the Chinese headers of the 客户智能分类模板
     (客户编号, 客户名称, 所属行业 …), an example row, drop-downs for enum columns and a 说明
-    sheet with the accepted formats. English field names and common synonyms are
-    accepted as headers too."""
+    sheet with the accepted formats; with `format=csv` the headers and the example row
+    as CSV. English field names and common synonyms are accepted as headers too."""
     spec = SPECS[entity]
+    if format == "csv":
+        content = await run_in_threadpool(template_csv, entity)
+        return Response(
+            content,
+            media_type=CSV_MEDIA_TYPE,
+            headers=_attachment(template_filename(spec, "csv")),
+        )
     return Response(
-        template_workbook(entity),
+        await run_in_threadpool(template_workbook, entity),
         media_type=XLSX_MEDIA_TYPE,
         headers=_attachment(template_filename(spec)),
     )

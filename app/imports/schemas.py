@@ -10,6 +10,7 @@ from app.imports.columns import Entity
 
 ImportStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 
 class ImportProgress(BaseModel):

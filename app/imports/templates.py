@@ -6,6 +6,7 @@ it is required, the accepted formats, the other accepted header names and an exa
 The import reads the first sheet that is not 说明, so a filled-in template imports as is.
 """
 
+import csv
 import io
 from typing import Any, Final
 
@@ -34,9 +35,20 @@ _HEADER_FILL = "FFDDEBF7"
 _REQUIRED_FILL = "FFFCE4D6"
 
 
-def template_filename(spec: EntitySpec) -> str:
+def template_filename(spec: EntitySpec, extension: str = "xlsx") -> str:
     """The download's file name, e.g. 订单导入模板.xlsx."""
-    return f"{spec.label_zh}导入模板.xlsx"
+    return f"{spec.label_zh}导入模板.{extension}"
+
+
+def template_csv(entity: str) -> bytes:
+    """The template of an entity as CSV: the Chinese headers and the example row, in
+    UTF-8 with a byte-order mark (so Excel opens it as UTF-8, and the import reads it)."""
+    spec = SPECS[entity]
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(spreadsheet_row(column.header for column in spec.columns))
+    writer.writerow(spreadsheet_row(column.example for column in spec.columns))
+    return out.getvalue().encode("utf-8-sig")
 
 
 def template_workbook(entity: str) -> bytes:

@@ -86,6 +86,20 @@ async def test_creating_on_an_approval_tree_files_a_change_request(
     assert created.json()["applies_to"] == "signed"
 
 
+async def test_approving_takes_the_reason_field_the_request_shows(
+    client: httpx.AsyncClient, tenant: TenantKeys
+) -> None:
+    tree = await _approval_tree(client, tenant)
+    request = await _file_create(client, tenant, tree)
+    approved = await client.post(
+        f"/api/v1/change-requests/{request['id']}/approve",
+        json={"reason": "符合2024年大客户管理策略"},
+        headers=_approver(tenant),
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["reason"] == "符合2024年大客户管理策略"
+
+
 async def test_the_submitter_cannot_approve_their_own_change(
     client: httpx.AsyncClient, tenant: TenantKeys
 ) -> None:

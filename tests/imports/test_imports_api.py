@@ -1,6 +1,9 @@
 """The imports API: templates, uploads, idempotency, tenancy, the error report, listing."""
 
 import base64
+import codecs
+import csv
+import io
 from typing import Any
 
 import httpx
@@ -54,6 +57,39 @@ async def test_the_customers_template_has_the_chinese_headers_and_its_example_im
     )  # fmt: skip
     customer = (await client.get("/api/v1/customers/by-code/C000123")).json()
     assert (customer["size"], customer["annual_revenue"]) == ("medium", "12500000.00")
+
+
+async def test_a_template_comes_as_csv_with_a_byte_order_mark_and_imports_as_is(
+    client: httpx.AsyncClient, tenant: TenantKeys, database: Database
+) -> None:
+    path = "/api/v1/imports/templates/customers"
+    response = await client.get(path, params={"format": "csv"}, headers=tenant.headers())
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "filename*=UTF-8''" in response.headers["content-disposition"]
+    assert ".csv" in response.headers["content-disposition"]
+    assert response.content.startswith(codecs.BOM_UTF8)
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == CUSTOMER_HEADERS
+    assert rows[1][0] == "C000123"
+    client.headers.update(tenant.headers(Role.EDITOR))
+    report = await import_file(
+        client, database, "customers", response.content, filename="客户导入模板.csv"
+    )
+    assert (report["status"], counts(report), report["errors"]) == (
+        "succeeded", (1, 1, 0, 0), [],
+    )  # fmt: skip
+
+
+async def test_an_unknown_template_format_is_refused_not_served_as_xlsx(
+    client: httpx.AsyncClient, tenant: TenantKeys
+) -> None:
+    path = "/api/v1/imports/templates/orders"
+    refused = await client.get(path, params={"format": "pdf"}, headers=tenant.headers())
+    problem = assert_problem(refused, 422)
+    assert problem["errors"][0]["loc"] == ["query", "format"]
+    xlsx = await client.get(path, params={"format": "xlsx"}, headers=tenant.headers())
+    assert xlsx.headers["content-type"] == XLSX
 
 
 @pytest.mark.parametrize("entity", ["orders", "interactions", "complaints"])

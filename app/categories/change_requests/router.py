@@ -79,7 +79,7 @@ async def get_change_request(
         "approveChangeRequest",
         "Approve a change request",
         example=APPROVED_EXAMPLE,
-        request_example={"comment": "符合2024年大客户管理策略"},
+        request_example={"reason": "符合2024年大客户管理策略"},
         errors=[404, 409],
     ),
 )
@@ -94,7 +94,7 @@ async def approve_change_request(
     If the target changed since the request was filed, or the change no longer fits
     the tree, the answer is 409 and the request stays pending."""
     request = await service.approve(
-        session, principal, request_id, body.comment if body is not None else None
+        session, principal, request_id, body.reason if body is not None else None
     )
     return ChangeRequestOut.model_validate(request)
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.schemas import RequestBody
 
@@ -45,9 +45,14 @@ class ChangeRequestOut(BaseModel):
 
 
 class ApproveBody(RequestBody):
-    """An optional comment recorded with the approval."""
+    """An optional comment recorded with the approval, shown as the request's `reason`
+    (as a rejection's; `comment`, its earlier name, is still accepted)."""
 
-    comment: Reason | None = Field(default=None, examples=["符合2024年大客户管理策略"])
+    reason: Reason | None = Field(
+        default=None,
+        validation_alias=AliasChoices("reason", "comment"),
+        examples=["符合2024年大客户管理策略"],
+    )
 
 
 class RejectBody(RequestBody):
