@@ -2,13 +2,14 @@
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.schemas import AuditFilter
 from app.core.pagination import PageParams, keyset_page
-from app.models import AuditEvent
+from app.models import AuditEvent, table_of
 
 
 async def list_events(
@@ -36,3 +37,9 @@ async def list_events(
     return await keyset_page(
         session, statement, [AuditEvent.occurred_at, AuditEvent.id], page, descending=True
     )
+
+
+async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert audit event rows (column values by name) in one executemany."""
+    if rows:
+        await session.execute(insert(table_of(AuditEvent)), rows)

@@ -10,11 +10,25 @@ handlers resume from their checkpoint. `NOTIFY` (delivered at commit) wakes idle
 workers at once; they also poll, so a missed notification only costs a second.
 """
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, text, true, update
+from sqlalchemy import (
+    Integer,
+    Text,
+    Uuid,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +36,9 @@ from app.models import Job
 
 CHANNEL = "crmc_jobs"
 LEASE = timedelta(seconds=60)
+_UUIDS = ARRAY(Uuid())
+_INTEGERS = ARRAY(Integer())
+_TEXTS = ARRAY(Text())
 
 
 async def enqueue(
@@ -132,6 +149,64 @@ async def claim(
     )
 
 
+async def claim_more(
+    session: AsyncSession,
+    worker_id: str,
+    kind: str,
+    tenant_id: uuid.UUID,
+    limit: int,
+    lease: timedelta = LEASE,
+) -> list[Job]:
+    """Take up to `limit` more runnable jobs of one kind and tenant (as `claim` takes
+    one), for a handler that does many jobs' work at once."""
+    if limit <= 0:
+        return []
+    now = func.now()
+    runnable = (
+        select(Job.id)
+        .where(
+            Job.kind == kind,
+            Job.tenant_id == tenant_id,
+            or_(
+                (Job.status == "queued") & (Job.run_after <= now),
+                (Job.status == "running")
+                & (Job.lease_expires_at < now)
+                & (Job.attempts < Job.max_attempts),
+            ),
+        )
+        .order_by(Job.priority, Job.run_after)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await session.scalars(
+        update(Job)
+        .where(Job.id.in_(runnable.scalar_subquery()))
+        .values(
+            status="running",
+            attempts=Job.attempts + 1,
+            worker_id=worker_id,
+            lease_expires_at=now + lease,
+            started_at=func.coalesce(Job.started_at, now),
+        )
+        .returning(Job)
+        .execution_options(populate_existing=True)
+    )
+    return list(claimed)
+
+
+async def extend_leases(
+    session: AsyncSession, job_ids: list[uuid.UUID], worker_id: str, lease: timedelta = LEASE
+) -> int:
+    """Keep several running jobs ours; how many still were."""
+    kept = await session.scalars(
+        update(Job)
+        .where(Job.id.in_(job_ids), Job.worker_id == worker_id, Job.status == "running")
+        .values(lease_expires_at=func.now() + lease)
+        .returning(Job.id)
+    )
+    return len(kept.all())
+
+
 async def extend_lease(
     session: AsyncSession, job_id: uuid.UUID, worker_id: str, lease: timedelta = LEASE
 ) -> bool:
@@ -196,6 +271,45 @@ async def finish(
         .returning(Job.id)
     )
     return str(values["status"]) if recorded is not None else None
+
+
+async def finish_succeeded(
+    session: AsyncSession, jobs: list[Job], results: dict[uuid.UUID, dict[str, Any] | None]
+) -> int:
+    """Record several jobs' success in one statement (as `finish` records one); how many
+    were still this worker's to record."""
+    if not jobs:
+        return 0
+    done = (
+        func.unnest(
+            bindparam("ids", [job.id for job in jobs], type_=_UUIDS),
+            bindparam("attempts", [job.attempts for job in jobs], type_=_INTEGERS),
+            bindparam("results", [_json(results.get(job.id)) for job in jobs], type_=_TEXTS),
+        )
+        .table_valued("id", "attempts", "result")
+        .render_derived(name="done")
+    )
+    recorded = await session.scalars(
+        update(Job)
+        .where(
+            Job.id == done.c.id,
+            Job.worker_id == jobs[0].worker_id,
+            Job.attempts == done.c.attempts,
+            Job.status == "running",
+        )
+        .values(
+            status="succeeded",
+            result=cast(done.c.result, JSONB),
+            finished_at=func.now(),
+            lease_expires_at=None,
+        )
+        .returning(Job.id)
+    )
+    return len(recorded.all())
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    return json.dumps(value) if value is not None else None
 
 
 async def has_queued_twin(session: AsyncSession, job: Job) -> bool:

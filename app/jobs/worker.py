@@ -40,6 +40,20 @@ HANDLERS: dict[str, Handler] = {}
 # worker lost on the last one), so that what the job worked for can say it failed.
 FailureHook = Callable[[AsyncSession, Job, dict[str, Any]], Awaitable[None]]
 FAILURE_HOOKS: dict[str, FailureHook] = {}
+# A kind whose jobs are done many at once: the worker claims up to `size` of them (one
+# tenant's) and the handler answers each job's outcome (its result, or the exception
+# that failed it) by job id.
+BatchHandler = Callable[["BatchContext"], Awaitable[dict[uuid.UUID, "JobOutcome"]]]
+JobOutcome = dict[str, Any] | None | Exception
+
+
+@dataclass(frozen=True)
+class _Batched:
+    handler: BatchHandler
+    size: int
+
+
+BATCH_HANDLERS: dict[str, _Batched] = {}
 
 
 def job_handler(kind: str) -> Callable[[Handler], Handler]:
@@ -47,6 +61,16 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
 
     def register(handler: Handler) -> Handler:
         HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+def job_batch_handler(kind: str, size: int) -> Callable[[BatchHandler], BatchHandler]:
+    """Register the function that runs jobs of `kind` up to `size` at a time."""
+
+    def register(handler: BatchHandler) -> BatchHandler:
+        BATCH_HANDLERS[kind] = _Batched(handler, size)
         return handler
 
     return register
@@ -150,6 +174,19 @@ class JobContext:
             self.job.checkpoint = checkpoint
 
 
+@dataclass
+class BatchContext:
+    """What a batch handler gets: its jobs (one kind, one tenant) and the database."""
+
+    jobs: list[Job]
+    database: Database
+    worker_id: str
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.jobs[0].tenant_id
+
+
 class Worker:
     """Claims and runs jobs of the registered kinds (of one tenant, if given), one at a
     time per worker."""
@@ -182,9 +219,10 @@ class Worker:
         # Set once new jobs wake this worker (LISTEN registered, or polling only).
         self.listening = asyncio.Event()
 
-    async def run_once(self) -> bool:
+    async def run_once(self) -> int:
         """Run the periodic duties if they are due, then one runnable job if there is
-        one; True if a job ran."""
+        one (with more of its kind and tenant, for a kind done in batches); how many
+        jobs ran."""
         if self.kinds is None:
             await self._run_duties()
         async with self.database.sessionmaker() as session, session.begin():
@@ -192,20 +230,29 @@ class Worker:
             job = await queue.claim(
                 session,
                 self.worker_id,
-                self.kinds or list(HANDLERS),
+                self.kinds or [*HANDLERS, *BATCH_HANDLERS],
                 self.lease,
                 tenant_id=self.tenant_id,
             )
+            batched = BATCH_HANDLERS.get(job.kind) if job is not None else None
+            more: list[Job] = []
+            if job is not None and batched is not None:
+                more = await queue.claim_more(
+                    session, self.worker_id, job.kind, job.tenant_id, batched.size - 1, self.lease
+                )
         if job is None:
-            return False
+            return 0
+        if batched is not None:
+            await self._run_batch(batched.handler, [job, *more])
+            return 1 + len(more)
         await self._run(job)
-        return True
+        return 1
 
     async def run_until_idle(self) -> int:
         """Run jobs until none is runnable; how many ran."""
         ran = 0
-        while await self.run_once():
-            ran += 1
+        while done := await self.run_once():
+            ran += done
         return ran
 
     async def run_forever(self, stop: asyncio.Event) -> None:
@@ -293,6 +340,56 @@ class Worker:
             hook = FAILURE_HOOKS.get(job.kind)
             if status == "failed" and hook is not None:
                 await hook(session, job, outcome["error"])
+
+    async def _run_batch(self, handler: BatchHandler, jobs: list[Job]) -> None:
+        """Run a batch of jobs through their handler, then record each job's outcome."""
+        context = BatchContext(jobs, self.database, self.worker_id)
+        task = asyncio.create_task(_batch_in_own_context(handler, context))
+        heartbeat = asyncio.create_task(self._batch_heartbeat(jobs))
+        try:
+            outcomes = await task
+        except asyncio.CancelledError:
+            # The worker itself is stopping: every job goes back to the queue.
+            for job in jobs:
+                await asyncio.shield(self._release(job))
+            raise
+        except Exception as exc:
+            log.exception("batch of %d %s jobs failed", len(jobs), jobs[0].kind)
+            outcomes = {job.id: exc for job in jobs}
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        async with self.database.sessionmaker() as session, session.begin():
+            done = [j for j in jobs if not isinstance(outcomes.get(j.id), Exception)]
+            recorded = await queue.finish_succeeded(
+                session, done, {j.id: _result_of(outcomes.get(j.id)) for j in done}
+            )
+            if recorded < len(done):
+                log.warning("%d jobs were taken over by another worker", len(done) - recorded)
+            for job in jobs:
+                outcome = outcomes.get(job.id)
+                if not isinstance(outcome, Exception):
+                    continue
+                if not isinstance(outcome, JobCancelled):
+                    log.error("job %s (%s) failed", job.id, job.kind, exc_info=outcome)
+                error = error_of(outcome)
+                status = await queue.finish(session, job, error=error)
+                hook = FAILURE_HOOKS.get(job.kind)
+                if status == "failed" and hook is not None:
+                    await hook(session, job, error)
+
+    async def _batch_heartbeat(self, jobs: list[Job]) -> None:
+        """Keep the batch's jobs ours while it runs. A job another worker took over meanwhile
+        is left to it (the handler's work is not cancelled): its outcome is dropped."""
+        ids = [job.id for job in jobs]
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            try:
+                async with self.database.sessionmaker() as session, session.begin():
+                    await queue.extend_leases(session, ids, self.worker_id, self.lease)
+            except Exception:
+                log.warning("cannot renew the leases of a batch; retrying", exc_info=True)
 
     async def _run_duties(self) -> None:
         now = asyncio.get_running_loop().time()
@@ -406,6 +503,17 @@ async def _in_own_context(handler: Handler, context: JobContext) -> dict[str, An
     # A job checks its own input: nothing a request validated earlier carries over.
     body_text_checked.set(False)
     return await handler(context)
+
+
+async def _batch_in_own_context(
+    handler: BatchHandler, context: BatchContext
+) -> dict[uuid.UUID, JobOutcome]:
+    body_text_checked.set(False)
+    return await handler(context)
+
+
+def _result_of(outcome: JobOutcome) -> dict[str, Any] | None:
+    return None if isinstance(outcome, Exception) else outcome
 
 
 async def _fail_exhausted(session: AsyncSession) -> None:

@@ -81,7 +81,7 @@ async def reclassify_customer(
         targets = [by_code[code] for code in evaluation.categories]
         held = await _held_rows(session, principal.tenant_id, item, customer.id)
         previous = [by_id[a.category_id] for a in held if a.category_id in by_id]
-        change = _change(item, held, targets)
+        change = change_in_tree(item, held, targets)
         applied = False
         if change.changed and not dry_run:
             writes = _Writes(session, principal, item, customer, evaluation, source, reason, day)
@@ -125,7 +125,7 @@ async def _held_rows(
 
 
 @dataclass(frozen=True)
-class _Change:
+class TreeChange:
     """What applying the rules' categories to what the customer holds would do."""
 
     replace: Assignment | None  # single-assign: the row to move (None: insert)
@@ -138,12 +138,15 @@ class _Change:
         return bool(self.add or self.remove)
 
 
-def _change(item: TreeToRun, held: list[Assignment], targets: list[Category]) -> _Change:
+def change_in_tree(item: TreeToRun, held: list[Assignment], targets: list[Category]) -> TreeChange:
+    """What applying the rules' categories (`targets`) to what the customer holds in the
+    tree (`held`, locked) changes; a locked assignment the rules would change is a
+    conflict, never a change."""
     held_ids = {a.category_id for a in held}
     target_ids = {c.id for c in targets}
     if item.tree.multi_assign:
         # Locked categories the rules no longer give stay: a conflict, not a removal.
-        return _Change(
+        return TreeChange(
             None,
             [c for c in targets if c.id not in held_ids],
             [a for a in held if a.category_id not in target_ids and not a.locked],
@@ -151,10 +154,10 @@ def _change(item: TreeToRun, held: list[Assignment], targets: list[Category]) ->
         )
     current = held[0] if held else None
     if current is not None and current.category_id in target_ids:
-        return _Change(current, [], [], False)
+        return TreeChange(current, [], [], False)
     if current is not None and current.locked:
-        return _Change(current, [], [], True)
-    return _Change(current, targets, [current] if current is not None else [], False)
+        return TreeChange(current, [], [], True)
+    return TreeChange(current, targets, [current] if current is not None else [], False)
 
 
 @dataclass
@@ -170,7 +173,7 @@ class _Writes:
     reason: str | None
     day: date
 
-    async def apply(self, change: _Change) -> None:
+    async def apply(self, change: TreeChange) -> None:
         if not self.item.tree.multi_assign:
             await self._move(change.replace, change.add[0])
         else:
@@ -263,8 +266,8 @@ class _Writes:
                     "customer_id": str(self.customer.id),
                     "customer_code": self.customer.code,
                     "tree_id": str(self.item.tree.id),
-                    "from": _ref(old),
-                    "to": _ref(new),
+                    "from": category_ref(old),
+                    "to": category_ref(new),
                     "rule_key": key,
                     "run_id": None,
                     "as_of": self.day.isoformat(),
@@ -274,17 +277,23 @@ class _Writes:
         )
 
     def _rule_for(self, category: Category | None) -> Rule | None:
-        """The first matching rule that gives `category` (None for the default)."""
-        if category is None:
-            return None
-        rules = self.item.rules.rules
-        return next(
-            (rules[i] for i in self.evaluation.matched if rules[i].category == category.code),
-            None,
-        )
+        return deciding_rule(self.item, self.evaluation, category)
 
 
-def _ref(category: Category | None) -> dict[str, Any] | None:
+def deciding_rule(
+    item: TreeToRun, evaluation: Evaluation, category: Category | None
+) -> Rule | None:
+    """The first matching rule that gives `category` (None for the default)."""
+    if category is None:
+        return None
+    rules = item.rules.rules
+    return next(
+        (rules[i] for i in evaluation.matched if rules[i].category == category.code),
+        None,
+    )
+
+
+def category_ref(category: Category | None) -> dict[str, Any] | None:
     if category is None:
         return None
     return {"id": str(category.id), "code": category.code, "name": category.name}
@@ -395,7 +404,7 @@ async def customer_classifications(
             evaluation = evaluator.evaluate(values, today)
             by_code = {c.code: c for c in item.categories}
             targets = [by_code[code] for code in evaluation.categories]
-            change = _change(item, held, targets)
+            change = change_in_tree(item, held, targets)
             rules_today = _result(
                 item,
                 customer,

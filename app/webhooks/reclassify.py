@@ -11,6 +11,7 @@ to do twice.
 """
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -18,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import InvalidInput, NotFound
 from app.models import InboundSecret, Tenant
+from app.runs.many_customers import reclassify_many
 from app.runs.one_customer import reclassify_customer
 from app.webhooks import repository
 from app.webhooks.service import webhook_principal
 
 SOURCE: Final = "webhook"
 MAX_REASON: Final = 500
+GONE: Final = "客户已不存在 / the customer no longer exists"
 
 
 @dataclass(frozen=True)
@@ -60,15 +63,56 @@ async def reclassify_waiting(
                 reason=event_reason([webhook_id for _, webhook_id in taken]),
             )
     except NotFound:
-        failure = "客户已不存在 / the customer no longer exists"
-        await repository.settle(session, tenant_id, event_ids, failure=failure)
-        return Reclassification(len(taken), 0, failure)
+        await repository.settle(session, tenant_id, event_ids, failure=GONE)
+        return Reclassification(len(taken), 0, GONE)
     except InvalidInput as exc:
         if not _nothing_to_run(exc):
             raise
         done = []  # no tree has a published ruleset: the activity is stored, that is all
     await repository.settle(session, tenant_id, event_ids)
     return Reclassification(len(taken), sum(1 for d in done if d.applied))
+
+
+async def reclassify_waiting_many(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    customer_ids: list[uuid.UUID],
+    request_ids: Mapping[uuid.UUID, str],
+) -> dict[uuid.UUID, Reclassification]:
+    """`reclassify_waiting` for a batch of customers, set-based (app/runs/many_customers.py),
+    in the caller's one transaction: by customer, what was done. `request_ids` gives the
+    correlation id of each customer's audit events (its job)."""
+    ids = sorted(set(customer_ids))
+    await repository.lock_customers(session, tenant_id, ids)
+    taken = await repository.take_pending_many(session, tenant_id, ids)
+    done = {c: Reclassification(0, 0) for c in ids}
+    if not taken:
+        return done  # earlier jobs took them in
+    tenant = await session.get(Tenant, tenant_id)
+    secret = await session.get(InboundSecret, tenant_id)
+    # Events are accepted only for a tenant with a secret.
+    assert tenant is not None
+    assert secret is not None
+    principal = webhook_principal(tenant, secret, SOURCE)
+    reasons = {
+        c: event_reason([webhook_id for _, webhook_id in events]) for c, events in taken.items()
+    }
+    outcomes = await reclassify_many(
+        session,
+        principal,
+        sorted(taken),
+        source=SOURCE,
+        reasons=reasons,
+        request_ids=request_ids,
+    )
+    settled: list[tuple[uuid.UUID, str | None]] = []
+    for customer_id, events in taken.items():
+        changed = outcomes[customer_id].changed_trees
+        failure = GONE if changed is None else None
+        settled += [(event_id, failure) for event_id, _ in events]
+        done[customer_id] = Reclassification(len(events), changed or 0, failure)
+    await repository.settle_many(session, tenant_id, settled)
+    return done
 
 
 async def fail_waiting(

@@ -4,12 +4,17 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import Integer, Text, Uuid, bindparam, case, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import PageParams, keyset_page
 from app.models import InboundSecret, Tenant, WebhookEvent, WebhookEventCustomer
+
+_UUIDS = ARRAY(Uuid())
+_INTEGERS = ARRAY(Integer())
+_TEXTS = ARRAY(Text())
 
 
 async def tenant_and_secret(
@@ -82,6 +87,104 @@ async def lock_customer(
     later one reads the activity the earlier one may not have seen."""
     key = func.hashtextextended(literal(f"webhook:{tenant_id}:{customer_id}"), 0)
     await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+async def lock_customers(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: list[uuid.UUID]
+) -> None:
+    """`lock_customer` for several customers in one statement, in id order (so that two
+    batches sharing customers wait for each other instead of deadlocking)."""
+    keys = [f"webhook:{tenant_id}:{customer_id}" for customer_id in sorted(customer_ids)]
+    listed = (
+        func.unnest(bindparam("keys", keys, type_=_TEXTS))
+        .table_valued("key", with_ordinality="n")
+        .render_derived(name="listed")
+    )
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(listed.c.key, 0)))
+        .select_from(listed)
+        .order_by(listed.c.n)
+    )
+
+
+async def take_pending_many(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[uuid.UUID, str]]]:
+    """`take_pending` for several customers in one statement: by customer, the (id,
+    webhook-id) of each event taken in, oldest first."""
+    taken = (
+        update(WebhookEventCustomer)
+        .where(
+            WebhookEventCustomer.tenant_id == tenant_id,
+            WebhookEventCustomer.customer_id.in_(customer_ids),
+            WebhookEventCustomer.processed_at.is_(None),
+        )
+        .values(processed_at=func.now())
+        .returning(WebhookEventCustomer.event_id, WebhookEventCustomer.customer_id)
+        .cte("taken")
+    )
+    rows = await session.execute(
+        select(taken.c.customer_id, WebhookEvent.id, WebhookEvent.webhook_id)
+        .join(taken, taken.c.event_id == WebhookEvent.id)
+        .where(WebhookEvent.tenant_id == tenant_id)
+        .order_by(WebhookEvent.received_at, WebhookEvent.id)
+    )
+    found: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
+    for customer_id, event_id, webhook_id in rows:
+        found.setdefault(customer_id, []).append((event_id, webhook_id))
+    return found
+
+
+async def settle_many(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    settled: list[tuple[uuid.UUID, str | None]],
+) -> None:
+    """`settle` for many (event, failure) pairs — one per customer of an event that is
+    done, the failure None when it was reclassified — in one update (after locking the
+    events in id order, as `settle` does)."""
+    if not settled:
+        return
+    customers: dict[uuid.UUID, int] = {}
+    failures: dict[uuid.UUID, str] = {}
+    for event_id, failure in settled:
+        customers[event_id] = customers.get(event_id, 0) + 1
+        if failure is not None:
+            failures.setdefault(event_id, failure)
+    await session.execute(
+        select(WebhookEvent.id)
+        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id.in_(sorted(customers)))
+        .order_by(WebhookEvent.id)
+        .with_for_update()
+    )
+    ids = list(customers)
+    done = (
+        func.unnest(
+            bindparam("event_ids", ids, type_=_UUIDS),
+            bindparam("customers", [customers[i] for i in ids], type_=_INTEGERS),
+            bindparam("failures", [failures.get(i) for i in ids], type_=_TEXTS),
+        )
+        .table_valued("event_id", "customers", "failure")
+        .render_derived(name="done")
+    )
+    failed = done.c.failure.is_not(None)
+    last = WebhookEvent.customers_pending == done.c.customers
+    await session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == done.c.event_id)
+        .values(
+            customers_pending=WebhookEvent.customers_pending - done.c.customers,
+            status=case(
+                (failed, "failed"),
+                (last & (WebhookEvent.status == "accepted"), "processed"),
+                else_=WebhookEvent.status,
+            ),
+            reason=case((failed, done.c.failure), else_=WebhookEvent.reason),
+            processed_at=case(
+                (failed | last, func.clock_timestamp()), else_=WebhookEvent.processed_at
+            ),
+        )
+    )
 
 
 async def take_pending(
