@@ -10,6 +10,7 @@ handlers resume from their checkpoint. `NOTIFY` (delivered at commit) wakes idle
 workers at once; they also poll, so a missed notification only costs a second.
 """
 
+import functools
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -17,11 +18,15 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
+    Select,
+    String,
     Text,
     Uuid,
     bindparam,
+    case,
     cast,
     func,
+    literal_column,
     or_,
     select,
     text,
@@ -71,38 +76,76 @@ async def enqueue(
     return job
 
 
-async def enqueue_once(
+async def enqueue_once_many(
     session: AsyncSession,
     *,
     tenant_id: uuid.UUID,
     kind: str,
-    key: str,
-    payload: dict[str, Any],
+    jobs: list[tuple[str, dict[str, Any]]],
     priority: int = 100,
-) -> bool:
-    """Queue a job unless one of this kind and key is queued already (then it stays the
-    one job, with `payload`); True when a new job was queued.
+) -> int:
+    """Queue a job per (key, payload) unless one of this kind and key is queued already
+    (then it stays the one job, with the new payload); how many new jobs were queued.
+    One statement, the notification of new jobs included; keys must be distinct.
 
-    The queued job's row is updated, not left alone, so it stays locked until the
-    caller commits: a worker claims with SKIP LOCKED, so it cannot start the job before
-    what the caller wrote is visible to it. A job already running is no longer
-    "queued", so work arriving while it runs queues a new one.
+    A queued job's row is updated, not left alone, so it stays locked until the caller
+    commits: a worker claims with SKIP LOCKED, so it cannot start the job before what the
+    caller wrote is visible to it. A job already running is no longer "queued", so work
+    arriving while it runs queues a new one. Rows are written in the order given: callers
+    that list keys in one order lock them in that order.
     """
-    inserted = await session.scalar(
-        pg_insert(Job)
-        .values(tenant_id=tenant_id, kind=kind, dedupe_key=key, payload=payload, priority=priority)
-        .on_conflict_do_update(
+    if not jobs:
+        return 0
+    found = (
+        await session.execute(
+            _enqueue_once_many(),
+            {
+                "tenant_id": tenant_id,
+                "kind": kind,
+                "keys": [key for key, _ in jobs],
+                "payloads": [json.dumps(payload) for _, payload in jobs],
+                "priority": priority,
+                "channel": CHANNEL,
+            },
+        )
+    ).one()
+    return int(found[0])
+
+
+@functools.cache
+def _enqueue_once_many() -> Select[tuple[int, Any]]:
+    """The statement of `enqueue_once_many`, made once (every inbound event runs it)."""
+    listed = (
+        func.unnest(bindparam("keys", type_=_TEXTS), bindparam("payloads", type_=_TEXTS))
+        .table_valued("key", "payload", with_ordinality="n")
+        .render_derived(name="listed")
+    )
+    rows = (
+        select(
+            bindparam("tenant_id", type_=Uuid()),
+            bindparam("kind", type_=String()),
+            listed.c.key,
+            cast(listed.c.payload, JSONB),
+            bindparam("priority", type_=Integer()),
+        )
+        .select_from(listed)
+        .order_by(listed.c.n)
+    )
+    upsert = pg_insert(Job).from_select(
+        ["tenant_id", "kind", "dedupe_key", "payload", "priority"], rows, include_defaults=False
+    )
+    queued = (
+        upsert.on_conflict_do_update(
             index_elements=["tenant_id", "kind", "dedupe_key"],
             index_where=text("status = 'queued' AND dedupe_key IS NOT NULL"),
-            set_={"payload": payload},
+            set_={"payload": upsert.excluded.payload},
         )
-        .returning(text("xmax = 0"))
+        .returning(literal_column("xmax = 0").label("inserted"))
+        .cte("queued")
     )
-    if inserted:
-        await session.execute(
-            text("SELECT pg_notify(:channel, :kind)"), {"channel": CHANNEL, "kind": kind}
-        )
-    return bool(inserted)
+    new = select(func.count()).select_from(queued).where(queued.c.inserted).scalar_subquery()
+    notify = func.pg_notify(bindparam("channel", type_=String()), bindparam("kind", type_=String()))
+    return select(new, case((new > 0, notify), else_=None))
 
 
 async def claim(

@@ -1,7 +1,7 @@
 """Reclassifying a customer for the events that wait on it (the job's one transaction).
 
 The job is queued once per customer however many events arrive before it runs
-(`queue.enqueue_once`), so a burst costs one reclassification. It takes every event
+(`queue.enqueue_once_many`), so a burst costs one reclassification. It takes every event
 still waiting on the customer, reclassifies through the same path as
 `POST /customers/{id}/reclassify` (Python back end, every tree with a published ruleset,
 as of the tenant's today; locks respected, history with source `webhook`, outbox event

@@ -1,16 +1,30 @@
 """Queries of inbound webhooks: secrets, events, and the customers events wait on."""
 
+import functools
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Integer, Text, Uuid, bindparam, case, func, literal, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Text,
+    Uuid,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.core.pagination import PageParams, keyset_page
-from app.models import InboundSecret, Tenant, WebhookEvent, WebhookEventCustomer
+from app.models import InboundSecret, Tenant, WebhookEvent, WebhookEventCustomer, table_of
 
 _UUIDS = ARRAY(Uuid())
 _INTEGERS = ARRAY(Integer())
@@ -21,14 +35,18 @@ async def tenant_and_secret(
     session: AsyncSession, slug: str
 ) -> tuple[Tenant, InboundSecret] | None:
     """The tenant of a slug with its inbound secret (None: no such tenant, or no secret)."""
-    row = (
-        await session.execute(
-            select(Tenant, InboundSecret)
-            .join(InboundSecret, InboundSecret.tenant_id == Tenant.id)
-            .where(Tenant.slug == slug)
-        )
-    ).first()
+    row = (await session.execute(_tenant_and_secret(), {"slug": slug})).first()
     return (row.Tenant, row.InboundSecret) if row is not None else None
+
+
+@functools.cache
+def _tenant_and_secret() -> Select[Tenant, InboundSecret]:
+    """The statement of `tenant_and_secret`, made once (every inbound event runs it)."""
+    return (
+        select(Tenant, InboundSecret)
+        .join(InboundSecret, InboundSecret.tenant_id == Tenant.id)
+        .where(Tenant.slug == bindparam("slug", type_=String()))
+    )
 
 
 async def secret_of(session: AsyncSession, tenant_id: uuid.UUID) -> InboundSecret | None:
@@ -38,22 +56,57 @@ async def secret_of(session: AsyncSession, tenant_id: uuid.UUID) -> InboundSecre
     )
 
 
-async def insert_event(session: AsyncSession, event: WebhookEvent) -> WebhookEvent | None:
-    """Store the event unless its webhook-id was stored before (None then). A concurrent
-    delivery of the same id waits here for the first one's transaction."""
-    inserted = await session.scalar(
+async def insert_event(
+    session: AsyncSession, event: WebhookEvent, customer_ids: list[uuid.UUID]
+) -> WebhookEvent | None:
+    """Store the event with the customers it waits on, in one statement, unless its
+    webhook-id was stored before (None then, and nothing written). A concurrent delivery
+    of the same id waits here for the first one's transaction."""
+    return await session.scalar(
+        _insert_event(),
+        {
+            "tenant_id": event.tenant_id,
+            "webhook_id": event.webhook_id,
+            "event_type": event.event_type,
+            "items": event.items,
+            "customers_pending": event.customers_pending,
+            "customer_ids": customer_ids,
+        },
+    )
+
+
+@functools.cache
+def _insert_event() -> Select[WebhookEvent]:
+    """The statement of `insert_event`, made once (every inbound event runs it)."""
+    stored = (
         pg_insert(WebhookEvent)
         .values(
-            tenant_id=event.tenant_id,
-            webhook_id=event.webhook_id,
-            event_type=event.event_type,
-            items=event.items,
-            customers_pending=event.customers_pending,
+            tenant_id=bindparam("tenant_id", type_=Uuid()),
+            webhook_id=bindparam("webhook_id"),
+            event_type=bindparam("event_type"),
+            items=bindparam("items"),
+            customers_pending=bindparam("customers_pending"),
         )
         .on_conflict_do_nothing(index_elements=["tenant_id", "webhook_id"])
-        .returning(WebhookEvent)
+        .returning(*table_of(WebhookEvent).c)
+        .cte("stored")
     )
-    return inserted
+    listed = (
+        func.unnest(bindparam("customer_ids", type_=_UUIDS))
+        .table_valued("customer_id")
+        .render_derived(name="listed")
+    )
+    waiting = (
+        insert(WebhookEventCustomer)
+        .from_select(
+            ["tenant_id", "event_id", "customer_id"],
+            select(stored.c.tenant_id, stored.c.id, listed.c.customer_id).select_from(
+                stored, listed
+            ),
+        )
+        .cte("waiting")
+    )
+    return select(aliased(WebhookEvent, stored)).add_cte(waiting)
 
 
 async def event_by_webhook_id(
@@ -64,20 +117,6 @@ async def event_by_webhook_id(
             WebhookEvent.tenant_id == tenant_id, WebhookEvent.webhook_id == webhook_id
         )
     )
-
-
-async def add_customers(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    event_id: uuid.UUID,
-    customer_ids: Iterable[uuid.UUID],
-) -> None:
-    """Record the customers the event waits on."""
-    rows = [
-        {"tenant_id": tenant_id, "event_id": event_id, "customer_id": customer_id}
-        for customer_id in customer_ids
-    ]
-    await session.execute(pg_insert(WebhookEventCustomer).values(rows))
 
 
 async def lock_customer(

@@ -3,7 +3,8 @@
 A signed event is stored once per `webhook-id`, its activity is written in the same
 transaction (idempotent by `external_id`, as the bulk endpoints write it), and each of
 its customers gets a reclassification job (app/webhooks/tasks.py) — queued once per
-customer however many events arrive before it runs. Nothing waits for classification.
+customer however many events arrive before it runs (`queue.enqueue_once_many`). Nothing
+waits for classification.
 """
 
 import uuid
@@ -131,6 +132,7 @@ async def receive_event(session: AsyncSession, request: SignedRequest, now: date
             items=len(items),
             customers_pending=len(customers),
         ),
+        customers,
     )
     if stored is None:
         existing = await repository.event_by_webhook_id(session, tenant.id, webhook_id)
@@ -138,17 +140,14 @@ async def receive_event(session: AsyncSession, request: SignedRequest, now: date
         return Receipt(existing, duplicate=True)
     principal = webhook_principal(tenant, secret, f"webhook:{webhook_id[:200]}")
     await _write_items(session, principal, kind, checked, batch)
-    await repository.add_customers(session, tenant.id, stored.id, customers)
     # In id order: two events naming the same customers lock their jobs in one order.
-    for customer_id in customers:
-        await queue.enqueue_once(
-            session,
-            tenant_id=tenant.id,
-            kind=RECLASSIFY_JOB,
-            key=f"customer:{customer_id}",
-            payload={"customer_id": str(customer_id)},
-            priority=RECLASSIFY_PRIORITY,
-        )
+    await queue.enqueue_once_many(
+        session,
+        tenant_id=tenant.id,
+        kind=RECLASSIFY_JOB,
+        jobs=[(f"customer:{c}", {"customer_id": str(c)}) for c in customers],
+        priority=RECLASSIFY_PRIORITY,
+    )
     return Receipt(stored, duplicate=False)
 
 
