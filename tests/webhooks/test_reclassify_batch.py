@@ -220,3 +220,29 @@ async def test_a_customer_failing_in_a_batch_holds_back_none_of_the_others(
     failed = (await _events(api))["msg_BAD"]
     assert failed["status"] == "failed"
     assert "cannot compute the values" in failed["reason"]
+
+
+async def test_the_rules_kept_between_batches_follow_an_edit_of_a_category(
+    sender: Sender, api: httpx.AsyncClient, database: Database, tenant: TenantKeys
+) -> None:
+    """The worker keeps the published rules between batches; a category renamed since
+    the last batch is read afresh (history and outbox carry the new name)."""
+    await _install(api, "value")
+    customer_id = await new_customer(api, "A")
+    small = {"type": "order.created", "data": order("A", "SO-1", "10.00")}
+    assert (await sender.post(small)).status_code == 202
+    assert await _one_look(database, tenant.id) == 1  # the rules are now kept
+    value = (await api.get("/api/v1/category-trees")).json()["items"][0]["id"]
+    categories = (await api.get(f"/api/v1/category-trees/{value}/categories")).json()
+    high = next(c for c in categories["items"] if c["code"] == "HIGH")
+    renamed = await api.patch(f"/api/v1/categories/{high['id']}", json={"name": "大客户"})
+    assert renamed.status_code == 200, renamed.text
+
+    big = {"type": "order.created", "data": order("A", "SO-2", "900000.00")}
+    assert (await sender.post(big)).status_code == 202
+    assert await _one_look(database, tenant.id) == 1
+    history = (await api.get(f"/api/v1/customers/{customer_id}/history")).json()["items"]
+    assert history[0]["to_category"]["code"] == "HIGH"
+    assert history[0]["to_category"]["name"] == "大客户"
+    moved = [m for m in await _outbox(database, tenant.id) if m["to"]["code"] == "HIGH"]
+    assert [m["to"]["name"] for m in moved] == ["大客户"]
