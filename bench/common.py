@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -173,6 +174,21 @@ def serve(url: str, port: int, *, worker: bool = False) -> subprocess.Popen[byte
         time.sleep(0.2)
     process.kill()
     raise RuntimeError("server did not become ready")
+
+
+def postgres_cpu(pgdata: Path) -> float:
+    """CPU seconds of the server so far: the postmaster, its live children and the
+    children it has reaped (backends that ended)."""
+    postmaster = psutil.Process(int((pgdata / "postmaster.pid").read_text().split()[0]))
+    times = postmaster.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in postmaster.children(recursive=True):
+        try:
+            child_times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += child_times.user + child_times.system
+    return total
 
 
 def run(coroutine: Any) -> Any:

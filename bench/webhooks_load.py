@@ -52,7 +52,14 @@ from app.demo import load_demo
 from app.demo.generate import default_as_of
 from app.models import Role
 from app.tenants import service as tenant_service
-from bench.common import add_data_dir, fresh_database, record, serve, server_version
+from bench.common import (
+    add_data_dir,
+    fresh_database,
+    postgres_cpu,
+    record,
+    serve,
+    server_version,
+)
 
 DATABASE = "bench_webhooks"
 SLUG = "wh-bench"
@@ -390,6 +397,58 @@ def _cpu_seconds(process: subprocess.Popen[bytes]) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def _sessions(url: str) -> int:
+    """Connections the server has opened to the database so far (pg_stat_database): a
+    pool that closes and reopens connections under load costs the server a backend each."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.scalar(
+                text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+            )
+    finally:
+        await engine.dispose()
+    return int(found or 0)
+
+
+def _started(workers: list[subprocess.Popen[bytes]], most: float = 60.0) -> None:
+    """Wait until the workers' start-up is over: their CPU time stops growing (they wait
+    for jobs), or `most` seconds."""
+    deadline = time.monotonic() + most
+    before = sum(map(_cpu_seconds, workers))
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = sum(map(_cpu_seconds, workers))
+        if now - before < 0.05:
+            return
+        before = now
+
+
+def _cpu_line(
+    deliveries: int,
+    events: int,
+    jobs: int,
+    api: float,
+    workers: float,
+    postgres: float | None,
+) -> str:
+    """CPU per delivery of each process kind, which the machine's load does not inflate
+    (much), and the rate two free cores would allow at that cost."""
+    pg = (
+        f"; PostgreSQL (every server process) {postgres * 1000 / deliveries:.1f} ms per delivery"
+        if postgres is not None
+        else "; PostgreSQL not measured (an external server)"
+    )
+    total = api + workers + (postgres or 0.0)
+    per = total * 1000 / deliveries
+    return (
+        f"CPU (whatever the load): API process {api * 1000 / deliveries:.1f} ms per delivery; "
+        f"worker processes {workers * 1000 / jobs:.1f} ms per reclassification job "
+        f"({workers * 1000 / events:.1f} ms per event){pg}; **{per:.1f} ms per delivery in all**, "
+        f"so two free cores would take at most {2000 / per:,.0f} deliveries/s"
+    )
+
+
 def _load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
@@ -437,6 +496,11 @@ def main() -> None:
     try:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
+        # A pool as large as the deliveries in flight: one smaller (the default 10, plus
+        # 10 overflow connections closed as soon as they are returned) opens and closes
+        # server connections all along, each costing PostgreSQL a backend and asyncpg's
+        # type introspection (~6 ms of server CPU apiece, measured).
+        os.environ.setdefault("CRMC_DB_POOL_SIZE", str(args.connections + 4))
         if reuse:
             tenant_id, key = uuid.UUID(prepared["tenant_id"]), prepared["key"]
             server = serve(url, port, worker=False)
@@ -459,6 +523,7 @@ def main() -> None:
         ]
         tag = uuid.uuid4().hex[:4]
         workers = [_worker(url, args.lease) for _ in range(args.workers)]
+        _started(workers)  # their start-up (imports) is no event's CPU
         load_before = _load_average()
         lines.append(
             f"{args.customers:,} demo customers, the 4 seed trees published; {args.rate} signed "
@@ -473,18 +538,22 @@ def main() -> None:
             killer = Killer(workers, url, args.lease, args.seconds / 3, args.down) if kill else None
             print(f"phase {name} …", file=sys.stderr)
             api_cpu, workers_cpu = _cpu_seconds(server), sum(map(_cpu_seconds, workers))
+            pg_cpu = postgres_cpu(embedded.pgdata) if embedded is not None else None
+            sessions = asyncio.run(_sessions(url))
             asyncio.run(_load(base, secret, args, phase, killer))
             api_cpu = _cpu_seconds(server) - api_cpu
             settle = asyncio.run(_settle(url, tenant_id, phase.name, args.settle))
             workers_cpu = sum(map(_cpu_seconds, workers)) - workers_cpu
+            if pg_cpu is not None and embedded is not None:
+                pg_cpu = postgres_cpu(embedded.pgdata) - pg_cpu
+            sessions = asyncio.run(_sessions(url)) - sessions - 1  # less the one asking
             totals = asyncio.run(_totals(url, tenant_id, phase.name))
             lines += _lines(phase, totals, settle, killer, jobs_before)
             jobs = totals.jobs - jobs_before
             if not kill and totals.events and jobs:
                 lines.append(
-                    f"CPU (whatever the load): API process {api_cpu * 1000 / len(phase.sent):.1f} "
-                    f"ms per delivery; worker processes {workers_cpu * 1000 / jobs:.1f} ms per "
-                    f"reclassification job"
+                    _cpu_line(len(phase.sent), totals.events, jobs, api_cpu, workers_cpu, pg_cpu)
+                    + f"; {sessions:,} server connections opened during the phase"
                 )
             jobs_before = totals.jobs
         lines.append(f"load average at the end: {_load_average()}")

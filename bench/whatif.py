@@ -41,25 +41,10 @@ import psutil
 
 from app.core.db import EmbeddedPostgres, upgrade_to_head
 from app.rules.templates import RELATIONSHIP
-from bench.common import record, run, serve, server_version
+from bench.common import postgres_cpu, record, run, serve, server_version
 from bench.runs import Prepared, issue_key
 
 POLL = 0.5
-
-
-def _postgres_cpu(pgdata: Path) -> float:
-    """CPU seconds of the server so far: the postmaster, its live children and the
-    children it has reaped (backends that ended)."""
-    postmaster = psutil.Process(int((pgdata / "postmaster.pid").read_text().split()[0]))
-    times = postmaster.cpu_times()
-    total = times.user + times.system + times.children_user + times.children_system
-    for child in postmaster.children(recursive=True):
-        try:
-            child_times = child.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += child_times.user + child_times.system
-    return total
 
 
 def _cpu(process: psutil.Process) -> float:
@@ -134,12 +119,12 @@ def main() -> None:
             result: dict[str, Any] = {}
             for i in range(args.variants):
                 body = {**whole, "tree_id": ruleset["tree_id"], "ruleset": _variant(30 + 2 * i)}
-                api_before, pg_before = _cpu(api_process), _postgres_cpu(server.pgdata)
+                api_before, pg_before = _cpu(api_process), postgres_cpu(server.pgdata)
                 started = time.perf_counter()
                 response = client.post("/api/v1/rules/preview", json=body)
                 seconds.append(time.perf_counter() - started)
                 api_cpu.append(_cpu(api_process) - api_before)
-                pg_cpu.append(_postgres_cpu(server.pgdata) - pg_before)
+                pg_cpu.append(postgres_cpu(server.pgdata) - pg_before)
                 assert response.status_code == 200, response.text
                 result = response.json()
                 sources.add((result["source"]["kind"], result["source"]["stale"]))
