@@ -16,6 +16,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -100,8 +101,9 @@ def _insert_event() -> Select[WebhookEvent]:
         insert(WebhookEventCustomer)
         .from_select(
             ["tenant_id", "event_id", "customer_id"],
+            # Every customer with the event, if it was stored (else no row at all).
             select(stored.c.tenant_id, stored.c.id, listed.c.customer_id).select_from(
-                stored, listed
+                stored.join(listed, true())
             ),
         )
         .cte("waiting")
