@@ -6,7 +6,6 @@ standard output so scripts can capture it; everything else goes to standard erro
 """
 
 import asyncio
-import gc
 import json
 import os
 import signal
@@ -260,9 +259,6 @@ def worker(
 
     async def work(database: Database) -> None:
         load_handlers()
-        # What start-up made (modules, the catalog, the rule grammar) lives as long as the
-        # process: out of the collector's way, every collection has less to walk.
-        gc.freeze()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
