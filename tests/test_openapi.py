@@ -161,24 +161,6 @@ async def test_the_served_openapi_document_is_byte_for_byte_the_checked_in_snaps
     assert served.content == compact.encode()
 
 
-# Objects not typed yet, each free-form for a reason; the list only shrinks. Audit
-# snapshots and change-request payloads hold any entity's JSON; custom-field attributes
-# are typed by the tenant's fields (GET /fields), not by the spec; a bulk item's errors
-# are pydantic's and the services' own.
-NOT_TYPED_YET = {
-    "#/components/schemas/AuditEventOut/properties/before/anyOf/0",
-    "#/components/schemas/AuditEventOut/properties/after/anyOf/0",
-    "#/components/schemas/ChangeRequestOut/properties/payload",
-    "#/components/schemas/ChangeRequestOut/properties/diff",
-    "#/components/schemas/ChangeRequestOut/properties/result/anyOf/0",
-    "#/components/schemas/CustomerCreate/properties/attributes/anyOf/0",
-    "#/components/schemas/CustomerOut/properties/attributes",
-    "#/components/schemas/CustomerUpdate/properties/attributes/anyOf/0",
-    "#/components/schemas/ItemError/properties/errors/items",
-    "#/components/schemas/MergedCustomer/properties/attributes",
-}
-
-
 def _untyped_objects(node: Any, path: str) -> list[str]:
     """JSON pointers of object schemas that say nothing of their members: no
     `properties`, and `additionalProperties` absent, true or `{}` (a map whose values
@@ -202,6 +184,4 @@ def _untyped_objects(node: Any, path: str) -> list[str]:
 def test_every_object_in_the_spec_is_typed(spec: dict[str, Any]) -> None:
     """Component schemas, request bodies and responses: every object has its members
     typed, or is a map with typed values (so generated clients get no `unknown`)."""
-    untyped = set(_untyped_objects(spec, "#"))
-    assert untyped - NOT_TYPED_YET == set(), "untyped objects in the spec"
-    assert NOT_TYPED_YET - untyped == set(), "typed now: take them off NOT_TYPED_YET"
+    assert _untyped_objects(spec, "#") == [], "untyped objects in the spec"

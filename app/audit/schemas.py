@@ -3,9 +3,30 @@
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from typing_extensions import TypeAliasType
+
+from app.core.openapi import component_schema
+
+AuditScalar = StrictBool | int | float | str | None
+AuditValue = TypeAliasType(
+    "AuditValue",
+    Annotated[
+        "AuditScalar | list[AuditScalar | AuditObject] | AuditObject",
+        Field(
+            description="A value in an audit event's `before` or `after`, as JSON: text (ids, "
+            "dates and times as UUIDs and ISO 8601), a number, a boolean, null, a list, or an "
+            "object the entity holds (a ruleset body, a category reference)"
+        ),
+    ],
+)
+AuditObject = TypeAliasType("AuditObject", "dict[str, AuditValue]")
+# (A list of lists is not among them: generated TypeScript cannot name a type that holds
+# arrays of itself, so the recursion goes through objects.)
+AuditState = dict[str, Annotated[Any, component_schema(AuditValue)]]
+"""`before` or `after`: the entity's audited fields (or what the action did) by name."""
 
 
 class AuditEventOut(BaseModel):
@@ -20,8 +41,14 @@ class AuditEventOut(BaseModel):
     entity_type: str
     entity_id: str
     action: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    before: AuditState | None = Field(
+        description="The entity's audited fields before the action (null when it created "
+        "the entity): a map from field name to its JSON value"
+    )
+    after: AuditState | None = Field(
+        description="Its audited fields after the action, and what the action did (null "
+        "when it deleted the entity)"
+    )
     request_id: str | None
 
 

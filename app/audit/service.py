@@ -30,7 +30,8 @@ READ_ROLE: Final[dict[str, Role]] = {
 
 AuditState = dict[str, Any]
 """An audit event's `before` or `after`: the entity's audited fields, or what the action
-did, as JSON (free-form: each kind of entity and action says what matters)."""
+did, as JSON (each kind of entity and action says what matters; the spec documents the
+values as `AuditValue`)."""
 
 
 def snapshot(entity: Any, fields: tuple[str, ...]) -> AuditState:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from app.core.errors import InvalidInput
+from app.core.errors import InvalidInput, ValidationIssue
 from app.core.i18n import Text
 
 MAX_ITEMS = 10_000
@@ -26,7 +26,8 @@ class ItemError(BaseModel):
     """Why one item of a bulk request was not kept."""
 
     index: int = Field(description="Position of the item in `items`")
-    errors: list[dict[str, Any]] = Field(
+    errors: list[ValidationIssue] = Field(
+        description="What was wrong with the item: `loc` within the item",
         examples=[
             [
                 {
@@ -35,7 +36,7 @@ class ItemError(BaseModel):
                     "type": "decimal_parsing",
                 }
             ]
-        ]
+        ],
     )
 
 
@@ -85,11 +86,11 @@ def validate_items(
     try:
         return list(enumerate(adapter.validate_python(items, context=context))), []
     except ValidationError as exc:
-        by_index: dict[int, list[dict[str, Any]]] = {}
+        by_index: dict[int, list[ValidationIssue]] = {}
         for error in exc.errors(include_url=False, include_input=False):
             index, *loc = error["loc"]
             by_index.setdefault(int(index), []).append(
-                {"loc": loc, "msg": error["msg"], "type": error["type"]}
+                ValidationIssue(loc=loc, msg=error["msg"], type=error["type"])
             )
     good_indices = [i for i in range(len(items)) if i not in by_index]
     good = adapter.validate_python([items[i] for i in good_indices], context=context)
@@ -105,7 +106,9 @@ def _list_adapter(item: type[M]) -> TypeAdapter[list[M]]:
 
 def item_error(index: int, field: str, message: Text, kind: str) -> ItemError:
     """An error about one field of one item, in the caller's language."""
-    return ItemError(index=index, errors=[{"loc": [field], "msg": message.get(), "type": kind}])
+    return ItemError(
+        index=index, errors=[ValidationIssue(loc=[field], msg=message.get(), type=kind)]
+    )
 
 
 def finish(received: int, created: int, updated: int, errors: Iterable[ItemError]) -> BulkResult:
@@ -127,8 +130,6 @@ def refuse_if_nothing_kept(result: BulkResult) -> BulkResult:
             f"All {result.received} items are invalid; nothing was saved",
         ),
         errors=[
-            {**detail, "loc": ["body", "items", e.index, *detail["loc"]]}
-            for e in result.errors
-            for detail in e.errors
+            detail.under("body", "items", e.index) for e in result.errors for detail in e.errors
         ],
     )

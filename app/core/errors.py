@@ -66,6 +66,11 @@ class ValidationIssue(BaseModel):
     msg: str = Field(examples=["Input should be 'viewer', 'editor', 'approver' or 'admin'"])
     type: str = Field(examples=["enum"])
 
+    def under(self, *prefix: str | int) -> dict[str, Any]:
+        """This issue as an entry of a problem's `errors`, `prefix` before its `loc` (an
+        item's issue in the request: `under("body", "items", index)`)."""
+        return {**self.model_dump(), "loc": [*prefix, *self.loc]}
+
 
 class Problem(BaseModel):
     """An error response (RFC 9457 problem details)."""

@@ -10,13 +10,16 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StringConstraints,
     field_validator,
     model_validator,
 )
+from typing_extensions import TypeAliasType
 
 from app.core.bulk import bulk_items
+from app.core.openapi import component_schema
 from app.core.schemas import IsoDate, RequestBody
 from app.customers.normalise import NormalisationError, size_from_employees, validate_uscc
 
@@ -30,6 +33,23 @@ Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_
 Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, ge=0)]
 Size = Literal["small", "medium", "large"]
 Stage = Literal["potential", "signed"]
+
+AttributeValue = TypeAliasType(
+    "AttributeValue",
+    Annotated[
+        StrictBool | float | str | list[str] | None,
+        Field(
+            description="A custom field's value, as its definition (`GET /api/v1/fields`, "
+            "kind `custom`) types it: `number` a JSON number (a decimal string such as "
+            '"650000.50" is taken too), `integer` a whole number, `date` `YYYY-MM-DD`, '
+            "`string` and `enum` text, `boolean` true or false, `string_list` a list of "
+            "text; null for no value"
+        ),
+    ],
+)
+# Checked against the tenant's custom-field definitions by the service (every problem
+# names its key), so the model takes any JSON value; documented as AttributeValue.
+Attributes = dict[str, Annotated[Any, component_schema(AttributeValue)]]
 
 
 class CustomerFields(RequestBody):
@@ -57,8 +77,9 @@ class CustomerFields(RequestBody):
         default=None, description="合作开始日期; default: the first order"
     )
     tags: Annotated[list[Tag], Field(max_length=50)] | None = None
-    attributes: dict[str, Any] | None = Field(
-        default=None, description="Custom fields by key, typed by their definitions"
+    attributes: Attributes | None = Field(
+        default=None,
+        description="Custom fields by key (a map; each value typed by its field's definition)",
     )
 
     @field_validator("uscc")
@@ -116,7 +137,9 @@ class CustomerOut(BaseModel):
     contact_title: str | None
     cooperation_since: date | None
     tags: list[str]
-    attributes: dict[str, Any]
+    attributes: Attributes = Field(
+        description="Custom fields by key (a map; each value typed by its field's definition)"
+    )
     created_at: datetime
     updated_at: datetime
 

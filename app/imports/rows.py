@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.bulk import ItemError
+from app.core.errors import ValidationIssue
 from app.customers.normalise import NormalisationError
 from app.imports.cells import text
 from app.imports.columns import Column, EntitySpec, header_key
@@ -230,8 +231,7 @@ def service_errors(
     positions = {column.field: position for position, column in header.positions}
     out = []
     for detail in failed.errors:
-        loc = detail.get("loc") or []
-        kind, msg = str(detail.get("type", "invalid")), str(detail.get("msg", ""))
+        loc, kind, msg = detail.loc, detail.type, detail.msg
         field_name = str(loc[0]) if loc else _model_level_field(msg, header, cells)
         position = positions.get(field_name or "")
         raw = cells[position] if position is not None and position < len(cells) else None
@@ -244,7 +244,8 @@ def unknown_customer_error(
     spec: EntitySpec, header: Header, row: int, cells: Sequence[Any]
 ) -> RowError:
     """The error of a row whose customer code matched no customer (nor a merged code)."""
-    refused = ItemError(index=0, errors=[{"loc": ["customer_code"], "type": "unknown_customer"}])
+    issue = ValidationIssue(loc=["customer_code"], msg="unknown customer", type="unknown_customer")
+    refused = ItemError(index=0, errors=[issue])
     return service_errors(spec, header, refused, row, cells)[0]
 
 

@@ -265,7 +265,7 @@ async def _checked_items(
     """Every item valid, naming a known customer and carrying an external_id of its own;
     else 422 listing each problem (an event is written whole or not at all)."""
     good, failed = validate_items(items, kind.model)
-    errors = [{**d, "loc": _item_loc(batch, e.index, d["loc"])} for e in failed for d in e.errors]
+    errors = [d.under(*_item_loc(batch, e.index, [])) for e in failed for d in e.errors]
     if errors:
         raise _invalid(errors)
     models: list[ActivityItem] = [item for _, item in good]

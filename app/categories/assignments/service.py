@@ -29,7 +29,7 @@ from app.categories.service import category_ref, get_tree
 from app.categories.stages import allowed_stages, restriction_of, stage_error
 from app.core.auth import Principal
 from app.core.bulk import ItemError
-from app.core.errors import InvalidInput, PreconditionFailed
+from app.core.errors import InvalidInput, PreconditionFailed, ValidationIssue
 from app.core.etag import check_if_match
 from app.core.i18n import Text
 from app.core.pagination import Page, PageParams
@@ -255,8 +255,8 @@ async def bulk_assign(
         problem = _bulk_problem(customer_id, stages, allowed, seen)
         if problem is not None:
             message, kind = problem
-            loc: list[str | int] = ["customer_ids", index]
-            errors.append(ItemError(index=index, errors=field_error(loc, message.get(), kind)))
+            issue = ValidationIssue(loc=["customer_ids", index], msg=message.get(), type=kind)
+            errors.append(ItemError(index=index, errors=[issue]))
             continue
         seen.add(customer_id)
         good.append(customer_id)
@@ -266,7 +266,7 @@ async def bulk_assign(
                 f"全部 {len(body.customer_ids)} 个客户均无法分配",
                 f"None of the {len(body.customer_ids)} customers can be assigned",
             ),
-            errors=[{**e, "loc": ["body", *e["loc"]]} for error in errors for e in error.errors],
+            errors=[issue.under("body") for error in errors for issue in error.errors],
         )
     await repository.lock_existing(session, principal.tenant_id, tree.id, good)
     done = await repository.upsert(

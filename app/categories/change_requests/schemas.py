@@ -6,11 +6,161 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
+from typing_extensions import TypeAliasType
 
+from app.categories.schemas import (
+    AppliesTo,
+    CategoryCreate,
+    CategoryMove,
+    CategoryRef,
+    CategoryUpdate,
+    RuleInVersion,
+)
+from app.core.openapi import component_schema
 from app.core.schemas import RequestBody
+from app.rules.language.schema import RulesJson
 
 Status = Literal["pending", "approved", "rejected"]
+ChangeKind = Literal[
+    "category.create", "category.update", "category.move", "category.delete", "ruleset.publish"
+]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+
+# A member that is left out when it does not apply (never null).
+Absent = SkipJsonSchema[None]
+
+
+def _without_null_defaults(schema: dict[str, Any]) -> None:
+    # Members typed `| Absent` are optional, not nullable: no `"default": null`.
+    for member in schema.get("properties", {}).values():
+        if member.get("default", ...) is None and "anyOf" not in member:
+            member.pop("default")
+
+
+class _Sometimes(BaseModel):
+    """Members by kind: those that do not apply are absent."""
+
+    model_config = ConfigDict(json_schema_extra=_without_null_defaults)
+
+
+# What a change request holds, by kind. The service stores them as JSON and shows them
+# as stored (each kind's code writes them); these models document them.
+
+
+class CategoryDeletion(BaseModel):
+    """The payload of a `category.delete` request: where the category's customers go."""
+
+    reassign_to: uuid.UUID | None = Field(
+        description="The category that takes its customers (null: the tree's default)"
+    )
+
+
+class RulesetPublication(BaseModel):
+    """The payload of a `ruleset.publish` request: the draft version to publish."""
+
+    ruleset_id: uuid.UUID
+    number: int
+
+
+ChangePayload = TypeAliasType(
+    "ChangePayload",
+    Annotated[
+        CategoryCreate | CategoryUpdate | CategoryMove | CategoryDeletion | RulesetPublication,
+        Field(
+            description="The request as it will be applied, by `kind`: `category.create` a "
+            "CategoryCreate, `category.update` a CategoryUpdate (the fields sent), "
+            "`category.move` a CategoryMove, `category.delete` a CategoryDeletion, "
+            "`ruleset.publish` a RulesetPublication"
+        ),
+    ],
+)
+
+
+class CategoryState(_Sometimes):
+    """A category's fields in a change request's diff: all of them for a creation's
+    `after` and a deletion's `before`, the changed ones for an update, the position for
+    a move (fields not shown are absent)."""
+
+    code: str | Absent = None
+    name: str | Absent = None
+    name_en: str | None = None
+    parent: CategoryRef | None = Field(default=None, description="Creations and moves")
+    parent_id: uuid.UUID | None = Field(default=None, description="Deletions")
+    level: int | Absent = None
+    applies_to: AppliesTo | Absent = None
+    description: str | None = None
+    sort_order: int | Absent = None
+    next_action: str | None = Field(default=None, description="The playbook's fields")
+    owner_role: str | None = None
+    sla_days: int | None = None
+
+
+class CategoryEffects(_Sometimes):
+    """What else approving a category change would do (members by kind; `{}` when
+    nothing)."""
+
+    rules: list[RuleInVersion] | Absent = Field(
+        default=None, description="Updates: rules that name the category"
+    )
+    categories_moved: int | Absent = Field(
+        default=None, description="Moves: categories moved, the subtree included"
+    )
+    reassign_to: CategoryRef | Absent = Field(
+        default=None, description="Deletions: the category that takes the customers"
+    )
+    customers_moved: int | Absent = Field(
+        default=None, description="Deletions: customers that would move"
+    )
+
+
+class CategoryDiff(BaseModel):
+    """What approving a `category.*` request would apply."""
+
+    # Defaults for the examples of 202 answers, which lose their null members.
+    target: CategoryRef | None = Field(
+        default=None, description="The category (null when creating)"
+    )
+    before: CategoryState | None = Field(default=None, description="Null when creating")
+    after: CategoryState | None = Field(default=None, description="Null when deleting")
+    effects: CategoryEffects
+
+
+class PublicationDiff(BaseModel):
+    """What approving a `ruleset.publish` request would apply: the version's rules."""
+
+    ruleset: str = Field(description="The ruleset's name")
+    publish_version: int
+    body: RulesJson
+
+
+ChangeDiff = TypeAliasType(
+    "ChangeDiff",
+    Annotated[
+        CategoryDiff | PublicationDiff,
+        Field(
+            description="What approving would apply, by `kind`: a CategoryDiff for "
+            "`category.*`, a PublicationDiff for `ruleset.publish`"
+        ),
+    ],
+)
+
+
+class ChangeResult(_Sometimes):
+    """What approving did (members by `kind`; ids as text, counts as numbers)."""
+
+    category_id: uuid.UUID | Absent = Field(
+        default=None, description="`category.*`: the category created or changed"
+    )
+    version: int | Absent = Field(default=None, description="`category.update`: its new version")
+    categories_moved: int | Absent = Field(default=None, description="`category.move`")
+    reassigned_to: uuid.UUID | Absent = Field(
+        default=None, description="`category.delete`: the category that took the customers"
+    )
+    moved: int | Absent = Field(default=None, description="`category.delete`: customers moved")
+    ruleset_id: uuid.UUID | Absent = Field(default=None, description="`ruleset.publish`")
+    published_version: int | Absent = Field(default=None, description="`ruleset.publish`")
 
 
 class ChangeRequestOut(BaseModel):
@@ -22,7 +172,7 @@ class ChangeRequestOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    kind: str = Field(examples=["category.create"])
+    kind: ChangeKind = Field(examples=["category.create"])
     status: Status
     tree_id: uuid.UUID | None = None
     target_id: uuid.UUID | None = Field(
@@ -31,8 +181,8 @@ class ChangeRequestOut(BaseModel):
     target_version: int | None = Field(
         default=None, description="Its version when the request was filed"
     )
-    payload: dict[str, Any] = Field(description="The request as it will be applied")
-    diff: dict[str, Any]
+    payload: Annotated[dict[str, Any], component_schema(ChangePayload)]
+    diff: Annotated[dict[str, Any], component_schema(ChangeDiff)]
     note: str | None = Field(default=None, description="The submitter's note to reviewers")
     submitted_by: str
     submitted_at: datetime = Field(validation_alias="created_at")
@@ -41,7 +191,9 @@ class ChangeRequestOut(BaseModel):
     reason: str | None = Field(
         default=None, description="Why it was rejected (or an approval comment)"
     )
-    result: dict[str, Any] | None = Field(default=None, description="What approving did")
+    result: Annotated[dict[str, Any], component_schema(ChangeResult)] | None = Field(
+        default=None, description="What approving did (null until approved)"
+    )
 
 
 class ApproveBody(RequestBody):
