@@ -22,10 +22,13 @@ AuditValue = TypeAliasType(
         ),
     ],
 )
-AuditObject = TypeAliasType("AuditObject", "dict[str, AuditValue]")
+AuditObject = TypeAliasType(
+    "AuditObject",
+    Annotated["dict[str, AuditValue]", Field(description="An audited entity's fields by name")],
+)
 # (A list of lists is not among them: generated TypeScript cannot name a type that holds
 # arrays of itself, so the recursion goes through objects.)
-AuditState = dict[str, Annotated[Any, component_schema(AuditValue)]]
+AuditState = Annotated[dict[str, Any], component_schema(AuditValue, "AuditObject")]
 """`before` or `after`: the entity's audited fields (or what the action did) by name."""
 
 

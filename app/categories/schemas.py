@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
+from typing_extensions import TypeAliasType
 
 from app.core.schemas import RequestBody
 from app.models.categories import MAX_DEPTH_LIMIT
@@ -23,7 +24,7 @@ Code = Annotated[
 ]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-AppliesTo = Literal["all", "signed", "potential"]
+AppliesTo = TypeAliasType("AppliesTo", Literal["all", "signed", "potential"])
 MaxDepth = Annotated[StrictInt, Field(ge=1, le=MAX_DEPTH_LIMIT)]
 SortOrder = Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)]
 

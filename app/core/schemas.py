@@ -19,13 +19,18 @@ from app.core.errors import InvalidInput
 from app.core.i18n import Text
 
 
-def exactly_one_of(*names: str) -> dict[str, Any]:
-    """JSON Schema for a body that must give exactly one of `names` (not null): a model
-    puts it in its `json_schema_extra` beside the validator that checks the same."""
+def exactly_one_of(first: str, second: str) -> dict[str, Any]:
+    """JSON Schema for a body that must give exactly one of two members (not null): a
+    model puts it in its `json_schema_extra` beside the validator that checks the same.
+
+    Said with `if`/`then`/`else`, not `oneOf`: generators read a `oneOf` beside the
+    properties as a union of its branches and lose the model (openapi-python-client made
+    `BacktestRequestType0 | BacktestRequestType1` with nothing but the one member)."""
+    given = {"not": {"type": "null"}}
     return {
-        "oneOf": [
-            {"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in names
-        ]
+        "if": {"required": [first], "properties": {first: given}},
+        "then": {"properties": {second: {"type": "null"}}},
+        "else": {"required": [second], "properties": {second: given}},
     }
 
 

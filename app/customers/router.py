@@ -23,9 +23,9 @@ from app.customers.schemas import (
     CustomerFilter,
     CustomerMetrics,
     CustomerOut,
+    CustomerSize,
+    CustomerStage,
     CustomerUpdate,
-    Size,
-    Stage,
 )
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"], route_class=ApiRoute)
@@ -63,9 +63,9 @@ async def list_customers(
         str | None,
         Query(max_length=100, description="Industry code or prefix: 制造业 matches 制造业-电子"),
     ] = None,
-    size: Annotated[Size | None, Query()] = None,
+    size: Annotated[CustomerSize | None, Query()] = None,
     region: Annotated[str | None, Query(max_length=100)] = None,
-    stage: Annotated[Stage | None, Query()] = None,
+    stage: Annotated[CustomerStage | None, Query()] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=100, description="Text in name or code")] = None,
     when: Annotated[

@@ -31,8 +31,8 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, ge=0)]
-Size = Literal["small", "medium", "large"]
-Stage = Literal["potential", "signed"]
+CustomerSize = TypeAliasType("CustomerSize", Literal["small", "medium", "large"])
+CustomerStage = TypeAliasType("CustomerStage", Literal["potential", "signed"])
 
 AttributeValue = TypeAliasType(
     "AttributeValue",
@@ -49,7 +49,13 @@ AttributeValue = TypeAliasType(
 )
 # Checked against the tenant's custom-field definitions by the service (every problem
 # names its key), so the model takes any JSON value; documented as AttributeValue.
-Attributes = dict[str, Annotated[Any, component_schema(AttributeValue)]]
+Attributes = TypeAliasType(
+    "Attributes",
+    Annotated[
+        dict[str, Annotated[Any, component_schema(AttributeValue)]],
+        Field(description="Custom fields by key (a map; each value typed by its definition)"),
+    ],
+)
 
 
 class CustomerFields(RequestBody):
@@ -64,10 +70,12 @@ class CustomerFields(RequestBody):
     employees: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = Field(
         default=None, description="Headcount; when given, `size` is derived from it"
     )
-    size: Size | None = Field(default=None, description="小型 <50 / 中型 50–200 / 大型 >200")
+    size: CustomerSize | None = Field(
+        default=None, description="小型 <50 / 中型 50–200 / 大型 >200"
+    )
     annual_revenue: Money | None = Field(default=None, examples=["12500000.00"])
     region: ShortText | None = Field(default=None, examples=["上海"])
-    stage: Stage | None = None
+    stage: CustomerStage | None = None
     uscc: str | None = Field(
         default=None, max_length=40, description="统一社会信用代码 (checksum validated)"
     )
@@ -128,10 +136,10 @@ class CustomerOut(BaseModel):
     name: str
     industry: str | None
     employees: int | None
-    size: Size | None
+    size: CustomerSize | None
     annual_revenue: Decimal | None
     region: str | None
-    stage: Stage
+    stage: CustomerStage
     uscc: str | None
     contact_name: str | None
     contact_title: str | None

@@ -2,23 +2,29 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from typing_extensions import TypeAliasType
 
 from app.core.schemas import RequestBody
 
-EventType = Literal[
-    "customer.classification_changed",
-    "run.completed",
-    "run.failed",
-    "run.drift_detected",
-    "change_request.created",
-]
-DeliveryStatus = Literal["pending", "succeeded", "failed"]
+EventType = TypeAliasType(
+    "EventType",
+    Literal[
+        "customer.classification_changed",
+        "run.completed",
+        "run.failed",
+        "run.drift_detected",
+        "change_request.created",
+    ],
+)
+DeliveryStatus = TypeAliasType("DeliveryStatus", Literal["pending", "succeeded", "failed"])
 Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2000)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=len(EventType.__args__))]
+EventTypes = Annotated[
+    list[EventType], Field(min_length=1, max_length=len(get_args(EventType.__value__)))
+]
 
 
 def _distinct(values: list[EventType] | None) -> list[EventType] | None:

@@ -4,12 +4,15 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from typing_extensions import TypeAliasType
 
 from app.core.schemas import RequestBody
 from app.rules.language.schema import Operator
 
-FieldType = Literal["number", "integer", "date", "string", "enum", "boolean", "string_list"]
-Unit = Literal["CNY", "count", "days", "months", "employees"]
+FieldType = TypeAliasType(
+    "FieldType", Literal["number", "integer", "date", "string", "enum", "boolean", "string_list"]
+)
+FieldUnit = TypeAliasType("FieldUnit", Literal["CNY", "count", "days", "months", "employees"])
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 EnumValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -20,7 +23,7 @@ class FieldOut(BaseModel):
     key: str
     kind: Literal["profile", "metric", "custom"]
     type: FieldType
-    unit: Unit | None
+    unit: FieldUnit | None
     label: str = Field(description="Label in the negotiated language")
     label_zh: str
     label_en: str
@@ -44,7 +47,7 @@ class CustomFieldCreate(RequestBody):
     label_zh: Label = Field(examples=["信用评级"])
     label_en: Label | None = Field(default=None, examples=["Credit rating"])
     description: Annotated[str, StringConstraints(max_length=1000)] | None = None
-    unit: Unit | None = None
+    unit: FieldUnit | None = None
     enum_values: Annotated[list[EnumValue], Field(min_length=1, max_length=200)] | None = None
 
     # The validator below, as JSON Schema: enum_values exactly when the type is enum.
@@ -73,7 +76,7 @@ class CustomFieldUpdate(RequestBody):
     label_zh: Label | None = None
     label_en: Label | None = None
     description: Annotated[str, StringConstraints(max_length=1000)] | None = None
-    unit: Unit | None = None
+    unit: FieldUnit | None = None
     enum_values: Annotated[list[EnumValue], Field(min_length=1, max_length=200)] | None = None
 
 
@@ -85,7 +88,7 @@ class CustomFieldOut(BaseModel):
     label_zh: str
     label_en: str | None
     description: str | None
-    unit: Unit | None
+    unit: FieldUnit | None
     enum_values: list[str] | None
     created_at: datetime
     updated_at: datetime

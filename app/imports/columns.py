@@ -9,10 +9,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from typing_extensions import TypeAliasType
+
 from app.imports import cells
 
-Entity = Literal["customers", "orders", "interactions", "complaints"]
-ENTITIES: Final[tuple[Entity, ...]] = ("customers", "orders", "interactions", "complaints")
+ImportEntity = TypeAliasType(
+    "ImportEntity", Literal["customers", "orders", "interactions", "complaints"]
+)
+ENTITIES: Final[tuple[ImportEntity, ...]] = ("customers", "orders", "interactions", "complaints")
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class Column:
 class EntitySpec:
     """How files of one entity are read."""
 
-    entity: Entity
+    entity: ImportEntity
     label_zh: str
     label_en: str
     key: str  # the field that identifies a row (duplicates within a file are errors)

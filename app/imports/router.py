@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -12,12 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from app.core.auth import EditorKey, ViewerKey
 from app.core.deps import Session
 from app.core.idempotency import IdempotencyDep
-from app.core.openapi import documented, header_refs
+from app.core.openapi import documented, header_refs, raw_json_body
 from app.core.pagination import Page, PageQuery
 from app.core.routing import ApiRoute
 from app.core.tempfiles import stream_and_delete
 from app.imports import service
-from app.imports.columns import SPECS, Entity
+from app.imports.columns import SPECS, ImportEntity
 from app.imports.report import write_error_report
 from app.imports.schemas import (
     CSV_MEDIA_TYPE,
@@ -27,6 +27,7 @@ from app.imports.schemas import (
     UPLOAD_EXAMPLE,
     XLSX_MEDIA_TYPE,
     ImportOut,
+    ImportReportFormat,
     ImportSummary,
 )
 from app.imports.templates import template_csv, template_filename, template_workbook
@@ -41,7 +42,7 @@ _MULTIPART_SCHEMA = {
     "additionalProperties": False,
     "properties": {
         "file": {"type": "string", "format": "binary", "description": "The CSV or XLSX file"},
-        "entity": {"type": "string", "enum": list(SPECS)},
+        "entity": {"$ref": "#/components/schemas/ImportEntity"},
         "dry_run": {"type": "boolean", "default": False, "description": "Only validate"},
     },
 }
@@ -70,10 +71,9 @@ def _create_docs() -> dict[str, Any]:
         "required": True,
         "content": {
             "multipart/form-data": {"schema": _MULTIPART_SCHEMA},
-            "application/json": {
-                "schema": ImportUpload.model_json_schema(),
-                "example": UPLOAD_EXAMPLE,
-            },
+            "application/json": raw_json_body(ImportUpload, UPLOAD_EXAMPLE)["content"][
+                "application/json"
+            ],
         },
     }
     return kwargs
@@ -99,7 +99,7 @@ def _create_docs() -> dict[str, Any]:
 )
 async def get_import_template(
     principal: ViewerKey,
-    entity: Entity,
+    entity: ImportEntity,
     format: Annotated[
         Literal["xlsx", "csv"],
         Query(description="xlsx (default), or csv: UTF-8 with a byte-order mark"),
@@ -177,7 +177,7 @@ async def get_import(
     session: Session,
     import_id: uuid.UUID,
     format: Annotated[
-        Literal["json", "xlsx"] | None,
+        ImportReportFormat | None,
         Query(description="`xlsx`: the full error report as a workbook (default: JSON)"),
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,

@@ -5,10 +5,15 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from typing_extensions import TypeAliasType
 
-from app.imports.columns import Entity
+from app.imports.columns import ImportEntity
 
-ImportStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+ImportStatus = TypeAliasType(
+    "ImportStatus", Literal["queued", "running", "succeeded", "failed", "cancelled"]
+)
+ImportFileFormat = TypeAliasType("ImportFileFormat", Literal["csv", "xlsx"])
+ImportReportFormat = TypeAliasType("ImportReportFormat", Literal["json", "xlsx"])
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
@@ -51,9 +56,9 @@ class ImportSummary(BaseModel):
 
     id: uuid.UUID
     status: ImportStatus
-    entity: Entity
+    entity: ImportEntity
     filename: str
-    file_format: Literal["csv", "xlsx"]
+    file_format: ImportFileFormat
     size_bytes: int
     dry_run: bool
     progress: ImportProgress

@@ -25,7 +25,7 @@ from app.core.errors import BadRequest, InvalidInput, PayloadTooLarge, Unsupport
 from app.core.i18n import Text
 from app.core.json_body import read_json_body
 from app.core.schemas import RequestBody
-from app.imports.columns import ENTITIES, Entity
+from app.imports.columns import ENTITIES, ImportEntity
 
 CHUNK_BYTES = 1 << 20
 _MAX_FIELD_BYTES = 1024
@@ -40,7 +40,7 @@ Filename = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 class ImportUpload(RequestBody):
     """A small file sent as JSON (base64); use multipart/form-data for large files."""
 
-    entity: Entity = Field(description="customers | orders | interactions | complaints")
+    entity: ImportEntity = Field(description="customers | orders | interactions | complaints")
     filename: Filename = Field(examples=["订单导入.csv"])
     dry_run: StrictBool = Field(default=False, description="Only validate and report")
     content_base64: str = Field(
@@ -53,7 +53,7 @@ class ImportUpload(RequestBody):
 class Upload:
     """What was received: the form fields and facts about the stored file."""
 
-    entity: Entity
+    entity: ImportEntity
     dry_run: bool
     filename: str
     file_format: str  # csv | xlsx
@@ -262,7 +262,7 @@ def _invalid(loc: list[str | int], zh: str, en: str, kind: str) -> InvalidInput:
     return InvalidInput(Text(zh, en), errors=[{"loc": loc, "msg": en, "type": kind}])
 
 
-def _entity(value: str | None) -> Entity:
+def _entity(value: str | None) -> ImportEntity:
     if value is None:
         raise _invalid(["body", "entity"], "缺少 entity", "entity is required", "missing")
     for entity in ENTITIES:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
+from typing_extensions import TypeAliasType
 
 from app.core.schemas import RequestBody
 from app.customers.schemas import CUSTOMER_EXAMPLE, CustomerOut
@@ -24,7 +25,7 @@ def _plain_digits(value: Any) -> Any:
 Seed = Annotated[Annotated[int, Field(ge=0, le=2_147_483_647)], BeforeValidator(_plain_digits)]
 
 ProblemKind = Literal["missing", "invalid_uscc", "unknown_industry", "size_mismatch"]
-DuplicateReason = Literal["uscc", "name"]
+DuplicateReason = TypeAliasType("DuplicateReason", Literal["uscc", "name"])
 
 
 class FieldCompleteness(BaseModel):

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
+from typing_extensions import TypeAliasType
 
 from app.core.openapi import component_schema
 from app.core.schemas import IsoDate, RequestBody, exactly_one_of
@@ -307,13 +308,22 @@ class BacktestRequest(LabelledSamples):
     min_accuracy: Annotated[float, Field(ge=0, le=1)] = 0.85
 
 
+PredictedCounts = TypeAliasType(
+    "PredictedCounts",
+    Annotated[
+        dict[str, int],
+        Field(description="Samples of one expected category by the category predicted"),
+    ],
+)
+
+
 class BacktestResult(BaseModel):
     samples: int
     correct: int
     accuracy: float
     min_accuracy: float
     passed: bool
-    confusion_matrix: dict[str, dict[str, int]] = Field(description="expected → predicted → n")
+    confusion_matrix: dict[str, PredictedCounts] = Field(description="expected → predicted → n")
     per_class: dict[str, ClassFigures] = Field(description="By category code")
     mismatches: list[Mismatch]
     unknown_codes: list[str]

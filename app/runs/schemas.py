@@ -5,13 +5,16 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool, model_validator
+from typing_extensions import TypeAliasType
 
 from app.core.openapi import component_schema
 from app.core.schemas import IsoDate, RequestBody
 from app.rules.language.schema import ExpressionJson, Rationale, RuleRef, RuleValue
 
-RunStatus = Literal["queued", "waiting", "running", "succeeded", "failed", "cancelled"]
-RunMode = Literal["apply", "dry_run"]
+RunStatus = TypeAliasType(
+    "RunStatus", Literal["queued", "waiting", "running", "succeeded", "failed", "cancelled"]
+)
+RunMode = TypeAliasType("RunMode", Literal["apply", "dry_run"])
 MAX_SCOPE_CUSTOMERS = 100_000
 
 

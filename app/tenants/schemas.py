@@ -13,10 +13,12 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+from typing_extensions import TypeAliasType
 
 from app.core.schemas import RequestBody
 from app.models import Role
 
+Locale = TypeAliasType("Locale", Literal["zh-CN", "en"])
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -29,7 +31,7 @@ class TenantOut(BaseModel):
     slug: str
     name: str
     time_zone: str
-    locale: Literal["zh-CN", "en"]
+    locale: Locale
     created_at: datetime
     updated_at: datetime
 
@@ -39,7 +41,7 @@ class TenantUpdate(RequestBody):
 
     name: Name | None = None
     time_zone: str | None = Field(default=None, max_length=64, examples=["Asia/Shanghai"])
-    locale: Literal["zh-CN", "en"] | None = None
+    locale: Locale | None = None
 
     @field_validator("time_zone")
     @classmethod

@@ -16,10 +16,10 @@ from app.webhooks.schemas import (
     EVENT_OUT_EXAMPLE,
     RECEIPT_EXAMPLE,
     SECRET_EXAMPLE,
-    EventStatus,
     InboundSecretOut,
     WebhookEventIn,
     WebhookEventOut,
+    WebhookEventStatus,
     WebhookReceipt,
 )
 
@@ -140,7 +140,9 @@ async def list_webhook_events(
     principal: ViewerKey,
     session: Session,
     page: PageQuery,
-    status: Annotated[EventStatus | None, Query(description="Only events in this state")] = None,
+    status: Annotated[
+        WebhookEventStatus | None, Query(description="Only events in this state")
+    ] = None,
 ) -> Page[WebhookEventOut]:
     """Inbound events, newest first, with how far each got: accepted (stored, its
     customers' reclassification queued), processed, or failed with the reason."""

@@ -5,20 +5,24 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
+from typing_extensions import TypeAliasType
 
 from app.activity.schemas import ORDER_EXAMPLE, ComplaintIn, InteractionIn, OrderIn
 from app.core.schemas import RequestBody
 from app.models import WebhookEvent
 
-EventType = Literal["order.created", "order.updated", "interaction.created", "complaint.created"]
-EventStatus = Literal["accepted", "processed", "failed"]
+InboundEventType = TypeAliasType(
+    "InboundEventType",
+    Literal["order.created", "order.updated", "interaction.created", "complaint.created"],
+)
+WebhookEventStatus = TypeAliasType("WebhookEventStatus", Literal["accepted", "processed", "failed"])
 MAX_EVENT_ITEMS = 1000
 
 
 class WebhookEnvelope(RequestBody):
     """What is validated first: the type, and data as an object (checked per type)."""
 
-    type: EventType
+    type: InboundEventType
     data: dict[str, Any]
 
 
@@ -46,7 +50,7 @@ class WebhookEventIn(RequestBody):
     `interaction.created`: an interaction, `complaint.created`: a complaint) or
     `{"items": [...]}` of up to 1,000 of them."""
 
-    type: EventType = Field(description="What happened")
+    type: InboundEventType = Field(description="What happened")
     data: OrderIn | InteractionIn | ComplaintIn | OrderBatch | InteractionBatch | ComplaintBatch
 
 
@@ -56,8 +60,8 @@ class WebhookReceipt(BaseModel):
 
     id: uuid.UUID
     webhook_id: str
-    type: EventType
-    status: EventStatus
+    type: InboundEventType
+    status: WebhookEventStatus
     items: int
     duplicate: bool
     received_at: datetime
@@ -82,8 +86,8 @@ class WebhookEventOut(BaseModel):
 
     id: uuid.UUID
     webhook_id: str
-    type: EventType
-    status: EventStatus = Field(
+    type: InboundEventType
+    status: WebhookEventStatus = Field(
         description="accepted: stored, reclassification queued; processed: every customer "
         "of the event reclassified; failed: see `reason`"
     )

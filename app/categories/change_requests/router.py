@@ -13,8 +13,8 @@ from app.categories.change_requests.schemas import (
     ApproveBody,
     ChangeRequestFilter,
     ChangeRequestOut,
+    ChangeRequestStatus,
     RejectBody,
-    Status,
 )
 from app.core.auth import ApproverKey, ViewerKey
 from app.core.deps import Session
@@ -38,7 +38,7 @@ async def list_change_requests(
     principal: ViewerKey,
     session: Session,
     page: PageQuery,
-    status: Annotated[Status | None, Query()] = None,
+    status: Annotated[ChangeRequestStatus | None, Query()] = None,
     tree_id: Annotated[uuid.UUID | None, Query()] = None,
     submitted_by: Annotated[
         str | None, Query(max_length=255, description="Submitting actor, e.g. `user:张伟`")

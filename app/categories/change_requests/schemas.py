@@ -21,10 +21,15 @@ from app.core.openapi import component_schema
 from app.core.schemas import RequestBody
 from app.rules.language.schema import RulesJson
 
-Status = Literal["pending", "approved", "rejected"]
-ChangeKind = Literal[
-    "category.create", "category.update", "category.move", "category.delete", "ruleset.publish"
-]
+ChangeRequestStatus = TypeAliasType(
+    "ChangeRequestStatus", Literal["pending", "approved", "rejected"]
+)
+ChangeKind = TypeAliasType(
+    "ChangeKind",
+    Literal[
+        "category.create", "category.update", "category.move", "category.delete", "ruleset.publish"
+    ],
+)
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 
 
@@ -173,7 +178,7 @@ class ChangeRequestOut(BaseModel):
 
     id: uuid.UUID
     kind: ChangeKind = Field(examples=["category.create"])
-    status: Status
+    status: ChangeRequestStatus
     tree_id: uuid.UUID | None = None
     target_id: uuid.UUID | None = Field(
         default=None, description="The changed entity (null when creating)"

@@ -44,6 +44,9 @@ Operator = TypeAliasType(
 )
 """Every operator of the rule language (`app.catalog.OPERATORS`, in the same order)."""
 
+ScoreKind = TypeAliasType("ScoreKind", Literal["ntile", "rank_pct"])
+"""The scores a leaf may compare (`app.rules.language.tree.ScoreKind`)."""
+
 RuleScalar = TypeAliasType(
     "RuleScalar",
     Annotated[
@@ -65,7 +68,7 @@ class _Scorable(_Node):
     """A leaf that may compare the customer's population-relative score (`score`, `k`)
     instead of the value itself."""
 
-    score: Literal["ntile", "rank_pct"] | None = Field(
+    score: ScoreKind | None = Field(
         default=None,
         description="Compare the customer's score instead of the value: `ntile` (1..k, k = "
         "best) or `rank_pct` (1..100) among the customers in the run's scope",

@@ -3,6 +3,7 @@
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StringConstraints
+from typing_extensions import TypeAliasType
 
 from app.core.schemas import IsoDate
 from app.rules.language.schema import RulesJson
@@ -18,6 +19,9 @@ from app.rules.schemas import (
 FieldKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
+SuggestionObjective = TypeAliasType("SuggestionObjective", Literal["accuracy", "macro_f1"])
+
+
 class SuggestRequest(LabelledSamples):
     """Labelled samples (listed, or a CSV/XLSX file with 客户编号 and 期望分类, as for a
     backtest), the day their values are read as of, what to maximise, and which fields'
@@ -26,7 +30,7 @@ class SuggestRequest(LabelledSamples):
     as_of: IsoDate | None = Field(
         default=None, description="Day the samples' values are read as of (default: today)"
     )
-    objective: Literal["accuracy", "macro_f1"] = Field(
+    objective: SuggestionObjective = Field(
         default="accuracy",
         description="What the search maximises on the samples: the share classified as "
         "expected, or the mean F1 over the expected categories (for small categories)",
@@ -112,7 +116,7 @@ class SearchFigures(BaseModel):
 
 class SuggestResult(BaseModel):
     version: int
-    objective: Literal["accuracy", "macro_f1"]
+    objective: SuggestionObjective
     samples: int = Field(description="Samples whose customer exists")
     unknown_codes: list[str]
     training: Training
