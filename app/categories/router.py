@@ -393,8 +393,8 @@ async def get_category_impact(
 async def list_category_customers(
     principal: ViewerKey,
     session: Session,
+    page: PageQuery,  # before the category: a bad cursor is a 422 whatever the path says
     category: CategoryFromPath,
-    page: PageQuery,
     include_descendants: Annotated[
         bool, Query(description="Also customers of the categories below it")
     ] = False,

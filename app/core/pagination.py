@@ -7,13 +7,14 @@ insert, and each page is one index range scan.
 
 import base64
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -37,46 +38,78 @@ class PageParams:
     cursor: str | None
 
 
-# What `_encode` writes: URL-safe base64 without padding.
+# What `encode_cursor` writes: URL-safe base64 without padding.
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+CURSOR_MAX_LENGTH = 512
+_CURSOR_SHAPE = re.compile(CURSOR_PATTERN)
+
+
+class InvalidCursor(InvalidInput):
+    """A cursor that no page of this list gave out: malformed, forged, or another list's.
+    Every list answers it the same way, whatever was wrong with it."""
+
+    def __init__(self) -> None:
+        message = Text("无效的游标", "invalid cursor")
+        super().__init__(
+            message,
+            errors=[{"loc": ["query", "cursor"], "msg": message, "type": "cursor_invalid"}],
+        )
 
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=500, description="Items per page (1–500)")] = 50,
     cursor: Annotated[
         str | None,
-        Query(
-            max_length=512,
-            pattern=CURSOR_PATTERN,
-            description="`next_cursor` of the previous page (opaque, URL-safe base64)",
+        Query(description="`next_cursor` of the previous page (opaque, URL-safe base64)"),
+        # Documented here, checked by `decode_cursor` (so a cursor of the wrong shape gets
+        # the same answer as a forged one): clients and fuzzers see the format.
+        WithJsonSchema(
+            {"type": "string", "pattern": CURSOR_PATTERN, "maxLength": CURSOR_MAX_LENGTH}
         ),
     ] = None,
 ) -> PageParams:
+    if cursor is not None:
+        decode_cursor(cursor)  # refused before any query runs
     return PageParams(limit=limit, cursor=cursor)
 
 
 PageQuery = Annotated[PageParams, Depends(page_params)]
 
 
-def _encode(values: list[Any]) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else str(v) for v in values]
-    raw = json.dumps(plain, separators=(",", ":")).encode()
+def encode_cursor(values: list[Any]) -> str:
+    """The cursor of a page that ends at `values` (the sort key of its last item)."""
+    raw = json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, columns: list[InstrumentedAttribute[Any]]) -> list[Any]:
+def decode_cursor(cursor: str) -> list[Any]:
+    """The values `encode_cursor` wrote; InvalidCursor for anything else. Callers check
+    the values' count and types and raise InvalidCursor when they do not fit."""
+    if len(cursor) > CURSOR_MAX_LENGTH or not _CURSOR_SHAPE.match(cursor):
+        raise InvalidCursor
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         # validate: a character outside the alphabet is an error, not skipped.
         values = json.loads(base64.b64decode(padded.encode(), altchars=b"-_", validate=True))
-        if not isinstance(values, list) or len(values) != len(columns):
-            raise ValueError("wrong length")
+    except (ValueError, TypeError):
+        raise InvalidCursor from None
+    if not isinstance(values, list):
+        raise InvalidCursor
+    return values
+
+
+def _encode(values: list[Any]) -> str:
+    return encode_cursor([v.isoformat() if isinstance(v, datetime) else str(v) for v in values])
+
+
+def _decode(cursor: str, columns: list[InstrumentedAttribute[Any]]) -> list[Any]:
+    values = decode_cursor(cursor)
+    if len(values) != len(columns):
+        raise InvalidCursor
+    try:
         return [_parse(value, column) for value, column in zip(values, columns, strict=True)]
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(
-            Text("分页游标无效", "Invalid pagination cursor"),
-            errors=[{"loc": ["query", "cursor"], "msg": str(exc), "type": "cursor_invalid"}],
-        ) from exc
+    except (ValueError, TypeError):
+        raise InvalidCursor from None
 
 
 def _parse(value: Any, column: InstrumentedAttribute[Any]) -> Any:

@@ -1,8 +1,6 @@
 """Queries for data quality: counts and examples over customers, duplicate groups, and
 the set-based steps of a merge. Always within one tenant; never a loop over customers."""
 
-import base64
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,9 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import InvalidInput
-from app.core.i18n import Text as Message
-from app.core.pagination import PageParams
+from app.core.pagination import InvalidCursor, PageParams, decode_cursor, encode_cursor
 from app.core.sql import rows_written, uuid_array
 from app.models import (
     Base,
@@ -171,22 +167,14 @@ MAX_GROUP_MEMBERS = 100
 
 
 def _encode_cursor(reason: str, key: str) -> str:
-    raw = json.dumps([reason, key], ensure_ascii=False, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_cursor([reason, key])
 
 
 def _decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        reason, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if reason not in ("uscc", "name") or not isinstance(key, str):
-            raise ValueError("not a duplicate-group cursor")
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(
-            Message("分页游标无效", "Invalid pagination cursor"),
-            errors=[{"loc": ["query", "cursor"], "msg": str(exc), "type": "cursor_invalid"}],
-        ) from exc
-    return reason, key
+    values = decode_cursor(cursor)
+    if len(values) != 2 or values[0] not in ("uscc", "name") or not isinstance(values[1], str):
+        raise InvalidCursor
+    return values[0], values[1]
 
 
 def _reason_rank(reason: Any) -> ColumnElement[int]:

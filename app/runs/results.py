@@ -2,8 +2,6 @@
 on read by the Python back end from the stored ruleset version and value snapshot, in the
 caller's language (nothing rendered is stored)."""
 
-import base64
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.auth import Principal
 from app.core.errors import Conflict, InvalidInput
 from app.core.i18n import Text, current_locale
-from app.core.pagination import PageParams
+from app.core.pagination import InvalidCursor, PageParams, decode_cursor, encode_cursor
 from app.models import Customer, RunResult
 from app.models.runs import BORDERLINE, CHANGED, LOCKED_CONFLICT
 from app.rules.language.explain import Rationale, explain
@@ -256,19 +254,16 @@ def snapshot_arrays(result: RunResult) -> Mapping[str, Any]:
 
 
 def _encode(customer_id: uuid.UUID, position: int) -> str:
-    raw = json.dumps([str(customer_id), position], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_cursor([str(customer_id), position])
 
 
 def _cursor(cursor: str | None) -> tuple[uuid.UUID, int] | None:
     if cursor is None:
         return None
+    values = decode_cursor(cursor)
+    if len(values) != 2 or not isinstance(values[1], int) or isinstance(values[1], bool):
+        raise InvalidCursor
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        customer, position = json.loads(base64.urlsafe_b64decode(padded))
-        return uuid.UUID(customer), int(position)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(
-            Text("无效的分页游标", "Invalid cursor"),
-            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "cursor"}],
-        ) from exc
+        return uuid.UUID(values[0]), values[1]
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidCursor from None
