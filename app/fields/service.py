@@ -115,7 +115,7 @@ async def delete_custom_field(
         session,
         update(Customer)
         .where(Customer.tenant_id == principal.tenant_id, Customer.attributes.has_key(key))
-        .values(attributes=Customer.attributes - key, version=Customer.version + 1),
+        .values(attributes=Customer.attributes.delete_path([key]), version=Customer.version + 1),
     )
     await AUDITED.delete(session, principal, field, after={"values_removed": cleared})
     return cleared

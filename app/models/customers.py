@@ -12,7 +12,6 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -57,14 +56,16 @@ class Customer(UUIDPrimaryKey, TenantScoped, Timestamps, Versioned, Base):
         Index(
             "ix_customers_tenant_id_industry",
             "tenant_id",
-            text("industry text_pattern_ops"),
+            "industry",
+            postgresql_ops={"industry": "text_pattern_ops"},
         ),
         Index("ix_customers_tenant_id_uscc", "tenant_id", "uscc"),
         Index("ix_customers_tags", "tags", postgresql_using="gin"),
         Index(
             "ix_customers_name_trgm",
-            text("name gin_trgm_ops"),
+            "name",
             postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
         ),
     )
 

@@ -26,7 +26,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg, insert
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import InvalidCursor, PageParams, decode_cursor, encode_cursor
@@ -124,7 +124,7 @@ async def examples_where(
         for index, (condition, value) in enumerate(checks)
     ]
     found: list[list[Example]] = [[] for _ in checks]
-    for check, *example in (await session.execute(union_all(*parts))).tuples():
+    for check, *example in await session.execute(union_all(*parts)):
         found[check].append(Example(*example))
     return found
 
@@ -156,7 +156,7 @@ async def customers_without_activity(
         .order_by(Customer.code)
         .limit(limit)
     )
-    rows = (await session.execute(statement)).tuples().all()
+    rows = (await session.execute(statement)).all()
     total = rows[0][3] if rows else 0
     return total, [NamedCustomer(id_, code, name) for id_, code, name, _ in rows]
 
@@ -235,7 +235,7 @@ async def duplicate_groups(
         statement = statement.where(
             tuple_(*order) > tuple_(_reason_rank(literal(after_reason)), literal(after_key))
         )
-    rows = [DuplicateGroupRow(*row) for row in (await session.execute(statement)).tuples()]
+    rows = [DuplicateGroupRow(*row) for row in await session.execute(statement)]
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]
@@ -305,7 +305,7 @@ async def move_rows(
                 table.c.tenant_id == tenant_id,
                 table.c.customer_id == any_(uuid_array(duplicate_ids)),
             )
-            .distinct(*keys)
+            .ext(distinct_on(*keys))
             .order_by(*keys, *newest_first, *primary_key)
         )
         statement = statement.where(tuple_(*primary_key).in_(chosen))

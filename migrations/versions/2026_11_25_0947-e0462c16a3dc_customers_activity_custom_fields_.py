@@ -117,9 +117,10 @@ def upgrade() -> None:
     op.create_index(
         "ix_customers_name_trgm",
         "customers",
-        [sa.literal_column("name gin_trgm_ops")],
+        ["name"],
         unique=False,
         postgresql_using="gin",
+        postgresql_ops={"name": "gin_trgm_ops"},
     )
     op.create_index(
         "ix_customers_tags", "customers", ["tags"], unique=False, postgresql_using="gin"
@@ -133,8 +134,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_customers_tenant_id_industry",
         "customers",
-        ["tenant_id", sa.literal_column("industry text_pattern_ops")],
+        ["tenant_id", "industry"],
         unique=False,
+        postgresql_ops={"industry": "text_pattern_ops"},
     )
     op.create_index("ix_customers_tenant_id_uscc", "customers", ["tenant_id", "uscc"], unique=False)
     op.create_table(
