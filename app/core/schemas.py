@@ -34,6 +34,17 @@ def exactly_one_of(first: str, second: str) -> dict[str, Any]:
     }
 
 
+def goes_with(member: str, discriminator: str, value: str) -> dict[str, Any]:
+    """JSON Schema for "`member` is given (not null) when `discriminator` is `value`, and
+    only then" (an absent discriminator is not `value`): one entry of a model's `allOf`,
+    beside the validator that checks the same."""
+    return {
+        "if": {"required": [discriminator], "properties": {discriminator: {"const": value}}},
+        "then": {"required": [member], "properties": {member: {"not": {"type": "null"}}}},
+        "else": {"properties": {member: {"type": "null"}}},
+    }
+
+
 class RequestBody(BaseModel):
     """A JSON request body: unknown members are refused.
 

@@ -20,10 +20,21 @@ EventType = TypeAliasType(
     ],
 )
 DeliveryStatus = TypeAliasType("DeliveryStatus", Literal["pending", "succeeded", "failed"])
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2000)]
+# An http(s) URL with a host and no credentials, without control characters or spaces:
+# what parse_url takes has this shape (it still refuses some that have it).
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20/?#@\\]+(?:[/?#][^\x00-\x20]*)?$"
+Url = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=8, max_length=2000, pattern=URL_PATTERN),
+]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 EventTypes = Annotated[
-    list[EventType], Field(min_length=1, max_length=len(get_args(EventType.__value__)))
+    list[EventType],
+    Field(
+        min_length=1,
+        max_length=len(get_args(EventType.__value__)),
+        json_schema_extra={"uniqueItems": True},  # checked by _distinct
+    ),
 ]
 
 

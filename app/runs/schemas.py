@@ -4,11 +4,11 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from typing_extensions import TypeAliasType
 
 from app.core.openapi import component_schema
-from app.core.schemas import IsoDate, RequestBody
+from app.core.schemas import IsoDate, RequestBody, goes_with
 from app.rules.language.schema import ExpressionJson, Rationale, RuleRef, RuleValue
 
 RunStatus = TypeAliasType(
@@ -20,6 +20,15 @@ MAX_SCOPE_CUSTOMERS = 100_000
 
 class RunScope(RequestBody):
     """Which customers: all, a list, or those matching a condition (as of the run's day)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                goes_with("customer_ids", "type", "customers"),
+                goes_with("when", "type", "filter"),
+            ]
+        }
+    )
 
     type: Literal["all", "customers", "filter"] = "all"
     customer_ids: (

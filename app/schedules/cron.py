@@ -10,6 +10,7 @@ zone that jumps from 02:00 to 03:00) is read with the offset before the jump, so
 at 03:30, the same while later as 02:30 would have been.
 """
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,13 @@ from croniter import CroniterError, croniter
 
 from app.core.errors import InvalidInput
 from app.core.i18n import Text
+
+# The shape the spec documents for `cron` (app/schedules/schemas.py): five fields of
+# numbers, names, `*`, `?`, `L`, `#`, ranges, steps and lists, separated by spaces or
+# tabs, or an `@` nickname. Checked first, so nothing outside the documented pattern is
+# taken (Python's split() also splits on characters JSON Schema's `\s` does not match).
+CRON_PATTERN = r"^[ \t]*(?:@[a-z]+|[0-9A-Za-z*?,/#-]+(?:[ \t]+[0-9A-Za-z*?,/#-]+){4})[ \t]*$"
+CRON_SHAPE = re.compile(CRON_PATTERN)
 
 # Enough for a minute-by-minute expression to get past a repeated hour (whose times,
 # read the first time round, are already behind `after` the second time round).
@@ -51,7 +59,7 @@ def checked_cron(expression: str, zone: str, now: datetime) -> str:
                 f"expected 5 fields (minute hour day month weekday), got {len(fields)}",
             ),
         )
-    if not croniter.is_valid(normal):
+    if not CRON_SHAPE.fullmatch(expression) or not croniter.is_valid(normal):
         raise InvalidCron(
             normal,
             Text(

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StrictBool, StringConstraints
 from app.core.openapi import component_schema
 from app.core.schemas import RequestBody
 from app.runs.schemas import RunError, RunMode, RunScope
+from app.schedules.cron import CRON_PATTERN
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Cron = Annotated[
@@ -20,9 +21,9 @@ Cron = Annotated[
         "`@monthly`), read in the tenant's time zone: `0 9 1 * *` is 09:00 on the 1st of "
         "every month (每月回顾), `0 9 1 1,4,7,10 *` the first day of each quarter (每季度更新)",
         examples=["0 9 1 * *"],
-        # What checked_cron counts before croniter reads the fields (the spec says so
+        # What checked_cron checks before croniter reads the fields (the spec says so
         # much; the calendar of each field is croniter's).
-        json_schema_extra={"pattern": r"^\s*(?:@\S+|\S+(?:\s+\S+){4})\s*$"},
+        json_schema_extra={"pattern": CRON_PATTERN},
     ),
 ]
 TreeIds = Annotated[list[uuid.UUID], Field(min_length=1, max_length=50)]

@@ -18,6 +18,7 @@ from app.core.pagination import CURSOR_PATTERN
 from app.core.schemas import SERVICE_DAY_PATTERN, DateOrDateTime, IsoDate
 from app.fields.schemas import CustomFieldCreate
 from app.rules.schemas import BacktestRequest
+from app.runs.schemas import RunScope
 from app.schedules.cron import InvalidCron, checked_cron
 from app.schedules.schemas import ScheduleCreate
 from tests.conftest import TenantKeys
@@ -161,3 +162,31 @@ def test_a_body_the_documented_schema_refuses_is_refused(
             except ValidationError:
                 continue
             assert documented, f"{model.__name__} accepts {body}, which its schema refuses"
+
+
+_ABSENT = object()
+_SCOPE_MEMBERS = {
+    "type": [_ABSENT, "all", "customers", "filter"],
+    "customer_ids": [_ABSENT, None, ["0b8e8f4e-5b8e-4c1e-9a55-6f1f0d2b7a10"]],
+    "when": [_ABSENT, None, 'region = "华东"'],
+}
+
+
+@given(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in _SCOPE_MEMBERS.items()}))
+def test_a_run_scope_is_valid_by_its_schema_exactly_when_validation_takes_it(
+    members: dict[str, Any],
+) -> None:
+    """`customer_ids` goes with type `customers` and `when` with `filter`: the schema says
+    so (if/then/else), so generated scopes are not refused for it."""
+    scope = {k: v for k, v in members.items() if v is not _ABSENT}
+    schema = RunScope.model_json_schema()
+    documented = jsonschema.Draft202012Validator(schema).is_valid(scope)
+    assert documented == _accepted_model(RunScope, scope), scope
+
+
+def _accepted_model(model: type[BaseModel], value: dict[str, Any]) -> bool:
+    try:
+        model.model_validate(value)
+    except ValidationError:
+        return False
+    return True

@@ -68,6 +68,16 @@ class _Scorable(_Node):
     """A leaf that may compare the customer's population-relative score (`score`, `k`)
     instead of the value itself."""
 
+    # `k` goes with `"score": "ntile"` (which needs it) and only with it, as the reader
+    # checks (parse_json.py): said in the schema so generated leaves keep to it.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"required": ["score"], "properties": {"score": {"const": "ntile"}}},
+            "then": {"required": ["k"], "properties": {"k": {"type": "integer"}}},
+            "else": {"not": {"required": ["k"]}},
+        }
+    )
+
     score: ScoreKind | None = Field(
         default=None,
         description="Compare the customer's score instead of the value: `ntile` (1..k, k = "

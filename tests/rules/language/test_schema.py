@@ -70,3 +70,21 @@ def test_bodies_the_schema_refuses_the_service_refuses_too(body: dict[str, Any])
 
 def test_the_operator_enum_is_the_catalogs_operator_list() -> None:
     assert get_args(Operator.__value__) == OPERATORS
+
+
+@given(
+    st.sampled_from([None, "ntile", "rank_pct", "absent"]),
+    st.sampled_from([None, 5, "absent"]),
+)
+def test_a_leaf_scores_by_the_schema_exactly_when_the_reader_takes_it(score: Any, k: Any) -> None:
+    """`k` goes with `"score": "ntile"`, which needs it, and only with it."""
+    leaf: dict[str, Any] = {"field": "interactions_6m", "op": "gte", "value": 1}
+    if score != "absent":
+        leaf["score"] = score
+    if k != "absent":
+        leaf["k"] = k
+    body = {"rules": [{"key": "a", "category": "A", "when": leaf}]}
+    ruleset, errors = read_ruleset(body, CATALOG)
+    if not errors and ruleset is not None:
+        errors = validate_ruleset(ruleset, CATALOG)
+    assert VALIDATOR.is_valid(body) == (not errors), (leaf, errors)
