@@ -29,6 +29,7 @@ from app.imports.schemas import (
     ImportOut,
     ImportReportFormat,
     ImportSummary,
+    TemplateFormat,
 )
 from app.imports.templates import template_csv, template_filename, template_workbook
 from app.imports.upload import ImportUpload, receive_upload
@@ -101,7 +102,7 @@ async def get_import_template(
     principal: ViewerKey,
     entity: ImportEntity,
     format: Annotated[
-        Literal["xlsx", "csv"],
+        TemplateFormat,
         Query(description="xlsx (default), or csv: UTF-8 with a byte-order mark"),
     ] = "xlsx",
 ) -> Response:

@@ -14,6 +14,7 @@ ImportStatus = TypeAliasType(
 )
 ImportFileFormat = TypeAliasType("ImportFileFormat", Literal["csv", "xlsx"])
 ImportReportFormat = TypeAliasType("ImportReportFormat", Literal["json", "xlsx"])
+TemplateFormat = TypeAliasType("TemplateFormat", Literal["xlsx", "csv"])
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
