@@ -47,7 +47,7 @@ from standardwebhooks import Webhook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.db import Database, EmbeddedPostgres
+from app.core.db import Database, EmbeddedPostgres, upgrade_to_head
 from app.demo import load_demo
 from app.demo.generate import default_as_of
 from app.models import Role
@@ -503,6 +503,7 @@ def main() -> None:
         os.environ.setdefault("CRMC_DB_POOL_SIZE", str(args.connections + 4))
         if reuse:
             tenant_id, key = uuid.UUID(prepared["tenant_id"]), prepared["key"]
+            asyncio.run(upgrade_to_head(url))  # serve refuses a database behind the code
             server = serve(url, port, worker=False)
         else:
             tenant_id, key = asyncio.run(_prepare(url, args.customers))
