@@ -144,15 +144,14 @@ def record_event(
     """Add an audit event for a mutation by `principal`; written with the change when the
     session flushes (the events of one unit of work go in one INSERT)."""
     event = AuditEvent(
-        tenant_id=principal.tenant_id,
-        actor=principal.actor,
-        api_key_id=principal.api_key_id,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        action=action,
-        before=before,
-        after=after,
-        request_id=current_request_id.get(),
+        **audit_row(
+            principal,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            action=action,
+            before=before,
+            after=after,
+        )
     )
     session.add(event)
     return event

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Integer,
     Select,
     String,
@@ -148,6 +149,27 @@ def _enqueue_once_many() -> Select[tuple[int, Any]]:
     return select(new, case((new > 0, notify), else_=None))
 
 
+def _runnable(now: Any) -> ColumnElement[bool]:
+    """Queued and due, or running under a lease that ran out with attempts left."""
+    return or_(
+        (Job.status == "queued") & (Job.run_after <= now),
+        (Job.status == "running")
+        & (Job.lease_expires_at < now)
+        & (Job.attempts < Job.max_attempts),
+    )
+
+
+def _taken(worker_id: str, now: Any, lease: timedelta) -> dict[str, Any]:
+    """What a claim sets on a job it takes."""
+    return {
+        "status": "running",
+        "attempts": Job.attempts + 1,
+        "worker_id": worker_id,
+        "lease_expires_at": now + lease,
+        "started_at": func.coalesce(Job.started_at, now),
+    }
+
+
 async def claim(
     session: AsyncSession,
     worker_id: str,
@@ -165,12 +187,7 @@ async def claim(
         .where(
             Job.kind.in_(kinds),
             only_tenant,
-            or_(
-                (Job.status == "queued") & (Job.run_after <= now),
-                (Job.status == "running")
-                & (Job.lease_expires_at < now)
-                & (Job.attempts < Job.max_attempts),
-            ),
+            _runnable(now),
         )
         .order_by(Job.priority, Job.run_after)
         .limit(1)
@@ -180,13 +197,7 @@ async def claim(
     return await session.scalar(
         update(Job)
         .where(Job.id == runnable)
-        .values(
-            status="running",
-            attempts=Job.attempts + 1,
-            worker_id=worker_id,
-            lease_expires_at=now + lease,
-            started_at=func.coalesce(Job.started_at, now),
-        )
+        .values(_taken(worker_id, now, lease))
         .returning(Job)
         .execution_options(populate_existing=True)
     )
@@ -210,12 +221,7 @@ async def claim_more(
         .where(
             Job.kind == kind,
             Job.tenant_id == tenant_id,
-            or_(
-                (Job.status == "queued") & (Job.run_after <= now),
-                (Job.status == "running")
-                & (Job.lease_expires_at < now)
-                & (Job.attempts < Job.max_attempts),
-            ),
+            _runnable(now),
         )
         .order_by(Job.priority, Job.run_after)
         .limit(limit)
@@ -224,13 +230,7 @@ async def claim_more(
     claimed = await session.scalars(
         update(Job)
         .where(Job.id.in_(runnable.scalar_subquery()))
-        .values(
-            status="running",
-            attempts=Job.attempts + 1,
-            worker_id=worker_id,
-            lease_expires_at=now + lease,
-            started_at=func.coalesce(Job.started_at, now),
-        )
+        .values(_taken(worker_id, now, lease))
         .returning(Job)
         .execution_options(populate_existing=True)
     )

@@ -26,10 +26,10 @@ from app.core.auth import Principal
 from app.facts.cut_points import cut_points_for, latest_run_cut_points
 from app.facts.fields import tenant_catalog
 from app.models import Category, CategoryTree, CustomField, Run, RunCutPoint
-from app.models.rules import Ruleset, RulesetVersion
+from app.models.rules import RulesetVersion
 from app.rules.language.evaluate import Evaluator
 from app.rules.language.quantiles import score_keys
-from app.runs.service import TreeToRun, trees_with_published_rules
+from app.runs.service import TreeToRun, trees_with_published_rules, with_published_versions
 
 _TENANTS: Final = 256  # tenants whose rules one process keeps
 
@@ -116,29 +116,19 @@ async def _key(session: AsyncSession, tenant_id: uuid.UUID, day: date) -> Key:
         .correlate(CategoryTree)
         .scalar_subquery()
     )
+    columns = select(
+        CategoryTree.id,
+        CategoryTree.version,
+        RulesetVersion.id,
+        categories(func.count()),
+        categories(func.sum(Category.version)),
+        categories(func.max(Category.updated_at)),
+        cut_run,
+        fields(func.count()),
+        fields(func.sum(CustomField.version)),
+        fields(func.max(CustomField.updated_at)),
+    )
     rows = await session.execute(
-        select(
-            CategoryTree.id,
-            CategoryTree.version,
-            RulesetVersion.id,
-            categories(func.count()),
-            categories(func.sum(Category.version)),
-            categories(func.max(Category.updated_at)),
-            cut_run,
-            fields(func.count()),
-            fields(func.sum(CustomField.version)),
-            fields(func.max(CustomField.updated_at)),
-        )
-        .join(
-            Ruleset,
-            (Ruleset.tenant_id == CategoryTree.tenant_id) & (Ruleset.tree_id == CategoryTree.id),
-        )
-        .join(
-            RulesetVersion,
-            (RulesetVersion.tenant_id == Ruleset.tenant_id)
-            & (RulesetVersion.ruleset_id == Ruleset.id),
-        )
-        .where(CategoryTree.tenant_id == tenant_id, RulesetVersion.status == "published")
-        .order_by(CategoryTree.id)
+        with_published_versions(columns, tenant_id).order_by(CategoryTree.id)
     )
     return (day, *(tuple(row) for row in rows))

@@ -8,9 +8,9 @@ its first job in the same transaction; the rest happens in the worker (app/runs/
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import record_event
@@ -183,6 +183,26 @@ def _job(run: Run) -> dict[str, str]:
     return {"run_id": str(run.id)}
 
 
+_Statement = TypeVar("_Statement", bound=Select)
+
+
+def with_published_versions(statement: _Statement, tenant_id: uuid.UUID) -> _Statement:
+    """`statement` over the tenant's trees joined to their rulesets and the published
+    version of each (trees without one left out)."""
+    return (
+        statement.join(
+            Ruleset,
+            (Ruleset.tenant_id == CategoryTree.tenant_id) & (Ruleset.tree_id == CategoryTree.id),
+        )
+        .join(
+            RulesetVersion,
+            (RulesetVersion.tenant_id == Ruleset.tenant_id)
+            & (RulesetVersion.ruleset_id == Ruleset.id),
+        )
+        .where(CategoryTree.tenant_id == tenant_id, RulesetVersion.status == "published")
+    )
+
+
 async def trees_with_published_rules(
     session: AsyncSession,
     principal: Principal,
@@ -195,18 +215,9 @@ async def trees_with_published_rules(
     checked: 422 at body.tree_ids for an unknown tree or one without a published ruleset.
     Not `required`: none at all is no error."""
     published = await session.execute(
-        select(CategoryTree, Ruleset, RulesetVersion)
-        .join(
-            Ruleset,
-            (Ruleset.tenant_id == CategoryTree.tenant_id) & (Ruleset.tree_id == CategoryTree.id),
-        )
-        .join(
-            RulesetVersion,
-            (RulesetVersion.tenant_id == Ruleset.tenant_id)
-            & (RulesetVersion.ruleset_id == Ruleset.id),
-        )
-        .where(CategoryTree.tenant_id == principal.tenant_id, RulesetVersion.status == "published")
-        .order_by(CategoryTree.key)
+        with_published_versions(
+            select(CategoryTree, Ruleset, RulesetVersion), principal.tenant_id
+        ).order_by(CategoryTree.key)
     )
     by_tree = {tree.id: (tree, ruleset, version) for tree, ruleset, version in published.all()}
     errors = []
