@@ -6,15 +6,16 @@ validation) get the same shape here, so no endpoint ever builds an error by hand
 """
 
 import logging
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from typing_extensions import TypeAliasType
 
 from app.core.db import DatabaseUnavailable, database_unavailable
 from app.core.i18n import Text
@@ -72,10 +73,28 @@ class ValidationIssue(BaseModel):
         return {**self.model_dump(), "loc": [*prefix, *self.loc]}
 
 
+ProblemScalar = StrictBool | int | float | str | None
+ProblemValue = TypeAliasType(
+    "ProblemValue",
+    Annotated[
+        "ProblemScalar | list[ProblemScalar | ProblemObject] | ProblemObject",
+        Field(
+            description="An extension member's value, as JSON (RFC 9457 §3.2): what a problem "
+            "type adds to explain itself, e.g. `current_etag`, `current_version`, `customers`"
+        ),
+    ],
+)
+ProblemObject = TypeAliasType(
+    "ProblemObject", Annotated["dict[str, ProblemValue]", Field(description="A JSON object")]
+)
+
+
 class Problem(BaseModel):
-    """An error response (RFC 9457 problem details)."""
+    """An error response (RFC 9457 problem details); a problem type may add extension
+    members (`current_etag` on a 412, `customers` when a category still holds some …)."""
 
     model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, ProblemValue] = Field(init=False)
 
     type: str = Field(examples=["urn:crm-classifier:problem:not-found"])
     title: str = Field(examples=["资源不存在"])
