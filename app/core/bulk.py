@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from app.core.errors import InvalidInput, ValidationIssue
 from app.core.i18n import Text
+from app.core.validation_messages import validation_message
 
 MAX_ITEMS = 10_000
 M = TypeVar("M", bound=BaseModel)
@@ -90,7 +91,7 @@ def validate_items(
         for error in exc.errors(include_url=False, include_input=False):
             index, *loc = error["loc"]
             by_index.setdefault(int(index), []).append(
-                ValidationIssue(loc=loc, msg=error["msg"], type=error["type"])
+                ValidationIssue(loc=loc, msg=validation_message(error), type=error["type"])
             )
     good_indices = [i for i in range(len(items)) if i not in by_index]
     good = adapter.validate_python([items[i] for i in good_indices], context=context)

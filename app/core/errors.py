@@ -19,7 +19,8 @@ from typing_extensions import TypeAliasType
 
 from app.core.db import DatabaseUnavailable, database_unavailable
 from app.core.i18n import Text
-from app.core.request_context import current_request_id
+from app.core.request_context import current_request_id, current_request_path
+from app.core.validation_messages import validation_message
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,7 @@ def problem_response(
     }
     if detail:
         body["detail"] = detail
+    instance = instance or current_request_path.get()
     if instance:
         body["instance"] = instance
     if errors is not None:
@@ -243,7 +245,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        {"loc": list(e.get("loc", [])), "msg": validation_message(e), "type": e.get("type", "")}
         for e in exc.errors()
     ]
     detail = Text(

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.errors import problem_response
 from app.core.i18n import Text, current_locale, locale_was_negotiated, negotiate
 from app.core.metrics import AppMetrics
-from app.core.request_context import current_request_id
+from app.core.request_context import current_request_id, current_request_path
 from app.core.schemas import body_text_checked
 
 log = logging.getLogger("crm_classifier.access")
@@ -78,6 +78,7 @@ class RequestContextMiddleware:
             request_id = uuid.uuid4().hex
         negotiated = negotiate(headers.get("accept-language"))
         rid_token = current_request_id.set(request_id)
+        path_token = current_request_path.set(scope["path"])
         checked_token = body_text_checked.set(False)
         locale_token = current_locale.set(negotiated or "zh-CN")
         negotiated_token = locale_was_negotiated.set(negotiated is not None)
@@ -150,6 +151,7 @@ class RequestContextMiddleware:
                 },
             )
             current_request_id.reset(rid_token)
+            current_request_path.reset(path_token)
             body_text_checked.reset(checked_token)
             current_locale.reset(locale_token)
             locale_was_negotiated.reset(negotiated_token)

@@ -25,6 +25,7 @@ from app.core.errors import BadRequest, InvalidInput, PayloadTooLarge, Unsupport
 from app.core.i18n import Text
 from app.core.json_body import read_json_body
 from app.core.schemas import RequestBody
+from app.core.validation_messages import validation_message
 from app.imports.columns import ENTITIES, ImportEntity
 
 CHUNK_BYTES = 1 << 20
@@ -242,7 +243,7 @@ async def _read_json(
         raise InvalidInput(
             Text("请求参数校验失败", "Invalid upload"),
             errors=[
-                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                {"loc": ["body", *e["loc"]], "msg": validation_message(e), "type": e["type"]}
                 for e in exc.errors(include_url=False, include_input=False)
             ],
         ) from None

@@ -25,6 +25,7 @@ from app.core.errors import InvalidInput, Unauthorized, UnsupportedMediaType
 from app.core.i18n import Text, current_locale, locale_was_negotiated, normalise_locale
 from app.core.json_body import read_json_body
 from app.core.pagination import PageParams
+from app.core.validation_messages import validation_message
 from app.customers.repository import ids_by_code
 from app.facts.today import tenant_zone
 from app.jobs import queue
@@ -227,7 +228,7 @@ def _validated(model: type[M], value: Any, at: list[Any]) -> M:
     except ValidationError as exc:
         raise _invalid(
             [
-                {"loc": [*at, *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                {"loc": [*at, *e["loc"]], "msg": validation_message(e), "type": e["type"]}
                 for e in exc.errors(include_url=False, include_input=False)
             ]
         ) from None
