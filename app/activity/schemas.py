@@ -1,12 +1,11 @@
 """Orders, interactions and complaints as integrations send them."""
 
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StringConstraints
 
 from app.core.bulk import bulk_items
-from app.core.schemas import DateOrDateTime, RequestBody
+from app.core.schemas import DateOrDateTime, MoneyIn, RequestBody
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 CustomerCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -25,7 +24,7 @@ class ActivityItem(RequestBody):
 class OrderIn(ActivityItem):
     """An order (订单)."""
 
-    amount: Annotated[Decimal, Field(max_digits=18, decimal_places=2, ge=0)] = Field(
+    amount: MoneyIn = Field(
         description=(
             "CNY, 2 decimals, not negative. A refund is not a negative order: re-send the "
             "order (same external_id) with status refunded, and it counts in no metric"

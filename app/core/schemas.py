@@ -3,6 +3,7 @@
 import re
 from contextvars import ContextVar
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
@@ -10,10 +11,12 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from app.core.errors import InvalidInput
 from app.core.i18n import Text
@@ -223,3 +226,48 @@ DateOrDateTime = Annotated[
         }
     ),
 ]
+
+
+# Money and other decimals travel as JSON strings in answers (exact, never a binary
+# float) and are taken as a number or such a string. The string forms, documented:
+DECIMAL_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
+MONEY_TEXT = r"^[0-9]+(\.[0-9]{1,2})?$"
+
+
+_DECIMAL = re.compile(DECIMAL_TEXT)
+_MONEY = re.compile(MONEY_TEXT)
+
+
+def _money_text(value: Any) -> Any:
+    """A string is money exactly when it matches MONEY_TEXT, as the spec says: plain
+    notation (no exponent, no `+`, no spaces), not negative, at most 2 decimals, each
+    refused with the error that names it. Numbers go on to the Decimal checks."""
+    if not isinstance(value, str) or _MONEY.fullmatch(value):
+        return value
+    if not _DECIMAL.fullmatch(value):
+        raise PydanticCustomError("decimal_parsing", "Input should be a valid decimal")
+    if value.startswith("-"):
+        raise PydanticCustomError(
+            "greater_than_equal", "Input should be greater than or equal to 0", {"ge": 0}
+        )
+    raise PydanticCustomError(
+        "decimal_max_places",
+        "Decimal input should have no more than 2 decimal places",
+        {"decimal_places": 2},
+    )
+
+
+MoneyIn = Annotated[
+    Decimal,
+    BeforeValidator(_money_text),
+    Field(max_digits=18, decimal_places=2, ge=0),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": MONEY_TEXT}]},
+        mode="validation",
+    ),
+]
+"""Money a request sends: CNY, not negative, at most 2 decimals."""
+DecimalOut = Annotated[
+    Decimal, WithJsonSchema({"type": "string", "pattern": DECIMAL_TEXT}, mode="serialization")
+]
+"""A decimal an answer gives, as a string ("12500000.00")."""

@@ -3,7 +3,6 @@
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -20,7 +19,7 @@ from typing_extensions import TypeAliasType
 
 from app.core.bulk import bulk_items
 from app.core.openapi import component_schema
-from app.core.schemas import IsoDate, RequestBody
+from app.core.schemas import DecimalOut, IsoDate, MoneyIn, RequestBody
 from app.customers.normalise import NormalisationError, size_from_employees, validate_uscc
 
 Code = Annotated[
@@ -30,7 +29,7 @@ Code = Annotated[
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, ge=0)]
+Money = MoneyIn
 CustomerSize = TypeAliasType("CustomerSize", Literal["small", "medium", "large"])
 CustomerStage = TypeAliasType("CustomerStage", Literal["potential", "signed"])
 
@@ -137,7 +136,7 @@ class CustomerOut(BaseModel):
     industry: str | None
     employees: int | None
     size: CustomerSize | None
-    annual_revenue: Decimal | None
+    annual_revenue: DecimalOut | None
     region: str | None
     stage: CustomerStage
     uscc: str | None
@@ -198,15 +197,15 @@ CUSTOMER_CREATE_EXAMPLE = {
 class Metrics(BaseModel):
     """Metrics computed from activity as of a date (see GET /api/v1/fields for labels)."""
 
-    order_amount_1m: Decimal
-    order_amount_3m: Decimal
-    order_amount_6m: Decimal
-    order_amount_12m: Decimal
+    order_amount_1m: DecimalOut
+    order_amount_3m: DecimalOut
+    order_amount_6m: DecimalOut
+    order_amount_12m: DecimalOut
     order_count_1m: int
     order_count_3m: int
     order_count_6m: int
     order_count_12m: int
-    avg_order_amount_12m: Decimal | None
+    avg_order_amount_12m: DecimalOut | None
     last_order_date: date | None
     days_since_last_order: int | None
     last_contact_date: date | None
